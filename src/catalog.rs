@@ -1,0 +1,353 @@
+//! The validated, merged set of bottles and agents: the embedded default, the user's file,
+//! and the working directory's file (agents only). Pure: files arrive as text, the skills
+//! on disk as a list.
+
+use crate::env_value::{EnvValue, is_env_name};
+use crate::host_pattern;
+use crate::manifest::{AgentSpec, BottleSpec, Manifest, ManifestError, Runtime};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Hosts Claude Code needs; every bottle's allowlist starts with them.
+pub const DEFAULT_ALLOWLIST: &[&str] = &[
+    "api.anthropic.com",
+    "statsig.anthropic.com",
+    "sentry.io",
+    "claude.ai",
+    "platform.claude.com",
+    "downloads.claude.ai",
+    "raw.githubusercontent.com",
+];
+
+/// Model credentials forwarded into every bottle when the host has them.
+pub const AUTH_ENV: &[&str] = &["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"];
+
+/// Variables bot-bottle sets itself; a bottle may not override them, or the agent would
+/// lose its proxy or its trust in the bottle's CA.
+pub const RESERVED_ENV: &[&str] = &[
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+];
+
+pub const DEFAULT_BOTTLE: &str = "default";
+pub const DEFAULT_AGENT: &str = "agent";
+pub const DEFAULT_COMMAND: &[&str] = &["claude", "--dangerously-skip-permissions"];
+pub const EMBEDDED: &str = "<embedded default>";
+
+/// Where a manifest came from; it decides what the file may declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestOrigin {
+    /// The user's own file: may declare bottles and agents.
+    User(String),
+    /// `./bot-bottle.json`: arrives with whatever repository the user is in, so agents only.
+    WorkingDir(String),
+}
+
+impl ManifestOrigin {
+    pub fn label(&self) -> &str {
+        match self {
+            ManifestOrigin::User(p) | ManifestOrigin::WorkingDir(p) => p,
+        }
+    }
+}
+
+/// A manifest's text and where it was found.
+#[derive(Debug, Clone)]
+pub struct ManifestText {
+    pub origin: ManifestOrigin,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bottle {
+    pub name: String,
+    pub source: String,
+    pub env: Vec<(String, EnvValue)>,
+    /// The default hosts followed by the bottle's own, without repeats.
+    pub allowlist: Vec<String>,
+    pub runtime: Runtime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    pub name: String,
+    pub source: String,
+    pub bottle: String,
+    pub prompt: Option<String>,
+    pub skills: Vec<String>,
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub bottles: BTreeMap<String, Bottle>,
+    pub agents: BTreeMap<String, Agent>,
+}
+
+/// What validation needs to know about the host: which skills exist.
+#[derive(Debug, Clone, Default)]
+pub struct SkillIndex {
+    /// Shown in errors, e.g. `~/.claude/skills`.
+    pub dir: String,
+    pub names: BTreeSet<String>,
+}
+
+impl Catalog {
+    /// Parses, checks and merges the files (user first, then working directory). The
+    /// first error found is returned; it names the file and the JSON path.
+    pub fn load(files: &[ManifestText], skills: &SkillIndex) -> Result<Catalog, ManifestError> {
+        let mut catalog = Catalog::embedded();
+        for file in files {
+            let label = file.origin.label();
+            let manifest = Manifest::parse(label, &file.text)?;
+            if let ManifestOrigin::WorkingDir(_) = file.origin
+                && let Some(name) = manifest.bottles.keys().next()
+            {
+                return Err(err(
+                    label,
+                    format!("bottles.{name}"),
+                    "bottles may only be declared in your user manifest ($XDG_CONFIG_HOME/bot-bottle/bot-bottle.json or $BOT_BOTTLE_CONFIG): a repository's bot-bottle.json could otherwise widen the egress allowlist or forward your secrets. Declare agents here, and bottles in your own file.",
+                ));
+            }
+            for (name, spec) in &manifest.bottles {
+                let bottle = Bottle::from_spec(label, name, spec)?;
+                catalog.bottles.insert(name.clone(), bottle);
+            }
+            for (name, spec) in &manifest.agents {
+                let agent = Agent::from_spec(label, name, spec, skills)?;
+                catalog.agents.insert(name.clone(), agent);
+            }
+        }
+        for agent in catalog.agents.values() {
+            if !catalog.bottles.contains_key(&agent.bottle) {
+                let known: Vec<&str> = catalog.bottles.keys().map(String::as_str).collect();
+                return Err(err(
+                    &agent.source,
+                    format!("agents.{}.bottle", agent.name),
+                    format!(
+                        "no bottle named `{}`; known bottles: {}",
+                        agent.bottle,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The catalog a new user gets with no file at all.
+    pub fn embedded() -> Catalog {
+        let bottle = Bottle {
+            name: DEFAULT_BOTTLE.into(),
+            source: EMBEDDED.into(),
+            env: Vec::new(),
+            allowlist: DEFAULT_ALLOWLIST.iter().map(|h| h.to_string()).collect(),
+            runtime: Runtime::Runc,
+        };
+        let agent = Agent {
+            name: DEFAULT_AGENT.into(),
+            source: EMBEDDED.into(),
+            bottle: DEFAULT_BOTTLE.into(),
+            prompt: None,
+            skills: Vec::new(),
+            command: DEFAULT_COMMAND.iter().map(|a| a.to_string()).collect(),
+        };
+        Catalog {
+            bottles: BTreeMap::from([(bottle.name.clone(), bottle)]),
+            agents: BTreeMap::from([(agent.name.clone(), agent)]),
+        }
+    }
+
+    /// The agent by name; an unknown name lists the known ones.
+    pub fn agent(&self, name: &str) -> Result<&Agent, crate::exit_code::UserError> {
+        self.agents.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.agents.keys().map(String::as_str).collect();
+            crate::exit_code::UserError::new(format!(
+                "unknown agent `{name}`; known agents: {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+impl Bottle {
+    fn from_spec(file: &str, name: &str, spec: &BottleSpec) -> Result<Bottle, ManifestError> {
+        let at = |field: &str| format!("bottles.{name}{field}");
+        check_name(file, &at(""), name)?;
+        if spec.ssh.is_some() {
+            return Err(err(
+                file,
+                at(".ssh"),
+                "ssh provisioning is not supported yet; remove `ssh` from this bottle (bot-bottle will not silently ignore it)",
+            ));
+        }
+        if spec.git.is_some() {
+            return Err(err(
+                file,
+                at(".git"),
+                "git provisioning is not supported yet; remove `git` from this bottle (bot-bottle will not silently ignore it)",
+            ));
+        }
+        let mut env = Vec::new();
+        for (key, raw) in &spec.env {
+            let path = at(&format!(".env.{key}"));
+            if !is_env_name(key) {
+                return Err(err(
+                    file,
+                    path,
+                    format!(
+                        "`{key}` is not a valid environment variable name; use letters, digits and _, not starting with a digit"
+                    ),
+                ));
+            }
+            if RESERVED_ENV.contains(&key.as_str()) {
+                return Err(err(
+                    file,
+                    path,
+                    format!(
+                        "`{key}` is set by bot-bottle itself (proxy and CA settings) and cannot be overridden"
+                    ),
+                ));
+            }
+            let value = EnvValue::parse(raw).map_err(|m| err(file, path, m))?;
+            env.push((key.clone(), value));
+        }
+        let mut allowlist: Vec<String> = DEFAULT_ALLOWLIST.iter().map(|h| h.to_string()).collect();
+        for (i, entry) in spec.egress.allowlist.iter().enumerate() {
+            let host = host_pattern::normalize(entry)
+                .map_err(|m| err(file, at(&format!(".egress.allowlist[{i}]")), m))?;
+            if !allowlist.contains(&host) {
+                allowlist.push(host);
+            }
+        }
+        Ok(Bottle {
+            name: name.to_string(),
+            source: file.to_string(),
+            env,
+            allowlist,
+            runtime: spec.runtime.unwrap_or_default(),
+        })
+    }
+}
+
+impl Agent {
+    fn from_spec(
+        file: &str,
+        name: &str,
+        spec: &AgentSpec,
+        skills: &SkillIndex,
+    ) -> Result<Agent, ManifestError> {
+        let at = |field: &str| format!("agents.{name}{field}");
+        check_name(file, &at(""), name)?;
+        let command = match &spec.command {
+            None => DEFAULT_COMMAND.iter().map(|a| a.to_string()).collect(),
+            Some(c) if c.is_empty() => {
+                return Err(err(
+                    file,
+                    at(".command"),
+                    "the command is empty; give the program and its arguments, e.g. [\"claude\", \"--dangerously-skip-permissions\"], or leave `command` out for that default",
+                ));
+            }
+            Some(c) => c.clone(),
+        };
+        if let Some(i) = command.iter().position(|a| a.contains('\0')) {
+            return Err(err(
+                file,
+                at(&format!(".command[{i}]")),
+                "arguments may not contain a NUL character",
+            ));
+        }
+        if command[0].is_empty() {
+            return Err(err(file, at(".command[0]"), "the program name is empty"));
+        }
+        if let Some(prompt) = &spec.prompt
+            && prompt.contains('\0')
+        {
+            return Err(err(
+                file,
+                at(".prompt"),
+                "the prompt may not contain a NUL character",
+            ));
+        }
+        for (i, skill) in spec.skills.iter().enumerate() {
+            let path = at(&format!(".skills[{i}]"));
+            let plain = !skill.is_empty()
+                && skill != "."
+                && skill != ".."
+                && !skill.contains('/')
+                && !skill.contains('\0');
+            if !plain {
+                return Err(err(
+                    file,
+                    path,
+                    format!(
+                        "`{skill}` is not a skill name; give the name of a directory under {}",
+                        skills.dir
+                    ),
+                ));
+            }
+            if !skills.names.contains(skill) {
+                let known: Vec<&str> = skills.names.iter().map(String::as_str).collect();
+                let known = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                return Err(err(
+                    file,
+                    path,
+                    format!("no skill `{skill}` in {} (found: {known})", skills.dir),
+                ));
+            }
+        }
+        Ok(Agent {
+            name: name.to_string(),
+            source: file.to_string(),
+            bottle: spec
+                .bottle
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BOTTLE.to_string()),
+            prompt: spec.prompt.clone(),
+            skills: spec.skills.clone(),
+            command,
+        })
+    }
+}
+
+/// Names become parts of container and network names.
+fn check_name(file: &str, path: &str, name: &str) -> Result<(), ManifestError> {
+    let mut chars = name.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name.len() <= 40;
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            file,
+            path.to_string(),
+            format!(
+                "`{name}` is not a valid name: use up to 40 letters, digits, `-`, `_` or `.`, starting with a letter or digit (it becomes part of Docker container names)"
+            ),
+        ))
+    }
+}
+
+fn err(file: &str, path: impl Into<String>, message: impl Into<String>) -> ManifestError {
+    ManifestError {
+        file: file.to_string(),
+        path: path.into(),
+        message: message.into(),
+    }
+}

@@ -1,0 +1,86 @@
+//! `bottle agents` and `bottle info`: the catalog explained to a person. Pure.
+
+use crate::catalog::{Agent, Catalog};
+use crate::env_value::EnvValue;
+use std::fmt::Write;
+
+pub fn agents(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    let width = catalog
+        .agents
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(out, "{:<width$}  {:<12}  SOURCE", "AGENT", "BOTTLE");
+    for agent in catalog.agents.values() {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<12}  {}",
+            agent.name, agent.bottle, agent.source
+        );
+    }
+    out
+}
+
+pub fn info(catalog: &Catalog, agent: &Agent) -> String {
+    let bottle = &catalog.bottles[&agent.bottle];
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "agent {}  (from {})", agent.name, agent.source);
+    let quoted: Vec<String> = agent
+        .command
+        .iter()
+        .map(|a| {
+            shlex::try_quote(a)
+                .map(|q| q.into_owned())
+                .unwrap_or_else(|_| format!("{a:?}"))
+        })
+        .collect();
+    let _ = writeln!(w, "  command: {}", quoted.join(" "));
+    match &agent.prompt {
+        Some(p) => {
+            let first = p.lines().next().unwrap_or("");
+            let _ = writeln!(
+                w,
+                "  prompt:  {} line(s), starting {first:?}; passed as the command's last argument",
+                p.lines().count()
+            );
+        }
+        None => {
+            let _ = writeln!(w, "  prompt:  none");
+        }
+    }
+    let skills = if agent.skills.is_empty() {
+        "none".to_string()
+    } else {
+        agent.skills.join(", ")
+    };
+    let _ = writeln!(w, "  skills:  {skills}");
+    let _ = writeln!(w, "bottle {}  (from {})", bottle.name, bottle.source);
+    let _ = writeln!(w, "  runtime: {:?}", bottle.runtime);
+    let _ = writeln!(w, "  egress allowlist ({} hosts):", bottle.allowlist.len());
+    for host in &bottle.allowlist {
+        let _ = writeln!(w, "    {host}");
+    }
+    let _ = writeln!(w, "  env:");
+    if bottle.env.is_empty() {
+        let _ = writeln!(w, "    (none declared)");
+    }
+    for (name, value) in &bottle.env {
+        let how = match value {
+            EnvValue::Prompt { prompt: Some(p) } => format!("secret, asked at launch ({p:?})"),
+            EnvValue::Prompt { prompt: None } => "secret, asked at launch".to_string(),
+            EnvValue::Host { var } => format!("secret, copied from host ${var}"),
+            EnvValue::Literal(_) => "literal (value not shown)".to_string(),
+        };
+        let _ = writeln!(w, "    {name}: {how}");
+    }
+    let _ = writeln!(
+        w,
+        "  also forwarded when set on the host: {}",
+        crate::catalog::AUTH_ENV.join(", ")
+    );
+    out
+}

@@ -1,0 +1,102 @@
+//! The command line as clap types, and its conversion into typed requests. Pure.
+
+use crate::planner::PlanOptions;
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str =
+    "Run an AI coding agent in a Docker bottle whose only way out is mitmproxy -> pipelock.";
+
+const LONG_ABOUT: &str = "\
+Run an AI coding agent (Claude Code by default) in a Docker \"bottle\".
+
+The agent container sits on an internal network. Its only way out is mitmproxy, which
+terminates TLS with a per-bottle CA and hands every decrypted request to pipelock, which
+checks it against the bottle's host allowlist and for leaked secrets before it leaves.
+
+Bottles and agents come from your manifest ($XDG_CONFIG_HOME/bot-bottle/bot-bottle.json,
+or $BOT_BOTTLE_CONFIG) and ./bot-bottle.json (agents only). With no file at all you get
+agent `agent` in bottle `default`, running `claude --dangerously-skip-permissions`.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  bottle agents                     list the agents you can run
+  bottle info agent                 explain one agent and its bottle
+  bottle plan agent                 show every docker command a launch would run
+  bottle plan agent --json          the same plan, machine-readable
+
+Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
+unknown agent), nothing was started.";
+
+#[derive(Debug, Parser)]
+#[command(name = "bottle", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print what launching an agent would do, without touching Docker.
+    ///
+    /// Lists the images, the egress allowlist, the environment variable names (never
+    /// values), every docker command shell-quoted in launch order, the teardown, and the
+    /// rendered pipelock config.
+    Plan(PlanArgs),
+    /// List the agents you can run and their bottles.
+    Agents,
+    /// Explain one agent: its command, prompt, skills, and its bottle's allowlist and env.
+    Info {
+        /// The agent's name (see `bottle agents`).
+        agent: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+    /// Print the plan as JSON (stable, machine-readable) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a launch (and its plan) takes from the command line.
+#[derive(Debug, Clone, Args)]
+pub struct LaunchArgs {
+    /// The agent to launch (see `bottle agents`).
+    pub agent: String,
+    /// Name the agent container exactly this (default: bot-bottle-<agent>-<id>). A name
+    /// already in use is then an error rather than a retry with -2, -3, ….
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Copy the current directory into the agent's work directory (a derived image; the
+    /// copy does not flow back to the host).
+    #[arg(long)]
+    pub cwd: bool,
+    /// Agent image (default: $BOT_BOTTLE_AGENT_IMAGE, then the Nix app's pinned image).
+    #[arg(long, value_name = "IMAGE")]
+    pub agent_image: Option<String>,
+    /// pipelock image (default: $BOT_BOTTLE_PIPELOCK_IMAGE, then the Nix app's pinned image).
+    #[arg(long, value_name = "IMAGE")]
+    pub pipelock_image: Option<String>,
+    /// mitmproxy image (default: $BOT_BOTTLE_MITMPROXY_IMAGE, then the Nix app's pinned image).
+    #[arg(long, value_name = "IMAGE")]
+    pub mitmproxy_image: Option<String>,
+    /// Run this instead of the agent's command (after `--`).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+impl LaunchArgs {
+    pub fn to_options(&self) -> PlanOptions {
+        PlanOptions {
+            agent: self.agent.clone(),
+            name: self.name.clone(),
+            cwd: self.cwd,
+            agent_image: self.agent_image.clone(),
+            pipelock_image: self.pipelock_image.clone(),
+            mitmproxy_image: self.mitmproxy_image.clone(),
+            command: self.command.clone(),
+        }
+    }
+}

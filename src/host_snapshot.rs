@@ -1,0 +1,79 @@
+//! What the planner may know about the host: environment values, cwd, uid/gid, home, the
+//! skills on disk and a fresh launch id. `capture` does the I/O; everything downstream
+//! gets this plain value, so plans are deterministic for a given snapshot.
+
+use crate::catalog::SkillIndex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct HostSnapshot {
+    /// The host environment. Values are read only for forwarding at launch and for
+    /// presence checks; plans carry names only.
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+    /// 16 lowercase hex digits, fresh for every launch.
+    pub launch_id: String,
+    pub skills: SkillIndex,
+}
+
+impl HostSnapshot {
+    /// Reads the real host.
+    pub fn capture() -> anyhow::Result<HostSnapshot> {
+        let env: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir()?;
+        let home = env
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        // SAFETY: getuid/getgid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let skills = scan_skills(&home.join(".claude/skills"));
+        Ok(HostSnapshot {
+            env,
+            cwd,
+            uid,
+            gid,
+            home,
+            launch_id: new_launch_id()?,
+            skills,
+        })
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// Where a skill lives on the host.
+    pub fn skill_dir(&self, name: &str) -> PathBuf {
+        self.home.join(".claude/skills").join(name)
+    }
+}
+
+/// Lists the directories under `dir`; a missing directory simply has no skills.
+pub fn scan_skills(dir: &Path) -> SkillIndex {
+    let names: BTreeSet<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    SkillIndex {
+        dir: dir.display().to_string(),
+        names,
+    }
+}
+
+fn new_launch_id() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,137 @@
+//! The manifest file format (`bot-bottle.json`) as serde types, and parsing one file's text
+//! into them with errors that name the JSON path. Pure: reading files is `manifest_files`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One manifest file, exactly as written. Unknown fields are errors, so a typo cannot
+/// silently drop a setting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a JSON object with \"bottles\" and/or \"agents\""
+)]
+pub struct Manifest {
+    #[serde(default)]
+    pub bottles: BTreeMap<String, BottleSpec>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a bottle object with \"env\", \"egress\", \"runtime\", \"ssh\" or \"git\""
+)]
+pub struct BottleSpec {
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub egress: EgressSpec,
+    #[serde(default)]
+    pub runtime: Option<Runtime>,
+    /// Accepted by the parser only so validation can say it is not supported yet.
+    #[serde(default)]
+    pub ssh: Option<serde_json::Value>,
+    #[serde(default)]
+    pub git: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an object with \"allowlist\"")]
+pub struct EgressSpec {
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+}
+
+/// The OCI runtime of the agent container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// Docker's default runtime.
+    #[default]
+    Runc,
+    /// gVisor: a user-space kernel between the agent and the host.
+    Runsc,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an agent object with \"bottle\", \"prompt\", \"skills\" or \"command\""
+)]
+pub struct AgentSpec {
+    #[serde(default)]
+    pub bottle: Option<String>,
+    #[serde(default)]
+    pub prompt: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
+
+/// A manifest error: the file, the JSON path of the field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    pub file: String,
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+impl Manifest {
+    /// Parses one file's text. `file` only labels errors.
+    pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let manifest = serde_path_to_error::deserialize(de).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let message = if inner.is_syntax() || inner.is_eof() {
+                format!("invalid JSON: {inner}")
+            } else {
+                inner.to_string()
+            };
+            ManifestError {
+                file: file.to_string(),
+                path: if path == "." { String::new() } else { path },
+                message,
+            }
+        })?;
+        Ok(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_path() {
+        let err = Manifest::parse(
+            "m.json",
+            r#"{"bottles":{"dev":{"egress":{"allowlist":["a", 3]}}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "bottles.dev.egress.allowlist[1]");
+        assert!(err.message.contains("expected a string"), "{}", err.message);
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let err = Manifest::parse("m.json", "{\n  \"agents\": {,}\n}").unwrap_err();
+        assert!(err.message.contains("line 2 column"), "{}", err.message);
+    }
+}

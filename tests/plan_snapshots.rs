@@ -1,0 +1,195 @@
+//! Snapshot tests: the plan (JSON) and its human form for each kind of bottle. Determinism
+//! comes from the injected host snapshot, not from filters: a diff here is a behaviour change.
+
+use bot_bottle::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
+use bot_bottle::host_snapshot::HostSnapshot;
+use bot_bottle::plan_report;
+use bot_bottle::planner::{PlanOptions, plan};
+use std::collections::{BTreeMap, BTreeSet};
+
+const SECRET_HOST_VALUE: &str = "hostsecret-4f9a8b7c6d5e4f3a2b1c";
+const API_KEY_VALUE: &str = "sk-ant-test-000111222333444555666";
+
+fn host() -> HostSnapshot {
+    HostSnapshot {
+        env: BTreeMap::from([
+            ("HOME".into(), "/home/user".into()),
+            ("GH_TOKEN_ON_HOST".into(), SECRET_HOST_VALUE.into()),
+            ("ANTHROPIC_API_KEY".into(), API_KEY_VALUE.into()),
+        ]),
+        cwd: "/home/user/project".into(),
+        uid: 1000,
+        gid: 1000,
+        home: "/home/user".into(),
+        launch_id: "0123456789abcdef".into(),
+        skills: SkillIndex {
+            dir: "/home/user/.claude/skills".into(),
+            names: BTreeSet::from(["review".to_string(), "tdd".to_string()]),
+        },
+    }
+}
+
+fn user(text: &str) -> ManifestText {
+    ManifestText {
+        origin: ManifestOrigin::User("/home/user/.config/bot-bottle/bot-bottle.json".into()),
+        text: text.into(),
+    }
+}
+
+fn cwd_file(text: &str) -> ManifestText {
+    ManifestText {
+        origin: ManifestOrigin::WorkingDir("/home/user/project/bot-bottle.json".into()),
+        text: text.into(),
+    }
+}
+
+fn options(agent: &str) -> PlanOptions {
+    PlanOptions {
+        agent: agent.into(),
+        agent_image: Some("bot-bottle-agent:test".into()),
+        pipelock_image: Some("bot-bottle-pipelock:test".into()),
+        mitmproxy_image: Some("bot-bottle-mitmproxy:test".into()),
+        ..PlanOptions::default()
+    }
+}
+
+/// Snapshots the plan twice (JSON and text) and checks no secret value leaked into either.
+fn check(name: &str, files: &[ManifestText], opts: &PlanOptions, host: &HostSnapshot) {
+    let catalog = Catalog::load(files, &host.skills).expect("manifest is valid");
+    let plan = plan(&catalog, opts, host).expect("plans");
+    let again = bot_bottle::planner::plan(&catalog, opts, host).unwrap();
+    assert_eq!(plan, again, "planning is deterministic");
+    let json = serde_json::to_string_pretty(&plan).unwrap();
+    let text = plan_report::render(&plan);
+    for secret in [SECRET_HOST_VALUE, API_KEY_VALUE] {
+        assert!(!json.contains(secret), "{name}: secret value in plan JSON");
+        assert!(!text.contains(secret), "{name}: secret value in plan text");
+    }
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(format!("{name}.json"), json);
+        insta::assert_snapshot!(format!("{name}.txt"), text);
+    });
+}
+
+#[test]
+fn embedded_default() {
+    let mut host = host();
+    host.env.remove("ANTHROPIC_API_KEY");
+    host.env.insert(
+        "CLAUDE_CODE_OAUTH_TOKEN".into(),
+        "oauth-token-value-0123456789".into(),
+    );
+    let opts = PlanOptions {
+        agent: "agent".into(),
+        ..PlanOptions::default()
+    };
+    check("embedded_default", &[], &opts, &host);
+}
+
+#[test]
+fn secret_host_and_literal_env() {
+    let files = [user(
+        r#"{
+          "bottles": { "dev": {
+            "env": {
+              "GITHUB_TOKEN": "?GitHub token for the agent",
+              "NPM_TOKEN": "?",
+              "GH_FROM_HOST": "${GH_TOKEN_ON_HOST}",
+              "LOG_LEVEL": "debug",
+              "GREETING": "hello world"
+            },
+            "egress": { "allowlist": ["api.github.com"] } } },
+          "agents": { "dev": { "bottle": "dev" } }
+        }"#,
+    )];
+    check(
+        "secret_host_and_literal_env",
+        &files,
+        &options("dev"),
+        &host(),
+    );
+}
+
+#[test]
+fn runsc_runtime() {
+    let files = [user(
+        r#"{ "bottles": { "sandboxed": { "runtime": "runsc" } },
+             "agents": { "gvisor": { "bottle": "sandboxed" } } }"#,
+    )];
+    check("runsc_runtime", &files, &options("gvisor"), &host());
+}
+
+#[test]
+fn large_allowlist() {
+    let hosts: Vec<String> = (0..40)
+        .map(|i| format!("\"svc{i}.example.com\""))
+        .chain([
+            "\"*.internal.example.org\"".to_string(),
+            "\"API.ANTHROPIC.COM\"".to_string(),
+        ])
+        .collect();
+    let files = [user(&format!(
+        r#"{{ "bottles": {{ "wide": {{ "egress": {{ "allowlist": [{}] }} }} }},
+             "agents": {{ "wide": {{ "bottle": "wide" }} }} }}"#,
+        hosts.join(", ")
+    ))];
+    check("large_allowlist", &files, &options("wide"), &host());
+}
+
+#[test]
+fn pinned_name() {
+    let mut opts = options("agent");
+    opts.name = Some("my-claude".into());
+    check("pinned_name", &[], &opts, &host());
+}
+
+#[test]
+fn prompt_and_skills() {
+    let files = [user(
+        r#"{ "agents": { "reviewer": {
+               "prompt": "Review the diff in this repository.\nBe terse.",
+               "skills": ["review", "tdd"],
+               "command": ["claude", "--dangerously-skip-permissions", "--model", "opus"] } } }"#,
+    )];
+    check("prompt_and_skills", &files, &options("reviewer"), &host());
+}
+
+#[test]
+fn cwd_image() {
+    let mut opts = options("agent");
+    opts.cwd = true;
+    opts.command = vec!["bash".into(), "-l".into()];
+    check("cwd_image", &[], &opts, &host());
+}
+
+#[test]
+fn working_dir_manifest_over_user() {
+    let files = [
+        user(
+            r#"{ "bottles": { "work": { "env": { "TEAM": "platform" },
+                                          "egress": { "allowlist": ["*.corp.example"] } } },
+                 "agents": { "helper": { "bottle": "work", "command": ["claude"] },
+                             "mine": { "bottle": "work" } } }"#,
+        ),
+        cwd_file(
+            r#"{ "agents": { "helper": { "bottle": "work",
+                                         "prompt": "Fix the failing test.",
+                                         "command": ["claude", "--dangerously-skip-permissions"] } } }"#,
+        ),
+    ];
+    let catalog = Catalog::load(&files, &host().skills).unwrap();
+    assert_eq!(
+        catalog.agents["helper"].source,
+        "/home/user/project/bot-bottle.json"
+    );
+    assert_eq!(
+        catalog.agents["mine"].source,
+        "/home/user/.config/bot-bottle/bot-bottle.json"
+    );
+    check(
+        "working_dir_manifest_over_user",
+        &files,
+        &options("helper"),
+        &host(),
+    );
+}
