@@ -95,6 +95,17 @@ impl std::error::Error for ManifestError {}
 impl Manifest {
     /// Parses one file's text. `file` only labels errors.
     pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
+        let fail = |path: String, message: String| ManifestError {
+            file: file.to_string(),
+            path,
+            message,
+        };
+        // Syntax first (line and column), then shape: serde's derived structs would also
+        // accept a JSON array, so every object position is checked before typing.
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| fail(String::new(), format!("invalid JSON: {e}")))?;
+        check_objects(&value)
+            .map_err(|(path, what, found)| fail(path, format!("expected {what}, found {found}")))?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let manifest = serde_path_to_error::deserialize(de).map_err(|err| {
             let path = err.path().to_string();
@@ -111,6 +122,64 @@ impl Manifest {
             }
         })?;
         Ok(manifest)
+    }
+}
+
+/// The positions that must be JSON objects, and what each one is.
+fn check_objects(root: &serde_json::Value) -> Result<(), (String, &'static str, &'static str)> {
+    use serde_json::Value;
+    let Value::Object(top) = root else {
+        return Err((
+            String::new(),
+            "a JSON object with \"bottles\" and/or \"agents\"",
+            json_kind(root),
+        ));
+    };
+    for (section, what) in [
+        ("bottles", "a bottle object"),
+        ("agents", "an agent object"),
+    ] {
+        match top.get(section) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(entries)) => {
+                for (name, entry) in entries {
+                    if !entry.is_object() {
+                        return Err((format!("{section}.{name}"), what, json_kind(entry)));
+                    }
+                    if section == "bottles"
+                        && let Some(egress) = entry.get("egress")
+                        && !egress.is_object()
+                        && !egress.is_null()
+                    {
+                        return Err((
+                            format!("bottles.{name}.egress"),
+                            "an object with \"allowlist\"",
+                            json_kind(egress),
+                        ));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err((
+                    section.to_string(),
+                    "an object of named entries",
+                    json_kind(other),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -1,0 +1,142 @@
+//! The CLI as a user meets it: the real binary in a hermetic temp dir.
+
+mod support;
+
+use support::Test;
+
+const KEY: &str = "sk-ant-api03-cli-test-secret-value-0123456789";
+
+#[test]
+fn plan_json_works_with_no_manifest_and_no_docker_and_prints_no_secret() {
+    let t = Test::new()
+        .env("ANTHROPIC_API_KEY", KEY)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let run = t.run(&["plan", "agent", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains(KEY) && !run.stderr.contains(KEY));
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["agent"], "agent");
+    assert_eq!(plan["bottle"], "default");
+    assert_eq!(plan["env"]["forwarded"][0]["name"], "ANTHROPIC_API_KEY");
+    assert_eq!(plan["images"]["agent"]["source"]["from"], "unset");
+    assert_eq!(
+        plan["pipelock"]["config"]["api_allowlist"][0],
+        "api.anthropic.com"
+    );
+    // The text form is just as clean.
+    let text = t.run(&["plan", "agent"]);
+    assert_eq!(text.code, 0);
+    assert!(!text.stdout.contains(KEY));
+    assert!(text.stdout.contains("ANTHROPIC_API_KEY"));
+}
+
+#[test]
+fn plan_json_is_stable_for_one_launch_but_each_launch_is_unique() {
+    let t = Test::new();
+    let a: serde_json::Value =
+        serde_json::from_str(&t.run(&["plan", "agent", "--json"]).stdout).unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(&t.run(&["plan", "agent", "--json"]).stdout).unwrap();
+    assert_ne!(
+        a["slug"], b["slug"],
+        "two launches of one agent must not collide"
+    );
+    assert_ne!(a["agent_container"]["name"], b["agent_container"]["name"]);
+}
+
+#[test]
+fn images_come_from_env_then_flags() {
+    let t = Test::new().env("BOT_BOTTLE_AGENT_IMAGE", "agent:env").env(
+        "BOT_BOTTLE_NIX_PIPELOCK_IMAGE",
+        "bot-bottle-pipelock:nixhash",
+    );
+    let run = t.run(&["plan", "agent", "--json", "--mitmproxy-image", "mitm:flag"]);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["images"]["agent"]["reference"], "agent:env");
+    assert_eq!(
+        plan["images"]["pipelock"]["reference"],
+        "bot-bottle-pipelock:nixhash"
+    );
+    assert_eq!(plan["images"]["mitmproxy"]["reference"], "mitm:flag");
+}
+
+#[test]
+fn user_and_working_dir_manifests_merge_and_list() {
+    let t = Test::new()
+        .skill("review")
+        .user_file(
+            r#"{"bottles": {"web": {"egress": {"allowlist": ["*.github.com"]}}},
+                       "agents": {"webby": {"bottle": "web"}, "shared": {"bottle": "web"}}}"#,
+        )
+        .cwd_file(r#"{"agents": {"shared": {"bottle": "default", "skills": ["review"]}}}"#);
+    let run = t.run(&["agents"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("AGENT"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("webby") && l.contains(" web "))
+    );
+    assert!(lines.iter().any(|l| l.starts_with("shared")
+        && l.contains("default")
+        && l.contains("work/bot-bottle.json")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("agent") && l.contains("<embedded default>"))
+    );
+    let info = t.run(&["info", "webby"]);
+    assert_eq!(info.code, 0);
+    assert!(info.stdout.contains("*.github.com"));
+    assert!(info.stdout.contains("api.anthropic.com"));
+}
+
+#[test]
+fn bot_bottle_config_overrides_the_user_path() {
+    let t = Test::new();
+    let custom = t.dir.path().join("custom.json");
+    std::fs::write(&custom, r#"{"agents": {"custom": {}}}"#).unwrap();
+    let run = Test::new()
+        .env("BOT_BOTTLE_CONFIG", custom.to_str().unwrap())
+        .run(&["agents"]);
+    assert!(run.stdout.contains("custom"), "{}", run.stdout);
+}
+
+#[test]
+fn literal_values_never_reach_the_plan() {
+    let t = Test::new().user_file(
+        r#"{"bottles": {"default": {"env": {"LITERAL_SETTING": "literal-value-should-not-print"}}}}"#,
+    );
+    for args in [
+        &["plan", "agent"][..],
+        &["plan", "agent", "--json"],
+        &["info", "agent"],
+    ] {
+        let run = t.run(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains("LITERAL_SETTING"));
+        assert!(!run.stdout.contains("literal-value-should-not-print"));
+    }
+}
+
+#[test]
+fn help_teaches_and_usage_errors_exit_2() {
+    let help = Test::new().run(&["--help"]);
+    assert_eq!(help.code, 0);
+    for needle in [
+        "mitmproxy",
+        "pipelock",
+        "Exit codes",
+        "bottle plan agent",
+        "plan",
+        "agents",
+        "info",
+    ] {
+        assert!(help.stdout.contains(needle), "--help lacks {needle}");
+    }
+    let usage = Test::new().run(&["plan"]);
+    assert_eq!(usage.code, 2);
+    let unknown = Test::new().run(&["frobnicate"]);
+    assert_eq!(unknown.code, 2);
+}
