@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds bot-bottle's local test images without any container registry:
+#   bot-bottle-test/base:<h>             debootstrapped Debian trixie (tests/images/base.sh)
+#   bot-bottle-test/mitmproxy:<h>        contract "mitmproxy" + nix/mitmproxy/bottle_verdict.py
+#   bot-bottle-test/pipelock-double:<h>  contract "pipelock" with the pipelock test double
+#   bot-bottle-test/agent:<h>            contract "agent"
+#   bot-bottle-test/origin:<h>           the fake internet (tests/images/origin/origin.py)
+# Each <h> is a content hash of everything that goes into the image (this script, the
+# base, the Dockerfile, the contract, the copied files); an image whose tag exists is not
+# rebuilt, so a rerun takes seconds. Writes target/test-images/images.env and the test CA
+# (target/test-images/test-ca.pem). Needs: bash, docker, debootstrap, openssl, python3,
+# sha256sum, and network access to deb.debian.org and PyPI for the first (base) build.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here="$repo/tests/images"
+out="$repo/target/test-images"
+contract="$repo/nix/image-contract.json"
+mkdir -p "$out"
+
+say() { echo "[test-images] $*"; }
+die() { echo "[test-images] ERROR: $*" >&2; exit 1; }
+for tool in docker openssl python3 sha256sum; do
+  command -v "$tool" >/dev/null || die "missing tool: $tool"
+done
+docker info >/dev/null 2>&1 || die "docker daemon not reachable"
+
+# Hash of files (names relative to their dir + contents).
+hash_files() {
+  local f
+  for f in "$@"; do printf '%s\0' "$(basename "$f")"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
+}
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# ---- 1. base ---------------------------------------------------------------------------
+base_hash=$(hash_files "$here/base.sh")
+base_tag="bot-bottle-test/base:$base_hash"
+if image_exists "$base_tag"; then
+  say "base: cached $base_tag"
+else
+  command -v debootstrap >/dev/null || die "missing tool: debootstrap (apt-get install debootstrap)"
+  say "base: building $base_tag (debootstrap + pip; a few minutes)"
+  t0=$(date +%s)
+  bash "$here/base.sh" "$base_tag" "$out/base-work" || die "base image build failed"
+  say "base: built in $(( $(date +%s) - t0 ))s"
+fi
+
+# ---- 2. test CA and origin certificate (generated once, kept in target/) ---------------
+ca_dir="$out/ca"
+if [ ! -s "$ca_dir/test-ca.pem" ] || [ ! -s "$ca_dir/origin.pem" ]; then
+  say "test CA: generating in $ca_dir"
+  rm -rf "$ca_dir"; mkdir -p "$ca_dir"
+  (
+    cd "$ca_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout test-ca.key -out test-ca.pem -days 3650 \
+      -subj "/CN=bot-bottle test fake-internet CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout origin.key -out origin.csr \
+      -subj "/CN=allowed.test" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" \
+      "subjectAltName=DNS:allowed.test,DNS:denied.test,DNS:other.allowed.test,DNS:localhost,IP:127.0.0.1" > ext.cnf
+    openssl x509 -req -in origin.csr -CA test-ca.pem -CAkey test-ca.key -CAcreateserial \
+      -out origin.pem -days 3650 -extfile ext.cnf 2>/dev/null
+    rm -f origin.csr ext.cnf test-ca.srl
+  ) || die "test CA generation failed"
+  chmod 644 "$ca_dir"/*.key
+fi
+cp "$ca_dir/test-ca.pem" "$out/test-ca.pem"
+
+# ---- 3. derived images ---------------------------------------------------------------
+contract_cmd() {  # $1 = section; prints the command as a JSON array
+  python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[sys.argv[2]]["command"]))' "$contract" "$1"
+}
+
+build_image() {  # name cmd_json files...
+  local name="$1" cmd="$2"; shift 2
+  local ctx="$out/ctx/$name"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  local f
+  for f in "$@"; do cp "$f" "$ctx/"; done
+  if [ -n "$cmd" ]; then
+    sed "s|@CMD@|$cmd|" "$here/$name/Dockerfile" > "$ctx/Dockerfile"
+  else
+    cp "$here/$name/Dockerfile" "$ctx/Dockerfile"
+  fi
+  local h
+  h=$( { echo "$base_tag"; hash_files "${BASH_SOURCE[0]}"; hash_files "$ctx"/*; } | sha256sum | cut -c1-16)
+  local tag="bot-bottle-test/$name:$h"
+  if image_exists "$tag"; then
+    say "$name: cached $tag"
+  else
+    say "$name: building $tag"
+    docker build -q --build-arg BASE="$base_tag" -t "$tag" "$ctx" >"$out/build-$name.log" 2>&1 \
+      || { cat "$out/build-$name.log" >&2; die "docker build of $name failed"; }
+  fi
+  eval "tag_$(echo "$name" | tr - _)=\$tag"
+}
+
+build_image mitmproxy "$(contract_cmd mitmproxy)" "$repo/nix/mitmproxy/bottle_verdict.py"
+build_image pipelock-double "$(contract_cmd pipelock)" "$repo/tests/pipelock_double/pipelock_double.py" "$ca_dir/test-ca.pem"
+build_image agent "$(contract_cmd agent)"
+build_image origin "" "$here/origin/origin.py" "$ca_dir/origin.pem" "$ca_dir/origin.key"
+
+# ---- 4. images.env --------------------------------------------------------------------
+cat > "$out/images.env.tmp" <<ENV
+BOT_BOTTLE_AGENT_IMAGE=$tag_agent
+BOT_BOTTLE_PIPELOCK_IMAGE=$tag_pipelock_double
+BOT_BOTTLE_MITMPROXY_IMAGE=$tag_mitmproxy
+BOT_BOTTLE_TEST_ORIGIN_IMAGE=$tag_origin
+BOT_BOTTLE_TEST_BASE_IMAGE=$base_tag
+BOT_BOTTLE_TEST_CA=$out/test-ca.pem
+ENV
+mv "$out/images.env.tmp" "$out/images.env"
+say "wrote $out/images.env"
+cat "$out/images.env"
