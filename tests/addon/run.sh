@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the mitmproxy addon tests inside the bot-bottle-test/mitmproxy image (real
+# mitmdump 12.x, Python 3.13), with --network none: no route anywhere, everything on
+# loopback. Extra arguments go to pytest (e.g. -k stream -x).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bash "$repo/tests/images/build.sh"
+# shellcheck disable=SC1091
+. "$repo/target/test-images/images.env"
+echo "[addon-tests] running pytest in $BOT_BOTTLE_MITMPROXY_IMAGE (--network none)"
+exec docker run --rm --network none --user 0 \
+  --add-host allowed.test:127.0.0.1 --add-host denied.test:127.0.0.1 \
+  --add-host other.allowed.test:127.0.0.1 \
+  -v "$repo":/src:ro -e BOT_BOTTLE_REPO=/src -e PYTHONDONTWRITEBYTECODE=1 \
+  -w /src/tests/addon \
+  "$BOT_BOTTLE_MITMPROXY_IMAGE" \
+  /opt/mitmproxy/bin/pytest /src/tests/addon -p no:cacheprovider -q -rfE "$@"
