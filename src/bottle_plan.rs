@@ -191,3 +191,33 @@ impl BottlePlan {
         undo
     }
 }
+
+impl BottlePlan {
+    /// The same plan with the agent container called `name` (a retry after a name
+    /// conflict): every argument naming the container, alone or as `name:path`, follows.
+    pub fn with_agent_name(&self, name: &str) -> BottlePlan {
+        let old = self.agent_container.name.clone();
+        let rename = |cmd: &DockerCommand| -> DockerCommand {
+            let mut cmd = cmd.clone();
+            for arg in &mut cmd.args {
+                if let crate::docker_command::Arg::Lit(s) = arg {
+                    if *s == old {
+                        *s = name.to_string();
+                    } else if let Some(rest) = s.strip_prefix(&format!("{old}:")) {
+                        *s = format!("{name}:{rest}");
+                    }
+                }
+            }
+            cmd
+        };
+        let mut plan = self.clone();
+        plan.agent_container.name = name.to_string();
+        plan.agent_container.run = rename(&self.agent_container.run);
+        plan.agent_container.remove = rename(&self.agent_container.remove);
+        for step in &mut plan.provision {
+            step.commands = step.commands.iter().map(rename).collect();
+        }
+        plan.attach = rename(&self.attach);
+        plan
+    }
+}

@@ -19,23 +19,49 @@ agent `agent` in bottle `default`, running `claude --dangerously-skip-permission
 
 const AFTER_HELP: &str = "\
 Examples:
+  bottle run agent                  start the default agent (Claude Code) in a bottle
+  bottle run agent -- bash          a shell in the bottle instead of the agent
   bottle agents                     list the agents you can run
   bottle info agent                 explain one agent and its bottle
   bottle plan agent                 show every docker command a launch would run
-  bottle plan agent --json          the same plan, machine-readable
+  bottle ls                         list running bottles
+  bottle cleanup -y                 remove every bot-bottle container and network
 
 Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
-unknown agent), nothing was started.";
+unknown agent), nothing was started; 128+N a signal N ended the launch (130 for
+SIGINT), after teardown. `bottle run` otherwise exits with the command's own code.";
 
 #[derive(Debug, Parser)]
 #[command(name = "bottle", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// No progress lines (errors and warnings still print).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Show each docker command as it runs (names of secrets only, never values).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Launch an agent in a bottle, attach to it, and tear everything down when it ends.
+    ///
+    /// Steps (progress on stderr): images, networks, pipelock and mitmproxy, the agent,
+    /// provisioning (CA, prompt, skills), attach. Whatever ends the session (the command
+    /// exits, a step fails, SIGINT/SIGTERM/SIGHUP), every container, network and temp
+    /// file is removed. Exits with the command's exit code.
+    Run(LaunchArgs),
+    /// List running bottles: agent, bottle id, age and containers.
+    Ls,
+    /// Remove every bot-bottle container, network and --cwd image on this engine (also
+    /// what a killed `bottle run` left behind), and say what was removed.
+    Cleanup {
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// Print what launching an agent would do, without touching Docker.
     ///
     /// Lists the images, the egress allowlist, the environment variable names (never

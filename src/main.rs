@@ -3,9 +3,13 @@
 use anyhow::Result;
 use bot_bottle::catalog::Catalog;
 use bot_bottle::cli::{Cli, Command};
+use bot_bottle::docker::Docker;
 use bot_bottle::exit_code::{self, UserError};
 use bot_bottle::host_snapshot::HostSnapshot;
-use bot_bottle::{catalog_report, manifest_files, plan_report, planner};
+use bot_bottle::inventory::Inventory;
+use bot_bottle::progress::Progress;
+use bot_bottle::secrets::LaunchValues;
+use bot_bottle::{catalog_report, cleanup, launch, manifest_files, plan_report, planner, signals};
 use clap::Parser;
 use std::io::Write;
 
@@ -23,9 +27,42 @@ fn main() {
 
 fn run(cli: Cli) -> Result<i32> {
     let host = HostSnapshot::capture()?;
+    match cli.command {
+        Command::Ls => {
+            let docker = engine(cli.verbose)?;
+            print!("{}", Inventory::read(&docker)?.table());
+            return Ok(exit_code::SUCCESS);
+        }
+        Command::Cleanup { yes } => return cleanup::run(&engine(cli.verbose)?, yes),
+        _ => {}
+    }
     let catalog = load_catalog(&host)?;
     let mut stdout = std::io::stdout().lock();
     match cli.command {
+        Command::Ls | Command::Cleanup { .. } => unreachable!("handled above"),
+        Command::Run(args) => {
+            let plan = planner::plan(&catalog, &args.to_options(), &host)?;
+            for image in [
+                &plan.images.agent,
+                &plan.images.pipelock,
+                &plan.images.mitmproxy,
+            ] {
+                if !image.is_set() {
+                    return Err(UserError::new(image.advice()).into());
+                }
+            }
+            let bottle = &catalog.bottles[&plan.bottle];
+            // Asked before anything exists, so ^C at a prompt leaves nothing behind.
+            let values = LaunchValues::collect(&plan, bottle, &host.env)?;
+            let docker = engine(cli.verbose)?.with_secrets(values.forwarded.clone());
+            signals::install(docker.in_flight.clone())?;
+            let progress = Progress::new(cli.quiet);
+            progress.step(&format!(
+                "launching agent `{}` in bottle `{}` (id {})",
+                plan.agent, plan.bottle, plan.bottle_id
+            ));
+            return launch::run(&plan, &values, &docker, &progress);
+        }
         Command::Plan(args) => {
             let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
             if args.json {
@@ -42,6 +79,17 @@ fn run(cli: Cli) -> Result<i32> {
         }
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// A Docker client whose engine answers, or a clear error.
+fn engine(verbose: bool) -> Result<Docker> {
+    let docker = Docker::new(verbose);
+    if !docker.engine_available() {
+        anyhow::bail!(
+            "no Docker engine answers (`docker version` failed): start Docker, or point DOCKER_HOST at an engine"
+        );
+    }
+    Ok(docker)
 }
 
 fn load_catalog(host: &HostSnapshot) -> Result<Catalog> {

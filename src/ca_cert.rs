@@ -1,0 +1,129 @@
+//! The bottle's CA certificate as copied out of mitmproxy: unpacked from `docker cp`'s tar,
+//! parsed with x509-parser, refused unless it is a CA certificate with no private key
+//! beside it, and fingerprinted with SHA-256. Pure.
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCert {
+    /// The certificate alone, PEM-encoded, as installed in the agent.
+    pub pem: String,
+    /// SHA-256 of the DER, as `AB:CD:…`.
+    pub fingerprint: String,
+    pub subject: String,
+}
+
+impl CaCert {
+    /// The single file in a `docker cp container:file -` tar.
+    pub fn from_tar(bytes: &[u8]) -> Result<CaCert> {
+        let mut archive = tar::Archive::new(bytes);
+        let mut entries = archive
+            .entries()
+            .context("the copied CA is not a tar stream")?;
+        let mut entry = entries
+            .next()
+            .context("the copied CA archive is empty")?
+            .context("the copied CA archive is corrupt")?;
+        let mut pem = Vec::new();
+        entry
+            .read_to_end(&mut pem)
+            .context("cannot read the copied CA")?;
+        let pem = String::from_utf8(pem).context("the CA file is not PEM text")?;
+        CaCert::from_pem(&pem)
+    }
+
+    pub fn from_pem(text: &str) -> Result<CaCert> {
+        if text.contains("PRIVATE KEY") {
+            bail!(
+                "refusing the CA file: it contains a private key, which must never leave mitmproxy"
+            );
+        }
+        let (rest, pem) = x509_parser::pem::parse_x509_pem(text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("the CA file is not a PEM certificate: {e}"))?;
+        if pem.label != "CERTIFICATE" {
+            bail!(
+                "the CA file holds a {:?} block, not a CERTIFICATE",
+                pem.label
+            );
+        }
+        if String::from_utf8_lossy(rest).contains("-----BEGIN") {
+            bail!("the CA file holds more than one PEM block; expected exactly one certificate");
+        }
+        let cert = pem
+            .parse_x509()
+            .map_err(|e| anyhow::anyhow!("the CA certificate does not parse: {e}"))?;
+        let is_ca = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            bail!(
+                "refusing the certificate `{}`: it is not a CA certificate (basicConstraints CA:TRUE missing)",
+                cert.subject()
+            );
+        }
+        let digest = Sha256::digest(&pem.contents);
+        let fingerprint = digest
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let pem_text = text
+            .split_inclusive('\n')
+            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+            .collect::<String>();
+        Ok(CaCert {
+            pem: pem_text,
+            fingerprint,
+            subject: cert.subject().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &str = include_str!("../tests/fixtures/ca-cert.pem");
+    const LEAF: &str = include_str!("../tests/fixtures/leaf-cert.pem");
+    const CA_WITH_KEY: &str = include_str!("../tests/fixtures/ca-with-key.pem");
+
+    #[test]
+    fn accepts_a_ca_and_fingerprints_it_like_openssl() {
+        let ca = CaCert::from_pem(CA).unwrap();
+        // openssl x509 -in tests/fixtures/ca-cert.pem -noout -fingerprint -sha256
+        assert_eq!(
+            ca.fingerprint,
+            "67:6A:35:8F:8A:1C:C4:A8:97:6E:02:48:FB:A9:E5:91:3C:4F:8C:09:CB:35:80:82:64:47:EC:70:CD:D8:2C:40"
+        );
+        assert!(ca.subject.contains("bot-bottle fixture CA"));
+    }
+
+    #[test]
+    fn refuses_leaf_certificates_keys_and_garbage() {
+        let leaf = CaCert::from_pem(LEAF).unwrap_err().to_string();
+        assert!(leaf.contains("not a CA certificate"), "{leaf}");
+        let key = CaCert::from_pem(CA_WITH_KEY).unwrap_err().to_string();
+        assert!(key.contains("private key"), "{key}");
+        assert!(CaCert::from_pem("hello").is_err());
+        assert!(CaCert::from_pem(&format!("{CA}{CA}")).is_err());
+    }
+
+    #[test]
+    fn unpacks_docker_cp_tar() {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(CA.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append_data(&mut header, "mitmproxy-ca-cert.pem", CA.as_bytes())
+            .unwrap();
+        let bytes = builder.into_inner().unwrap();
+        assert_eq!(CaCert::from_tar(&bytes).unwrap().pem, CA);
+        assert!(CaCert::from_tar(&bytes[..100]).is_err());
+    }
+}

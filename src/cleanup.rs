@@ -1,0 +1,80 @@
+//! `bottle cleanup`: removes every bot-bottle container, network and `--cwd` image, e.g. what
+//! a SIGKILLed `bottle run` left, and says what it removed. I/O.
+
+use crate::docker::Docker;
+use crate::exit_code::{FAILURE, SUCCESS, UserError};
+use crate::inventory::Inventory;
+use anyhow::Result;
+use std::io::{BufRead, IsTerminal, Write};
+
+pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
+    let inventory = Inventory::read(docker)?;
+    if inventory.is_empty() {
+        println!("nothing to clean up: no bot-bottle containers, networks or images");
+        return Ok(SUCCESS);
+    }
+    let summary = format!(
+        "{} container(s), {} network(s), {} image(s)",
+        inventory.containers.len(),
+        inventory.networks.len(),
+        inventory.images.len()
+    );
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UserError::new(format!(
+                "cleanup would remove {summary}; pass -y to confirm (nothing was removed)"
+            ))
+            .into());
+        }
+        eprint!("bottle: remove {summary} (every bot-bottle on this engine)? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("nothing removed");
+            return Ok(SUCCESS);
+        }
+    }
+    let mut failed = 0;
+    for c in &inventory.containers {
+        let done = docker.query(["rm", "--force", "--volumes", c.id.as_str()])?;
+        if done.ok() || done.stderr.contains("No such container") {
+            println!(
+                "removed container {} ({}, bottle {})",
+                c.name, c.role, c.bottle_id
+            );
+        } else {
+            eprintln!(
+                "bottle: warning: cannot remove container {}: {}",
+                c.name,
+                done.stderr.trim()
+            );
+            failed += 1;
+        }
+    }
+    for (name, id) in &inventory.networks {
+        let done = docker.query(["network", "rm", name.as_str()])?;
+        if done.ok() {
+            println!("removed network {name} (bottle {id})");
+        } else {
+            eprintln!(
+                "bottle: warning: cannot remove network {name}: {}",
+                done.stderr.trim()
+            );
+            failed += 1;
+        }
+    }
+    for (image, id) in &inventory.images {
+        let done = docker.query(["image", "rm", "--force", image.as_str()])?;
+        if done.ok() {
+            println!("removed image {image} (bottle {id})");
+        } else {
+            eprintln!(
+                "bottle: warning: cannot remove image {image}: {}",
+                done.stderr.trim()
+            );
+            failed += 1;
+        }
+    }
+    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+}

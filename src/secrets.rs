@@ -1,0 +1,75 @@
+//! Collects the values a launch needs by name: prompted secrets (asked on the terminal,
+//! never echoed), host variables, model credentials, and the literals for the env-file.
+//! I/O (terminal, host environment). Values live only in memory from here on.
+
+use crate::bottle_plan::{BottlePlan, ForwardSource};
+use crate::catalog::Bottle;
+use crate::env_value::EnvValue;
+use crate::exit_code::UserError;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+pub struct LaunchValues {
+    /// Forwarded values, passed to docker children by name.
+    pub forwarded: BTreeMap<String, String>,
+    /// Literal values, for the 0600 env-file.
+    pub literals: Vec<(String, String)>,
+}
+
+impl LaunchValues {
+    pub fn collect(
+        plan: &BottlePlan,
+        bottle: &Bottle,
+        host_env: &BTreeMap<String, String>,
+    ) -> Result<LaunchValues> {
+        let mut forwarded = BTreeMap::new();
+        for f in &plan.env.forwarded {
+            let value = match &f.source {
+                ForwardSource::Host { var } => host_env.get(var).cloned().ok_or_else(|| {
+                    UserError::new(format!(
+                        "the host variable {var} (for {}) is not set",
+                        f.name
+                    ))
+                })?,
+                ForwardSource::Credential => host_env.get(&f.name).cloned().unwrap_or_default(),
+                ForwardSource::Prompt { prompt } => ask(&f.name, prompt.as_deref())?,
+            };
+            forwarded.insert(f.name.clone(), value);
+        }
+        let literals = bottle
+            .env
+            .iter()
+            .filter_map(|(name, value)| match value {
+                EnvValue::Literal(v) => Some((name.clone(), v.clone())),
+                _ => None,
+            })
+            .collect();
+        Ok(LaunchValues {
+            forwarded,
+            literals,
+        })
+    }
+
+    /// The env-file's text: `NAME=value` lines (values were checked for newlines and NUL).
+    pub fn env_file_text(&self) -> String {
+        self.literals
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect()
+    }
+}
+
+fn ask(name: &str, prompt: Option<&str>) -> Result<String> {
+    let question = match prompt {
+        Some(p) => format!("bottle: {p} ({name}): "),
+        None => format!("bottle: value for {name}: "),
+    };
+    let _ = std::io::stderr().flush();
+    rpassword::prompt_password(&question).map_err(|e| {
+        UserError::new(format!(
+            "{name} is asked on the terminal at launch (\"?\" in the manifest), but none is available ({e}); run bottle from a terminal, or use \"${{HOST_VAR}}\" for unattended runs"
+        ))
+        .into()
+    })
+}
