@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(os.environ.get("BOT_BOTTLE_REPO", Path(__file__).resolve().parents[2]))
-ADDON = REPO / "nix" / "mitmproxy" / "bottle_verdict.py"
+ADDON = Path(os.environ.get("BOT_BOTTLE_ADDON", REPO / "nix" / "mitmproxy" / "bottle_verdict.py"))
 DOUBLE = REPO / "tests" / "pipelock_double" / "pipelock_double.py"
 ORIGIN = REPO / "tests" / "images" / "origin" / "origin.py"
 MITMDUMP = shutil.which("mitmdump") or "/opt/mitmproxy/bin/mitmdump"

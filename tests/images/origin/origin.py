@@ -201,6 +201,7 @@ class Server(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle/delayed-ACK stalls
         if self.record:
             RECORDER.add_connection({"peer": addr[0], "scheme": self.scheme})
         return sock, addr
