@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the mitmproxy addon tests inside the bot-bottle-test/mitmproxy image (real
 # mitmdump 12.x, Python 3.13), with --network none: no route anywhere, everything on
-# loopback. Extra arguments go to pytest (e.g. -k stream -x).
+# loopback. Also runs the pipelock test double's own tests. Extra arguments go to
+# pytest (e.g. -k stream -x).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bash "$repo/tests/images/build.sh"
@@ -14,4 +15,4 @@ exec docker run --rm --network none --user 0 \
   -v "$repo":/src:ro -e BOT_BOTTLE_REPO=/src -e PYTHONDONTWRITEBYTECODE=1 \
   -w /src/tests/addon \
   "$BOT_BOTTLE_MITMPROXY_IMAGE" \
-  /opt/mitmproxy/bin/pytest /src/tests/addon -p no:cacheprovider -q -rfE "$@"
+  /opt/mitmproxy/bin/pytest /src/tests/addon /src/tests/pipelock_double -p no:cacheprovider -q -rfE "$@"
