@@ -89,8 +89,39 @@ struct RootFs {
 
 /// Every image of a docker-archive, in manifest.json's order.
 pub fn read_archive<R: Read>(reader: R) -> Result<Vec<ImageDigest>> {
-    let files = scan(reader)?;
-    files.resolve()
+    let mut input = EofReader {
+        inner: reader,
+        eof: false,
+    };
+    let files = scan(&mut input)?;
+    // A complete tar stream ends with zero blocks, where reading stops before the end of
+    // the input. Reaching the end while looking for the next header means it was cut.
+    files.resolve().map_err(|e| {
+        if input.eof && files.entries > 0 {
+            e.context(format!(
+                "the archive is truncated: it ends after {} entries without tar's end-of-archive marker",
+                files.entries
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+/// Remembers whether the input reached its end.
+struct EofReader<R> {
+    inner: R,
+    eof: bool,
+}
+
+impl<R: Read> Read for EofReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof = true;
+        }
+        Ok(n)
+    }
 }
 
 /// The one image of a docker-archive (a stream script writes exactly one).
@@ -122,8 +153,14 @@ fn scan<R: Read>(reader: R) -> Result<Files> {
         .context("cannot read the archive as a tar stream")?;
     for entry in entries {
         let mut entry = entry.map_err(|e| {
+            let mut why = e.to_string();
+            if why.len() > 160 {
+                let cut = (0..=160).rev().find(|&i| why.is_char_boundary(i)).unwrap_or(0);
+                why.truncate(cut);
+                why.push('…');
+            }
             anyhow!(
-                "the archive is not a valid tar stream after {} entries (truncated or corrupt): {e}",
+                "the archive is not a valid tar stream after {} entries (truncated or corrupt): {why}",
                 files.entries
             )
         })?;
@@ -480,6 +517,15 @@ mod tests {
                 "cut at {cut}: {msg}"
             );
         }
+        // Without only its end-of-archive marker, every file is whole: still readable.
+        assert!(read_single_image(&bytes[..bytes.len() - 1024]).is_ok());
+        // Cut at a header boundary before manifest.json: named as truncated.
+        let before_manifest = bytes.len() - 1024 - 512 - 512;
+        let msg = format!(
+            "{:#}",
+            read_single_image(&bytes[..before_manifest]).unwrap_err()
+        );
+        assert!(msg.starts_with("the archive is truncated"), "{msg}");
         let msg = format!("{:#}", read_single_image(&b""[..]).unwrap_err());
         assert!(msg.contains("empty"), "{msg}");
     }

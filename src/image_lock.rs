@@ -229,11 +229,13 @@ impl ImageLock {
         }
         let (r, c) = (&recorded.diff_ids, &computed.diff_ids);
         if r != c {
-            out.push(diff(
-                "diff_ids",
-                format!("{} layers", r.len()),
-                format!("{} layers", c.len()),
-            ));
+            if r.len() != c.len() {
+                out.push(diff(
+                    "diff_ids",
+                    format!("{} layers", r.len()),
+                    format!("{} layers", c.len()),
+                ));
+            }
             let differing: Vec<usize> = (0..r.len().max(c.len()))
                 .filter(|&i| r.get(i) != c.get(i))
                 .collect();

@@ -1,0 +1,430 @@
+//! `bottle images` against the real Docker engine: digests of `docker save` archives
+//! compared with what Docker reports, the lock round trip, the load pipeline from a stream
+//! script, and truncated or corrupt archives. Every test builds its own tiny images
+//! (`docker import` + `docker build`, no registry) under unique tags and removes them, even
+//! on failure. Without an engine, or with BOT_BOTTLE_SKIP_DOCKER_TESTS=1, each test prints
+//! `SKIP: …` on stderr and returns.
+
+use bot_bottle::docker::Docker;
+use bot_bottle::exit_code;
+use bot_bottle::image_archive::{self, ImageDigest};
+use bot_bottle::image_loader::{self, LoadOutcome};
+use bot_bottle::image_lock::ImageLock;
+use bot_bottle::image_ref::{ImageRef, ImageRole, ImageSource};
+use bot_bottle::images_cli::{self, ImagesCommand, RoleStream};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Marks the second layer's file, to find and corrupt it in the saved archive.
+const MARKER: &[u8] = b"bot-bottle second layer marker 0123456789";
+
+fn engine(test: &str) -> Option<Docker> {
+    if std::env::var("BOT_BOTTLE_SKIP_DOCKER_TESTS").as_deref() == Ok("1") {
+        // Straight to the stderr handle: libtest captures eprintln!, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: BOT_BOTTLE_SKIP_DOCKER_TESTS=1: {test}"
+        );
+        return None;
+    }
+    let docker = Docker::new(false);
+    if !docker.engine_available() {
+        let _ = writeln!(std::io::stderr(), "SKIP: no Docker engine: {test}");
+        return None;
+    }
+    Some(docker)
+}
+
+fn docker(args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
+    let mut child = Command::new("docker")
+        .args(args)
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn docker_ok(args: &[&str], stdin: Option<&[u8]>) -> String {
+    let out = docker(args, stdin);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// Two tiny images (one layer, then two) with unique tags; removed on drop.
+struct TinyImage {
+    base: String,
+    tag: String,
+    dir: tempfile::TempDir,
+}
+
+impl TinyImage {
+    fn build(test: &str) -> TinyImage {
+        let unique = format!(
+            "{}-{}-{}",
+            test.replace('_', "-"),
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let image = TinyImage {
+            base: format!("bot-bottle-test/tiny-base:{unique}"),
+            tag: format!("bot-bottle-test/tiny:{unique}"),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let rootfs = tar_of(&[("hello.txt", b"hello from the first layer\n")]);
+        docker_ok(&["import", "-", &image.base], Some(&rootfs));
+        let dockerfile = format!("FROM {}\nCOPY marker.txt /marker.txt\n", image.base);
+        let context = tar_of(&[
+            ("Dockerfile", dockerfile.as_bytes()),
+            ("marker.txt", MARKER),
+        ]);
+        docker_ok(&["build", "-q", "-t", &image.tag, "-"], Some(&context));
+        image
+    }
+
+    /// `docker save` of the two-layer image.
+    fn save(&self) -> PathBuf {
+        let path = self.dir.path().join("tiny.tar");
+        docker_ok(&["save", "-o", path.to_str().unwrap(), &self.tag], None);
+        path
+    }
+
+    /// A stream script, as Nix's streamLayeredImage gives: it writes the archive to stdout.
+    fn script(&self, name: &str, body: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+impl Drop for TinyImage {
+    fn drop(&mut self) {
+        let _ = docker(&["rmi", "-f", &self.tag, &self.base], None);
+    }
+}
+
+/// What Docker itself says about an image.
+fn inspect(tag: &str) -> (String, Vec<String>, String) {
+    let id = docker_ok(&["image", "inspect", "--format", "{{.Id}}", tag], None);
+    let layers: Vec<String> = serde_json::from_str(&docker_ok(
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            tag,
+        ],
+        None,
+    ))
+    .unwrap();
+    let platform = docker_ok(
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Os}}/{{.Architecture}}",
+            tag,
+        ],
+        None,
+    );
+    (id, layers, platform)
+}
+
+fn run_cli(docker: &Docker, cmd: ImagesCommand) -> (anyhow::Result<i32>, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = images_cli::run_with(&cmd, &BTreeMap::new(), docker, &mut out, &mut err);
+    (
+        result,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn digest_of_docker_save_matches_docker() {
+    let Some(docker) = engine("digest_of_docker_save_matches_docker") else {
+        return;
+    };
+    let image = TinyImage::build("digest");
+    let archive = image.save();
+    let images = images_cli::digest_file(&archive).unwrap();
+    assert_eq!(images.len(), 1);
+    let digest = &images[0];
+    let (id, layers, platform) = inspect(&image.tag);
+    // This engine uses Docker's classic image store, where `.Id` is the config digest. With
+    // the containerd image store `.Id` is a manifest digest: bottle never relies on it.
+    assert_eq!(digest.config_digest, id);
+    assert_eq!(digest.diff_ids, layers);
+    assert_eq!(digest.diff_ids.len(), 2);
+    assert_eq!(digest.repo_tags, vec![image.tag.clone()]);
+    assert_eq!(format!("{}/{}", digest.os, digest.architecture), platform);
+
+    // The same through the command: a file, then a stream script.
+    let (code, out, _) = run_cli(
+        &docker,
+        ImagesCommand::Digest {
+            archive: Some(archive.clone()),
+            stream: None,
+            json: true,
+        },
+    );
+    assert_eq!(code.unwrap(), exit_code::SUCCESS);
+    let parsed: Vec<ImageDigest> = serde_json::from_str(&out).unwrap();
+    assert_eq!(&parsed, &images);
+    let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
+    let (code, out, _) = run_cli(
+        &docker,
+        ImagesCommand::Digest {
+            archive: None,
+            stream: Some(script),
+            json: false,
+        },
+    );
+    assert_eq!(code.unwrap(), exit_code::SUCCESS);
+    assert!(out.contains(&format!("config digest: {id}")), "{out}");
+    assert!(out.contains(&format!("  {}\n", layers[1])), "{out}");
+}
+
+#[test]
+fn lock_then_verify_and_a_readable_difference() {
+    let Some(docker) = engine("lock_then_verify_and_a_readable_difference") else {
+        return;
+    };
+    let image = TinyImage::build("verify");
+    let archive = image.save();
+    let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
+    let lock_path = image.dir.path().join("nix/images.lock.json");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let streams = vec![RoleStream {
+        role: ImageRole::Agent,
+        command: script.clone(),
+    }];
+
+    let (code, out, _) = run_cli(
+        &docker,
+        ImagesCommand::Lock {
+            lock: lock_path.clone(),
+            streams: streams.clone(),
+        },
+    );
+    assert_eq!(code.unwrap(), exit_code::SUCCESS, "{out}");
+    let lock = ImageLock::read(&lock_path).unwrap();
+    let (id, layers, _) = inspect(&image.tag);
+    let system = image_archive::read_single_image(std::fs::File::open(&archive).unwrap())
+        .unwrap()
+        .system();
+    let recorded = lock.get(&system, ImageRole::Agent).unwrap();
+    assert_eq!(recorded.image, image.tag);
+    assert_eq!(recorded.config_digest, id);
+    assert_eq!(recorded.diff_ids, layers);
+
+    let (code, out, err) = run_cli(
+        &docker,
+        ImagesCommand::Verify {
+            lock: lock_path.clone(),
+            streams: streams.clone(),
+        },
+    );
+    assert_eq!(code.unwrap(), exit_code::SUCCESS, "{out}{err}");
+    assert!(out.contains("matches"), "{out}");
+
+    // Another layer recorded: verify fails (exit 1) and says which role, field and values.
+    let text = std::fs::read_to_string(&lock_path).unwrap();
+    let other = format!("sha256:{}", "0".repeat(64));
+    std::fs::write(&lock_path, text.replace(&layers[1], &other)).unwrap();
+    let (code, _, err) = run_cli(
+        &docker,
+        ImagesCommand::Verify {
+            lock: lock_path.clone(),
+            streams: streams.clone(),
+        },
+    );
+    assert_eq!(code.unwrap(), exit_code::FAILURE);
+    let want = format!(
+        "agent ({system}): diff_ids[1]:\n    recorded: {other}\n    computed: {}",
+        layers[1]
+    );
+    assert!(err.contains(&want), "{err}");
+
+    // No lock file: bad input (exit 2).
+    let (code, _, _) = run_cli(
+        &docker,
+        ImagesCommand::Verify {
+            lock: image.dir.path().join("missing.json"),
+            streams,
+        },
+    );
+    assert_eq!(exit_code::for_error(&code.unwrap_err()), exit_code::USAGE);
+}
+
+#[test]
+fn a_missing_nix_image_is_streamed_into_docker_load() {
+    let Some(docker) = engine("a_missing_nix_image_is_streamed_into_docker_load") else {
+        return;
+    };
+    let image = TinyImage::build("load");
+    let archive = image.save();
+    let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
+    let (id, _, _) = inspect(&image.tag);
+    docker_ok(&["rmi", &image.tag], None);
+    assert!(!image_loader::is_loaded(&docker, &image.tag).unwrap());
+
+    let nix = ImageRef {
+        role: ImageRole::Agent,
+        reference: image.tag.clone(),
+        source: ImageSource::Nix {
+            var: "BOT_BOTTLE_NIX_AGENT_IMAGE".into(),
+            stream: Some(script.display().to_string()),
+        },
+    };
+    let mut lines = Vec::new();
+    let outcome =
+        image_loader::load_if_missing(&docker, &nix, &mut |l| lines.push(l.to_string())).unwrap();
+    assert_eq!(outcome, LoadOutcome::Loaded);
+    assert_eq!(
+        lines,
+        [format!(
+            "loading agent image {} from the Nix store",
+            image.tag
+        )]
+    );
+    assert_eq!(inspect(&image.tag).0, id);
+    // Present now: nothing to do, no progress line.
+    let mut again = Vec::new();
+    image_loader::ensure_loaded(&docker, &nix, &mut |l| again.push(l.to_string())).unwrap();
+    assert!(again.is_empty());
+
+    // A stream that writes another image: docker load succeeds, the tag is still missing.
+    let wrong = ImageRef {
+        reference: format!("{}-other", image.tag),
+        ..nix.clone()
+    };
+    let msg = format!(
+        "{:#}",
+        image_loader::ensure_loaded(&docker, &wrong, &mut |_| {}).unwrap_err()
+    );
+    assert!(
+        msg.contains("has no") && msg.contains("Loaded image"),
+        "{msg}"
+    );
+
+    // A missing image from a flag: the error names the image, the role and the ways out.
+    let flag = ImageRef {
+        role: ImageRole::Pipelock,
+        reference: format!("{}-absent", image.tag),
+        source: ImageSource::Flag {
+            flag: "--pipelock-image".into(),
+        },
+    };
+    let msg = format!(
+        "{:#}",
+        image_loader::ensure_loaded(&docker, &flag, &mut |_| {}).unwrap_err()
+    );
+    assert!(
+        msg.contains("pipelock image")
+            && msg.contains("--pipelock-image")
+            && msg.contains("docker load"),
+        "{msg}"
+    );
+
+    // Unset: bad input, with the advice.
+    let unset = ImageRef::resolve(ImageRole::Mitmproxy, None, &BTreeMap::new());
+    let err = image_loader::ensure_loaded(&docker, &unset, &mut |_| {}).unwrap_err();
+    assert_eq!(exit_code::for_error(&err), exit_code::USAGE);
+    assert!(err.to_string().contains("nix run .#bottle"), "{err}");
+}
+
+#[test]
+fn truncated_and_corrupt_archives_are_named() {
+    let Some(docker) = engine("truncated_and_corrupt_archives_are_named") else {
+        return;
+    };
+    let image = TinyImage::build("corrupt");
+    let archive = image.save();
+    let bytes = std::fs::read(&archive).unwrap();
+
+    let write = |name: &str, data: &[u8]| -> PathBuf {
+        let p = image.dir.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    };
+    let half = write("half.tar", &bytes[..bytes.len() / 2]);
+    let msg = format!("{:#}", images_cli::digest_file(&half).unwrap_err());
+    assert!(msg.contains("truncated"), "{msg}");
+
+    // Flip bytes inside the second layer's file: the tar stays valid, its diff_id does not.
+    let at = bytes
+        .windows(MARKER.len())
+        .position(|w| w == MARKER)
+        .expect("the marker is in the archive");
+    let mut flipped = bytes.clone();
+    for b in &mut flipped[at..at + 8] {
+        *b ^= 0xff;
+    }
+    let corrupt = write("corrupt.tar", &flipped);
+    let msg = format!("{:#}", images_cli::digest_file(&corrupt).unwrap_err());
+    assert!(
+        msg.contains("corrupt") && msg.contains("layer 2") && msg.contains("diff_id"),
+        "{msg}"
+    );
+
+    // The same through stream scripts: one cut short, one that fails half-way.
+    let cut = image.script("cut", &format!("head -c 3000 '{}'", archive.display()));
+    let msg = format!(
+        "{:#}",
+        images_cli::digest_stream(&docker, &cut).unwrap_err()
+    );
+    assert!(msg.contains("truncated") && msg.contains("cut"), "{msg}");
+    let fails = image.script(
+        "fails",
+        &format!(
+            "head -c 3000 '{}'; echo 'stream: out of disk' >&2; exit 3",
+            archive.display()
+        ),
+    );
+    let msg = format!(
+        "{:#}",
+        images_cli::digest_stream(&docker, &fails).unwrap_err()
+    );
+    assert!(
+        msg.contains("failed (exit 3)") && msg.contains("out of disk"),
+        "{msg}"
+    );
+    let missing = image.dir.path().join("no-such-script");
+    assert!(images_cli::digest_stream(&docker, &missing).is_err());
+    // Not a tar at all.
+    let junk = write("junk.tar", &[0x42; 4096]);
+    let msg = format!("{:#}", images_cli::digest_file(&junk).unwrap_err());
+    assert!(msg.contains("junk.tar"), "{msg}");
+}
