@@ -428,3 +428,87 @@ fn truncated_and_corrupt_archives_are_named() {
     let msg = format!("{:#}", images_cli::digest_file(&junk).unwrap_err());
     assert!(msg.contains("junk.tar"), "{msg}");
 }
+
+#[test]
+fn status_and_load_use_the_nix_variables() {
+    let Some(docker) = engine("status_and_load_use_the_nix_variables") else {
+        return;
+    };
+    let image = TinyImage::build("status");
+    let archive = image.save();
+    let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
+    docker_ok(&["rmi", &image.tag], None);
+    let env = BTreeMap::from([
+        ("BOT_BOTTLE_NIX_AGENT_IMAGE".to_string(), image.tag.clone()),
+        (
+            "BOT_BOTTLE_NIX_AGENT_STREAM".to_string(),
+            script.display().to_string(),
+        ),
+        // An override: status says the pin is overridden; the image is the base.
+        (
+            "BOT_BOTTLE_NIX_PIPELOCK_IMAGE".to_string(),
+            "pinned:1".to_string(),
+        ),
+        ("BOT_BOTTLE_PIPELOCK_IMAGE".to_string(), image.base.clone()),
+    ]);
+    let run = |cmd: ImagesCommand| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = images_cli::run_with(&cmd, &env, &docker, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+
+    let (code, out, _) = run(ImagesCommand::Status);
+    assert_eq!(code.unwrap(), exit_code::SUCCESS);
+    let line = |role: &str| {
+        out.lines()
+            .find(|l| l.starts_with(role))
+            .unwrap_or_else(|| panic!("no {role} line in {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        line("agent").starts_with(&format!(
+            "agent {} Nix pin (BOT_BOTTLE_NIX_AGENT_IMAGE) no",
+            image.tag
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        line("pipelock"),
+        format!("pipelock {} BOT_BOTTLE_PIPELOCK_IMAGE yes", image.base)
+    );
+    assert_eq!(line("mitmproxy"), "mitmproxy <mitmproxy image> unset -");
+    assert!(
+        out.contains("pinned:1, is overridden by BOT_BOTTLE_PIPELOCK_IMAGE"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(ImagesCommand::Load {
+        roles: vec![ImageRole::Agent, ImageRole::Pipelock],
+    });
+    assert_eq!(code.unwrap(), exit_code::SUCCESS, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "agent: {} loaded\npipelock: {} already loaded\n",
+            image.tag, image.base
+        )
+    );
+    assert_eq!(
+        err,
+        format!(
+            "bottle: loading agent image {} from the Nix store\n",
+            image.tag
+        )
+    );
+    assert!(image_loader::is_loaded(&docker, &image.tag).unwrap());
+
+    // All three: the unset mitmproxy image is bad input.
+    let (code, _, _) = run(ImagesCommand::Load { roles: vec![] });
+    assert_eq!(exit_code::for_error(&code.unwrap_err()), exit_code::USAGE);
+}
