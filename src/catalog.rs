@@ -34,6 +34,7 @@ pub const RESERVED_ENV: &[&str] = &[
     "ALL_PROXY",
     "all_proxy",
     "NODE_EXTRA_CA_CERTS",
+    "NODE_USE_ENV_PROXY",
     "SSL_CERT_FILE",
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",

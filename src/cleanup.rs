@@ -1,9 +1,10 @@
 //! `bottle cleanup`: removes every bot-bottle container, network and `--cwd` image, e.g. what
 //! a SIGKILLed `bottle run` left, and says what it removed. I/O.
 
-use crate::docker::Docker;
+use crate::docker::{Docker, Mode};
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
 use crate::inventory::Inventory;
+use crate::undo_stack::remove_network;
 use anyhow::Result;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -38,7 +39,9 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
     let mut failed = 0;
     for c in &inventory.containers {
         let done = docker.query(["rm", "--force", "--volumes", c.id.as_str()])?;
-        if done.ok() || done.stderr.contains("No such container") {
+        let gone = done.stderr.contains("No such container")
+            || done.stderr.contains("already in progress");
+        if done.ok() || gone {
             println!(
                 "removed container {} ({}, bottle {})",
                 c.name, c.role, c.bottle_id
@@ -53,15 +56,12 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
         }
     }
     for (name, id) in &inventory.networks {
-        let done = docker.query(["network", "rm", name.as_str()])?;
-        if done.ok() {
-            println!("removed network {name} (bottle {id})");
-        } else {
-            eprintln!(
-                "bottle: warning: cannot remove network {name}: {}",
-                done.stderr.trim()
-            );
-            failed += 1;
+        match remove_network(docker, name, Mode::Teardown) {
+            Ok(()) => println!("removed network {name} (bottle {id})"),
+            Err(e) => {
+                eprintln!("bottle: warning: {e}");
+                failed += 1;
+            }
         }
     }
     for (image, id) in &inventory.images {

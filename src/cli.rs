@@ -62,6 +62,14 @@ pub enum Command {
         #[arg(short, long)]
         yes: bool,
     },
+    /// The three images: what is pinned and loaded, loading them, and their digests.
+    ///
+    /// `verify` and `lock` compare images (streamed by the Nix stream scripts) with the
+    /// recorded nix/images.lock.json, by config digest and layer diff_ids.
+    Images {
+        #[command(subcommand)]
+        command: crate::images_cli::ImagesCommand,
+    },
     /// Print what launching an agent would do, without touching Docker.
     ///
     /// Lists the images, the egress allowlist, the environment variable names (never

@@ -59,11 +59,14 @@ impl InFlight {
         }
     }
 
+    /// Adds a command to stop on a signal; one started after the signal is stopped at once
+    /// (the flag is set before `interrupt` takes the lock, so no command slips between).
     fn register(&self, handle: Arc<duct::Handle>) {
-        self.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handle);
+        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        if self.signal().is_some() {
+            let _ = handle.kill();
+        }
+        handles.push(handle);
     }
 
     fn unregister(&self, handle: &Arc<duct::Handle>) {
@@ -311,7 +314,10 @@ impl StreamOutput {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 let lines: Vec<&str> = stderr.trim_end().lines().collect();
                 let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-                Ok(Some(format!("`{}` failed (exit {code}): {tail}", self.program)))
+                Ok(Some(format!(
+                    "`{}` failed (exit {code}): {tail}",
+                    self.program
+                )))
             }
         }
     }

@@ -106,7 +106,7 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
         &plan.images.pipelock,
         &plan.images.mitmproxy,
     ] {
-        ensure_present(docker, image)?;
+        crate::image_loader::ensure_loaded(docker, image, &mut |m: &str| progress.step(m))?;
         interrupted(ctx)?;
     }
     if let Some(derived) = &plan.derived_image {
@@ -124,9 +124,8 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
 
     progress.step("[2/7] networks");
     for network in &plan.networks {
-        undo.push(Undo::Docker {
-            what: format!("network {}", network.name),
-            cmd: network.remove.clone(),
+        undo.push(Undo::Network {
+            name: network.name.clone(),
         });
         docker.check(&network.create, &slots, None)?;
         interrupted(ctx)?;
@@ -326,23 +325,4 @@ fn start_agent(plan: &BottlePlan, ctx: &Ctx, slots: &SlotValues) -> Result<Bottl
     bail!(
         "no free agent container name after {MAX_NAME_ATTEMPTS} tries ({base} to {base}-{MAX_NAME_ATTEMPTS})"
     )
-}
-
-// TEMPORARY until image_loader lands (loads Nix streams too).
-fn ensure_present(docker: &Docker, image: &crate::image_ref::ImageRef) -> Result<()> {
-    let got = docker.query([
-        "image",
-        "inspect",
-        "--format",
-        "{{.Id}}",
-        image.reference.as_str(),
-    ])?;
-    if !got.ok() {
-        bail!(
-            "the {} image {} is not in Docker",
-            image.role.name(),
-            image.reference
-        );
-    }
-    Ok(())
 }

@@ -9,7 +9,9 @@ use bot_bottle::host_snapshot::HostSnapshot;
 use bot_bottle::inventory::Inventory;
 use bot_bottle::progress::Progress;
 use bot_bottle::secrets::LaunchValues;
-use bot_bottle::{catalog_report, cleanup, launch, manifest_files, plan_report, planner, signals};
+use bot_bottle::{
+    catalog_report, cleanup, images_cli, launch, manifest_files, plan_report, planner, signals,
+};
 use clap::Parser;
 use std::io::Write;
 
@@ -26,6 +28,13 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<i32> {
+    // Needs neither a manifest nor a home (the Nix sandbox runs `images verify`).
+    if let Command::Images { command } = &cli.command {
+        let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        return images_cli::run(command, &env, &Docker::new(cli.verbose));
+    }
     let host = HostSnapshot::capture()?;
     match cli.command {
         Command::Ls => {
@@ -39,7 +48,9 @@ fn run(cli: Cli) -> Result<i32> {
     let catalog = load_catalog(&host)?;
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Ls | Command::Cleanup { .. } => unreachable!("handled above"),
+        Command::Ls | Command::Cleanup { .. } | Command::Images { .. } => {
+            unreachable!("handled above")
+        }
         Command::Run(args) => {
             let plan = planner::plan(&catalog, &args.to_options(), &host)?;
             for image in [

@@ -260,6 +260,8 @@ pub fn plan(
         ("http_proxy", &proxy_url),
         ("NO_PROXY", "localhost,127.0.0.1"),
         ("no_proxy", "localhost,127.0.0.1"),
+        // Node's built-in fetch ignores the proxy variables unless asked (Node >= 22.21).
+        ("NODE_USE_ENV_PROXY", "1"),
         ("NODE_EXTRA_CA_CERTS", &c.agent.mitm_ca_path()),
         ("SSL_CERT_FILE", &bundle),
         ("REQUESTS_CA_BUNDLE", &bundle),

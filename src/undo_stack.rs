@@ -13,7 +13,10 @@ pub enum Undo {
     /// Remove the containers of this launch with this role. By label, not by name, so a
     /// container of someone else's that holds a name we wanted is never touched.
     Containers { bottle_id: String, role: String },
-    /// Remove a network, image, … by a plain docker command.
+    /// Remove a network, first disconnecting anything still attached to it (a container
+    /// someone connected by hand must not keep the network alive).
+    Network { name: String },
+    /// Remove an image, … by a plain docker command.
     Docker { what: String, cmd: DockerCommand },
     /// Delete a file bottle wrote (the env-file).
     File(PathBuf),
@@ -93,7 +96,51 @@ fn run_one(docker: &Docker, undo: &Undo) -> Result<(), String> {
             let rm = DockerCommand::new(["rm", "--force", "--volumes"]).args(ids);
             finish(docker, &rm, &format!("{role} container"))
         }
+        Undo::Network { name } => remove_network(docker, name, Mode::Teardown),
         Undo::Docker { what, cmd } => finish(docker, cmd, what),
+    }
+}
+
+/// `docker network rm`, after force-disconnecting whatever is still attached.
+pub fn remove_network(docker: &Docker, name: &str, mode: Mode) -> Result<(), String> {
+    let run = |args: Vec<String>| {
+        docker
+            .run(
+                &DockerCommand::new(args),
+                &SlotValues::default(),
+                None,
+                mode,
+            )
+            .map_err(|e| format!("cannot remove network {name}: {e:#}"))
+    };
+    let first = run(vec!["network".into(), "rm".into(), name.into()])?;
+    if first.ok() || first.stderr.contains("not found") || first.stderr.contains("No such") {
+        return Ok(());
+    }
+    let attached = run(vec![
+        "network".into(),
+        "inspect".into(),
+        "--format".into(),
+        "{{range $id, $c := .Containers}}{{$id}} {{end}}".into(),
+        name.into(),
+    ])?;
+    for id in attached.stdout_text().split_whitespace() {
+        run(vec![
+            "network".into(),
+            "disconnect".into(),
+            "--force".into(),
+            name.into(),
+            id.into(),
+        ])?;
+    }
+    let second = run(vec!["network".into(), "rm".into(), name.into()])?;
+    if second.ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot remove network {name}: {}",
+            second.stderr.trim()
+        ))
     }
 }
 
@@ -101,7 +148,10 @@ fn finish(docker: &Docker, cmd: &DockerCommand, what: &str) -> Result<(), String
     let done = docker
         .run(cmd, &SlotValues::default(), None, Mode::Teardown)
         .map_err(|e| format!("cannot remove {what}: {e:#}"))?;
-    let gone = done.stderr.contains("No such") || done.stderr.contains("not found");
+    // Already gone, or being removed by someone else (a concurrent `bottle cleanup`).
+    let gone = done.stderr.contains("No such")
+        || done.stderr.contains("not found")
+        || done.stderr.contains("already in progress");
     if done.ok() || gone {
         Ok(())
     } else {
