@@ -19,7 +19,7 @@ impl Progress {
     pub fn step(&self, message: &str) {
         if !self.quiet {
             eprintln!(
-                "bottle: {message} ({:.1}s)",
+                "bottle: {message} ({:.2}s)",
                 self.start.elapsed().as_secs_f64()
             );
         }
