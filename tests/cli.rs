@@ -140,3 +140,24 @@ fn help_teaches_and_usage_errors_exit_2() {
     let unknown = Test::new().run(&["frobnicate"]);
     assert_eq!(unknown.code, 2);
 }
+
+#[test]
+fn images_status_and_verify_explain_what_is_missing() {
+    // No Docker needed: `verify` without streams must name the variables it wanted.
+    let t = Test::new().env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let verify = t.run(&["images", "verify"]);
+    assert_eq!(verify.code, 2, "{}", verify.stderr);
+    assert!(
+        verify.stderr.contains("BOT_BOTTLE_NIX_AGENT_STREAM"),
+        "{}",
+        verify.stderr
+    );
+    let bad_role = t.run(&["images", "verify", "--stream", "dog=/x"]);
+    assert_eq!(bad_role.code, 2, "{}", bad_role.stderr);
+    let help = t.run(&["images", "--help"]);
+    assert!(
+        help.stdout.contains("verify")
+            && help.stdout.contains("lock")
+            && help.stdout.contains("digest")
+    );
+}

@@ -253,6 +253,11 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
     // Control: the proxy chain itself works, so the failures below are the walls.
     let (ok, out) = in_agent("curl -sS --max-time 20 https://allowed.test/hello");
     assert!(ok && out.contains("hello from allowed.test"), "{out}");
+    let (ok, out) = in_agent("curl -sS --max-time 20 http://plain.test/hello");
+    assert!(
+        ok && out.contains("hello from plain.test"),
+        "plain HTTP through the chain: {out}"
+    );
 
     let (ok, out) = in_agent("curl -sS --noproxy '*' --max-time 5 https://allowed.test/");
     assert!(!ok, "curl --noproxy reached the internet: {out}");
@@ -566,5 +571,43 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
     let run = t.run(&["run", agent, "--", "sh", "-c", "echo \"LOG=$LOG_LEVEL\""]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("LOG=debug-literal"), "{}", run.stdout);
+    assert_clean(agent, &t);
+}
+
+#[test]
+fn cwd_copies_the_working_directory_into_a_derived_image_that_teardown_removes() {
+    let Some(e) = engine::engine("cwd_copies_the_working_directory") else {
+        return;
+    };
+    let agent = "t-cwd";
+    let t = e
+        .user(&manifest(agent))
+        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    std::fs::write(t.work().join("marker.txt"), "copied from the host\n").unwrap();
+    let run = t.run(&[
+        "run",
+        "--cwd",
+        agent,
+        "--",
+        "sh",
+        "-c",
+        "pwd; cat marker.txt; touch made-inside",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("/home/agent/work\ncopied from the host"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("building bot-bottle-cwd-t-cwd-"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !t.work().join("made-inside").exists(),
+        "--cwd is a copy, not a mount"
+    );
     assert_clean(agent, &t);
 }
