@@ -5,7 +5,7 @@
 use crate::docker_command::{DockerCommand, SlotValues, Stdin};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,27 +130,45 @@ impl Docker {
                 c.process_group(0);
                 Ok(())
             });
-        for name in &cmd.env {
-            let value = self.secrets.get(name).with_context(|| {
-                format!("no value for {name}, which the command passes by name")
-            })?;
-            expr = expr.env(name, value);
-        }
+        expr = self.pass_env(expr, cmd)?;
         expr = match (stdin, &cmd.stdin) {
             (Some(bytes), _) => expr.stdin_bytes(bytes.to_vec()),
             (None, Some(Stdin::Text { text })) => expr.stdin_bytes(text.as_bytes().to_vec()),
             (None, Some(other)) => bail!("{} needs {other:?} on stdin", cmd.display()),
             (None, None) => expr.stdin_null(),
         };
-        let handle = Arc::new(
-            expr.start()
-                .context("cannot start `docker`: is it installed and on PATH?")?,
-        );
+        let handle = expr
+            .start()
+            .context("cannot start `docker`: is it installed and on PATH?")?;
+        self.wait(handle, mode)
+    }
+
+    /// The command's values from `secrets`, into the child's environment only.
+    fn pass_env(
+        &self,
+        mut expr: duct::Expression,
+        cmd: &DockerCommand,
+    ) -> Result<duct::Expression> {
+        for name in &cmd.env {
+            let value = self.secrets.get(name).with_context(|| {
+                format!("no value for {name}, which the command passes by name")
+            })?;
+            expr = expr.env(name, value);
+        }
+        Ok(expr)
+    }
+
+    /// Waits for a started command; a `Step` can be stopped by a signal meanwhile.
+    fn wait(&self, handle: duct::Handle, mode: Mode) -> Result<Finished> {
+        let handle = Arc::new(handle);
         if mode == Mode::Step {
             self.in_flight.register(handle.clone());
         }
         let result = handle.wait().map(|o| Finished {
-            code: o.status.code().unwrap_or(128 + 9),
+            code: o
+                .status
+                .code()
+                .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(9)),
             stdout: o.stdout.clone(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         });
@@ -197,20 +215,9 @@ impl Docker {
         if self.verbose {
             eprintln!("+ {}", cmd.display());
         }
-        let mut expr = duct::cmd("docker", cmd.argv(slots)).unchecked();
-        for name in &cmd.env {
-            if let Some(v) = self.secrets.get(name) {
-                expr = expr.env(name, v);
-            }
-        }
-        let handle = Arc::new(expr.start().context("cannot start `docker exec`")?);
-        self.in_flight.register(handle.clone());
-        let status = handle.wait().map(|o| o.status);
-        self.in_flight.unregister(&handle);
-        let status = status?;
-        Ok(status.code().unwrap_or_else(|| {
-            128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(9)
-        }))
+        let expr = self.pass_env(duct::cmd("docker", cmd.argv(slots)).unchecked(), cmd)?;
+        let handle = expr.start().context("cannot start `docker exec`")?;
+        Ok(self.wait(handle, Mode::Step)?.code)
     }
 
     /// `producer | docker ARGS…` (e.g. an image stream script into `docker load`).
@@ -228,18 +235,10 @@ impl Docker {
                 c.process_group(0);
                 Ok(())
             });
-        let handle = Arc::new(
-            expr.start()
-                .with_context(|| format!("cannot start {}", producer.display()))?,
-        );
-        self.in_flight.register(handle.clone());
-        let out = handle.wait().map(|o| Finished {
-            code: o.status.code().unwrap_or(128 + 9),
-            stdout: o.stdout.clone(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        });
-        self.in_flight.unregister(&handle);
-        Ok(out?)
+        let handle = expr
+            .start()
+            .with_context(|| format!("cannot start {}", producer.display()))?;
+        self.wait(handle, Mode::Step)
     }
 
     /// Whether a Docker engine answers.

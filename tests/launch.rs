@@ -372,7 +372,7 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
 }
 
 #[test]
-fn sigint_at_every_launch_step_leaves_nothing_behind() {
+fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
     let Some(e) = engine::engine("sigint_at_every_launch_step_leaves_nothing_behind") else {
         return;
     };
@@ -397,6 +397,17 @@ fn sigint_at_every_launch_step_leaves_nothing_behind() {
         assert!(err.contains("interrupted by SIGINT"), "{err}");
         assert_clean(agent, &t);
     }
+    // A closed terminal (SIGHUP) while the sidecars start ends the same way.
+    let t = e
+        .user(&manifest(agent))
+        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
+    bottle.wait_for("[3/7] pipelock and mitmproxy", T);
+    bottle.signal(libc::SIGHUP);
+    let (code, _, err) = bottle.finish(T);
+    assert_eq!(code, 129, "{err}");
+    assert!(err.contains("interrupted by SIGHUP"), "{err}");
+    assert_clean(agent, &t);
 }
 
 #[test]
