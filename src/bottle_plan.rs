@@ -134,6 +134,13 @@ pub struct ProvisionStep {
     pub commands: Vec<DockerCommand>,
 }
 
+impl PlanImages {
+    /// Agent, pipelock, mitmproxy.
+    pub fn all(&self) -> [&ImageRef; 3] {
+        [&self.agent, &self.pipelock, &self.mitmproxy]
+    }
+}
+
 impl BottlePlan {
     /// The launch in order as (step, commands), for display.
     pub fn launch_steps(&self) -> Vec<(String, Vec<&DockerCommand>)> {

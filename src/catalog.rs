@@ -212,6 +212,15 @@ impl Bottle {
                     ),
                 ));
             }
+            if key.starts_with("DOCKER_") {
+                return Err(err(
+                    file,
+                    path,
+                    format!(
+                        "`{key}` is reserved: forwarded values pass through the docker CLI's environment, where DOCKER_* would redirect bot-bottle's own docker commands"
+                    ),
+                ));
+            }
             if RESERVED_ENV.contains(&key.as_str()) {
                 return Err(err(
                     file,
@@ -326,20 +335,28 @@ impl Agent {
     }
 }
 
-/// Names become parts of container and network names.
-fn check_name(file: &str, path: &str, name: &str) -> Result<(), ManifestError> {
+/// Docker's rule for container names, within `min..=max` characters (a whole container
+/// name needs two).
+pub fn is_docker_name(name: &str, min: usize, max: usize) -> bool {
     let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        && name.len() <= 40;
-    if ok {
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && (min..=max).contains(&name.len())
+}
+
+/// Agent and bottle names become parts of container names that are also DNS names
+/// (`bot-bottle-pipelock-<agent>-<8 hex>` must stay within a 63-byte DNS label).
+pub const MAX_NAME_LEN: usize = 32;
+
+fn check_name(file: &str, path: &str, name: &str) -> Result<(), ManifestError> {
+    if is_docker_name(name, 1, MAX_NAME_LEN) {
         Ok(())
     } else {
         Err(err(
             file,
             path.to_string(),
             format!(
-                "`{name}` is not a valid name: use up to 40 letters, digits, `-`, `_` or `.`, starting with a letter or digit (it becomes part of Docker container names)"
+                "`{name}` is not a valid name: use up to {MAX_NAME_LEN} letters, digits, `-`, `_` or `.`, starting with a letter or digit (it becomes part of Docker container and DNS names)"
             ),
         ))
     }

@@ -4,14 +4,23 @@
 use crate::docker::{Docker, Mode};
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
 use crate::inventory::Inventory;
+use crate::progress::{err_line, out_line};
 use crate::undo_stack::remove_network;
 use anyhow::Result;
+
+macro_rules! out {
+    ($($t:tt)*) => { out_line(&format!($($t)*)) };
+}
+macro_rules! err {
+    ($($t:tt)*) => { err_line(&format!($($t)*)) };
+}
 use std::io::{BufRead, IsTerminal, Write};
 
-pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
-    let inventory = Inventory::read(docker)?;
+/// Removes what `uid` launched (everyone's with `None`).
+pub fn run(docker: &Docker, yes: bool, uid: Option<u32>) -> Result<i32> {
+    let inventory = Inventory::read(docker, uid)?;
     if inventory.is_empty() {
-        println!("nothing to clean up: no bot-bottle containers, networks or images");
+        out!("nothing to clean up: no bot-bottle containers, networks or images");
         return Ok(SUCCESS);
     }
     let summary = format!(
@@ -27,12 +36,15 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
             ))
             .into());
         }
-        eprint!("bottle: remove {summary} (every bot-bottle on this engine)? [y/N] ");
+        let _ = write!(
+            std::io::stderr(),
+            "bottle: remove {summary}, running bottles included? [y/N] "
+        );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("nothing removed");
+            out!("nothing removed");
             return Ok(SUCCESS);
         }
     }
@@ -42,12 +54,14 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
         let gone = done.stderr.contains("No such container")
             || done.stderr.contains("already in progress");
         if done.ok() || gone {
-            println!(
+            out!(
                 "removed container {} ({}, bottle {})",
-                c.name, c.role, c.bottle_id
+                c.name,
+                c.role,
+                c.bottle_id
             );
         } else {
-            eprintln!(
+            err!(
                 "bottle: warning: cannot remove container {}: {}",
                 c.name,
                 done.stderr.trim()
@@ -56,10 +70,10 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
         }
     }
     for (name, id) in &inventory.networks {
-        match remove_network(docker, name, Mode::Teardown) {
-            Ok(()) => println!("removed network {name} (bottle {id})"),
+        match remove_network(docker, name, Mode::Finish) {
+            Ok(()) => out!("removed network {name} (bottle {id})"),
             Err(e) => {
-                eprintln!("bottle: warning: {e}");
+                err!("bottle: warning: {e}");
                 failed += 1;
             }
         }
@@ -67,9 +81,9 @@ pub fn run(docker: &Docker, yes: bool) -> Result<i32> {
     for (image, id) in &inventory.images {
         let done = docker.query(["image", "rm", "--force", image.as_str()])?;
         if done.ok() {
-            println!("removed image {image} (bottle {id})");
+            out!("removed image {image} (bottle {id})");
         } else {
-            eprintln!(
+            err!(
                 "bottle: warning: cannot remove image {image}: {}",
                 done.stderr.trim()
             );

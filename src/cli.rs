@@ -55,12 +55,16 @@ pub enum Command {
     Run(LaunchArgs),
     /// List running bottles: agent, bottle id, age and containers.
     Ls,
-    /// Remove every bot-bottle container, network and --cwd image on this engine (also
-    /// what a killed `bottle run` left behind), and say what was removed.
+    /// Remove every bot-bottle container, network and --cwd image you launched on this
+    /// engine (running ones too, and what a killed `bottle run` left behind), and say what
+    /// was removed.
     Cleanup {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(short, long)]
         yes: bool,
+        /// Also remove other users' bottles (default: only those your uid launched).
+        #[arg(long)]
+        all_users: bool,
     },
     /// The three images: what is pinned and loaded, loading them, and their digests.
     ///

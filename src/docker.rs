@@ -77,14 +77,15 @@ impl InFlight {
     }
 }
 
-/// How a command may be stopped.
+/// How a command may be stopped. Every command but `attach` runs in its own process group,
+/// so a terminal's ^C reaches only bottle, which decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A launch step: its own process group (a terminal ^C reaches only bottle), and killed
-    /// when a signal arrives.
+    /// Waits, polls, loads, builds: killed when a signal arrives.
     Step,
-    /// Teardown: its own process group and never killed, so cleanup cannot stop half-way.
-    Teardown,
+    /// Creates a resource or tears one down: always runs to the end. Killing `docker run`
+    /// half-way could let the engine create the container after teardown looked for it.
+    Finish,
 }
 
 pub struct Docker {
@@ -120,7 +121,7 @@ impl Docker {
         mode: Mode,
     ) -> Result<Finished> {
         if self.verbose {
-            eprintln!("+ {}", cmd.display());
+            crate::progress::err_line(&format!("+ {}", cmd.display()));
         }
         let mut expr = duct::cmd("docker", cmd.argv(slots))
             .stdout_capture()
@@ -176,14 +177,15 @@ impl Docker {
         Ok(result?)
     }
 
-    /// Runs a command that must succeed; the error shows the command and docker's message.
+    /// Runs a command that must succeed (to the end, see [`Mode::Finish`]); the error shows
+    /// the command and docker's message.
     pub fn check(
         &self,
         cmd: &DockerCommand,
         slots: &SlotValues,
         stdin: Option<&[u8]>,
     ) -> Result<Finished> {
-        let done = self.run(cmd, slots, stdin, Mode::Step)?;
+        let done = self.run(cmd, slots, stdin, Mode::Finish)?;
         if !done.ok() {
             bail!(
                 "`{}` failed (exit {}): {}",
@@ -213,7 +215,7 @@ impl Docker {
     /// bottle's process group kept, so a TTY keeps its job control. Returns its exit code.
     pub fn attach(&self, cmd: &DockerCommand, slots: &SlotValues) -> Result<i32> {
         if self.verbose {
-            eprintln!("+ {}", cmd.display());
+            crate::progress::err_line(&format!("+ {}", cmd.display()));
         }
         let expr = self.pass_env(duct::cmd("docker", cmd.argv(slots)).unchecked(), cmd)?;
         let handle = expr.start().context("cannot start `docker exec`")?;
@@ -223,7 +225,11 @@ impl Docker {
     /// `producer | docker ARGS…` (e.g. an image stream script into `docker load`).
     pub fn pipe_from(&self, producer: &Path, args: &[&str]) -> Result<Finished> {
         if self.verbose {
-            eprintln!("+ {} | docker {}", producer.display(), args.join(" "));
+            crate::progress::err_line(&format!(
+                "+ {} | docker {}",
+                producer.display(),
+                args.join(" ")
+            ));
         }
         let expr = duct::cmd(producer, Vec::<String>::new())
             .pipe(duct::cmd("docker", args))
@@ -255,7 +261,7 @@ impl Docker {
     /// [`StreamOutput`].
     pub fn stream_stdout(&self, program: &Path) -> Result<StreamOutput> {
         if self.verbose {
-            eprintln!("+ {}", program.display());
+            crate::progress::err_line(&format!("+ {}", program.display()));
         }
         let reader = duct::cmd(program, Vec::<String>::new())
             .stdin_null()

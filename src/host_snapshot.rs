@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HostSnapshot {
     /// The host environment. Values are read only for forwarding at launch and for
     /// presence checks; plans carry names only.
@@ -21,20 +21,46 @@ pub struct HostSnapshot {
     pub skills: SkillIndex,
 }
 
+/// The host environment (variables that are not UTF-8 are left out).
+pub fn env_vars() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid cannot fail and touches no memory.
+    unsafe { libc::getuid() }
+}
+
+/// Debug output names the environment's variables, never their values.
+impl std::fmt::Debug for HostSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostSnapshot")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("cwd", &self.cwd)
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("home", &self.home)
+            .field("launch_id", &self.launch_id)
+            .field("skills", &self.skills)
+            .finish()
+    }
+}
+
 impl HostSnapshot {
     /// Reads the real host.
     pub fn capture() -> anyhow::Result<HostSnapshot> {
-        let env: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+        let env = env_vars();
         let cwd = std::env::current_dir()?;
         let home = env
             .get("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/"));
-        // SAFETY: getuid/getgid cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        // SAFETY: getgid cannot fail and touches no memory.
+        let (uid, gid) = (uid(), unsafe { libc::getgid() });
         let skills = scan_skills(&home.join(".claude/skills"));
         Ok(HostSnapshot {
             env,

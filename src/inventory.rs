@@ -3,7 +3,7 @@
 //! grouping and the `ls` table are pure.
 
 use crate::docker::Docker;
-use crate::planner::{LABEL_AGENT, LABEL_ID, LABEL_ROLE};
+use crate::planner::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -30,8 +30,12 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn read(docker: &Docker) -> Result<Inventory> {
-        let filter = format!("label={LABEL_ID}");
+    /// Everything labelled by bot-bottle; with `uid`, only what that uid launched.
+    pub fn read(docker: &Docker, uid: Option<u32>) -> Result<Inventory> {
+        let filter = match uid {
+            Some(uid) => format!("label={LABEL_UID}={uid}"),
+            None => format!("label={LABEL_ID}"),
+        };
         let ps = docker.query([
             "ps".to_string(),
             "--all".into(),

@@ -101,11 +101,7 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
     let mut slots = SlotValues::default();
 
     progress.step("[1/7] images");
-    for image in [
-        &plan.images.agent,
-        &plan.images.pipelock,
-        &plan.images.mitmproxy,
-    ] {
+    for image in plan.images.all() {
         crate::image_loader::ensure_loaded(docker, image, &mut |m: &str| progress.step(m))?;
         interrupted(ctx)?;
     }

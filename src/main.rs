@@ -1,26 +1,25 @@
-//! `bottle`: parses the command line, captures the host, and runs one subcommand. I/O.
+//! `bottle`: parses the command line, reads the host, and runs one subcommand. I/O.
 
 use anyhow::Result;
-use bot_bottle::catalog::Catalog;
-use bot_bottle::cli::{Cli, Command};
+use bot_bottle::catalog::{Catalog, EMBEDDED};
+use bot_bottle::cli::{Cli, Command, LaunchArgs};
 use bot_bottle::docker::Docker;
 use bot_bottle::exit_code::{self, UserError};
-use bot_bottle::host_snapshot::HostSnapshot;
+use bot_bottle::host_snapshot::{self, HostSnapshot};
 use bot_bottle::inventory::Inventory;
-use bot_bottle::progress::Progress;
+use bot_bottle::progress::{Progress, err_line, out_line};
 use bot_bottle::secrets::LaunchValues;
 use bot_bottle::{
     catalog_report, cleanup, images_cli, launch, manifest_files, plan_report, planner, signals,
 };
 use clap::Parser;
-use std::io::Write;
 
 fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("bottle: error: {err:#}");
+            err_line(&format!("bottle: error: {err:#}"));
             exit_code::for_error(&err)
         }
     };
@@ -28,68 +27,84 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<i32> {
-    // Needs neither a manifest nor a home (the Nix sandbox runs `images verify`).
-    if let Command::Images { command } = &cli.command {
-        let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        return images_cli::run(command, &env, &Docker::new(cli.verbose));
-    }
-    let host = HostSnapshot::capture()?;
-    match cli.command {
+    match &cli.command {
+        // Needs neither a manifest nor a home (the Nix sandbox runs `images verify`).
+        Command::Images { command } => images_cli::run(
+            command,
+            &host_snapshot::env_vars(),
+            &Docker::new(cli.verbose),
+        ),
         Command::Ls => {
-            let docker = engine(cli.verbose)?;
-            print!("{}", Inventory::read(&docker)?.table());
-            return Ok(exit_code::SUCCESS);
+            out_line(
+                Inventory::read(&engine(cli.verbose)?, None)?
+                    .table()
+                    .trim_end(),
+            );
+            Ok(exit_code::SUCCESS)
         }
-        Command::Cleanup { yes } => return cleanup::run(&engine(cli.verbose)?, yes),
-        _ => {}
-    }
-    let catalog = load_catalog(&host)?;
-    let mut stdout = std::io::stdout().lock();
-    match cli.command {
-        Command::Ls | Command::Cleanup { .. } | Command::Images { .. } => {
-            unreachable!("handled above")
+        Command::Cleanup { yes, all_users } => {
+            let uid = (!all_users).then(host_snapshot::uid);
+            cleanup::run(&engine(cli.verbose)?, *yes, uid)
         }
-        Command::Run(args) => {
-            let plan = planner::plan(&catalog, &args.to_options(), &host)?;
-            for image in [
-                &plan.images.agent,
-                &plan.images.pipelock,
-                &plan.images.mitmproxy,
-            ] {
-                if !image.is_set() {
-                    return Err(UserError::new(image.advice()).into());
-                }
-            }
-            let bottle = &catalog.bottles[&plan.bottle];
-            // Asked before anything exists, so ^C at a prompt leaves nothing behind.
-            let values = LaunchValues::collect(&plan, bottle, &host.env)?;
-            let docker = engine(cli.verbose)?.with_secrets(values.forwarded.clone());
-            signals::install(docker.in_flight.clone())?;
-            let progress = Progress::new(cli.quiet);
-            progress.step(&format!(
-                "launching agent `{}` in bottle `{}` (id {})",
-                plan.agent, plan.bottle, plan.bottle_id
-            ));
-            return launch::run(&plan, &values, &docker, &progress);
-        }
+        Command::Run(args) => run_agent(&cli, args),
         Command::Plan(args) => {
+            let host = HostSnapshot::capture()?;
+            let catalog = load_catalog(&host)?;
             let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
             if args.json {
-                serde_json::to_writer_pretty(&mut stdout, &plan)?;
-                writeln!(stdout)?;
+                out_line(&serde_json::to_string_pretty(&plan)?);
             } else {
-                write!(stdout, "{}", plan_report::render(&plan))?;
+                out_line(plan_report::render(&plan).trim_end());
             }
+            Ok(exit_code::SUCCESS)
         }
-        Command::Agents => write!(stdout, "{}", catalog_report::agents(&catalog))?,
+        Command::Agents => {
+            let catalog = load_catalog(&HostSnapshot::capture()?)?;
+            out_line(catalog_report::agents(&catalog).trim_end());
+            Ok(exit_code::SUCCESS)
+        }
         Command::Info { agent } => {
-            let agent = catalog.agent(&agent)?;
-            write!(stdout, "{}", catalog_report::info(&catalog, agent))?;
+            let catalog = load_catalog(&HostSnapshot::capture()?)?;
+            let agent = catalog.agent(agent)?;
+            out_line(catalog_report::info(&catalog, agent).trim_end());
+            Ok(exit_code::SUCCESS)
         }
     }
-    Ok(exit_code::SUCCESS)
+}
+
+fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
+    let host = HostSnapshot::capture()?;
+    let catalog = load_catalog(&host)?;
+    let plan = planner::plan(&catalog, &args.to_options(), &host)?;
+    if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
+        return Err(UserError::new(image.advice()).into());
+    }
+    let docker = engine(cli.verbose)?;
+    let progress = Progress::new(cli.quiet);
+    let agent = &catalog.agents[&plan.agent];
+    if agent.source != EMBEDDED && agent.source.ends_with(manifest_files::FILE_NAME) {
+        let user_file = manifest_files::user_manifest_path(&host.env, &host.home);
+        if agent.source != user_file.display().to_string() {
+            progress.warn(&format!(
+                "agent `{}` is defined by {} (the working directory's manifest), in bottle `{}`",
+                agent.name, agent.source, plan.bottle
+            ));
+        }
+    }
+    // Asked before anything exists, so ^C at a prompt leaves nothing behind.
+    let values = LaunchValues::collect(&plan, &catalog.bottles[&plan.bottle], &host.env)?;
+    for name in values.too_short_for_pipelock(&plan) {
+        progress.warn(&format!(
+            "{name} is shorter than 16 characters: pipelock's environment scan will not recognise it leaving the bottle"
+        ));
+    }
+    let docker = docker.with_secrets(values.forwarded.clone());
+    signals::install(docker.in_flight.clone())?;
+    progress.step(&format!(
+        "launching agent `{}` in bottle `{}` (id {})",
+        plan.agent, plan.bottle, plan.bottle_id
+    ));
+    launch::run(&plan, &values, &docker, &progress)
 }
 
 /// A Docker client whose engine answers, or a clear error.

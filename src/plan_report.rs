@@ -15,11 +15,7 @@ pub fn render(plan: &BottlePlan) -> String {
         plan.agent, plan.bottle, plan.runtime, plan.bottle_id
     );
     let _ = writeln!(w, "\nImages:");
-    for image in [
-        &plan.images.agent,
-        &plan.images.pipelock,
-        &plan.images.mitmproxy,
-    ] {
+    for image in plan.images.all() {
         let from = match &image.source {
             ImageSource::Flag { flag } => format!("from {flag}"),
             ImageSource::Env { var } => format!("from ${var}"),

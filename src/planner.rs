@@ -118,6 +118,19 @@ pub fn plan(
             env,
         ),
     };
+    for image in images.all() {
+        let bad = image
+            .reference
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
+        if bad || image.reference.starts_with('-') {
+            return Err(UserError::new(format!(
+                "the {} image reference `{}` is not valid: no spaces, control characters or leading `-`",
+                image.role.name(),
+                image.reference.escape_debug()
+            )));
+        }
+    }
     let derived_image = options.cwd.then(|| {
         let tag = format!("bot-bottle-cwd-{slug}:latest");
         let dockerfile = format!(
@@ -149,8 +162,19 @@ pub fn plan(
         name: name.to_string(),
         role: role.to_string(),
         internal,
+        // An internal bridge still gives the host an address on it, through which the
+        // containers could reach host services; inhibit_ipv4 leaves the host without one.
         create: DockerCommand::new(["network", "create"])
-            .args(internal.then_some("--internal"))
+            .args(
+                internal
+                    .then_some([
+                        "--internal",
+                        "--opt",
+                        "com.docker.network.bridge.inhibit_ipv4=true",
+                    ])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(labels(&format!("{role}-network")))
             .arg(name),
         remove: DockerCommand::new(["network", "rm", name]),
@@ -416,15 +440,11 @@ pub fn plan(
 
 /// Docker's rule for container names.
 fn check_container_name(name: &str) -> Result<(), UserError> {
-    let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        && name.len() <= 128;
-    if ok {
+    if crate::catalog::is_docker_name(name, 2, 128) {
         Ok(())
     } else {
         Err(UserError::new(format!(
-            "--name `{name}` is not a valid container name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+            "--name `{name}` is not a valid container name: use 2 to 128 letters, digits, `_`, `.` and `-`, starting with a letter or digit"
         )))
     }
 }

@@ -1,7 +1,19 @@
-//! Progress lines on stderr (`bottle: [2/7] networks (0.3s)`), silenced by `-q`; warnings
-//! always print. I/O.
+//! Progress lines on stderr (`bottle: [2/7] networks (0.31s)`), silenced by `-q`; warnings
+//! always print. Writes never panic: a closed terminal (SIGHUP) must not stop a teardown.
+//! I/O.
 
+use std::io::Write;
 use std::time::Instant;
+
+/// One line to stderr; a write error (closed terminal, broken pipe) is ignored.
+pub fn err_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// One line to stdout; a write error is ignored.
+pub fn out_line(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
 
 pub struct Progress {
     pub quiet: bool,
@@ -18,14 +30,14 @@ impl Progress {
 
     pub fn step(&self, message: &str) {
         if !self.quiet {
-            eprintln!(
+            err_line(&format!(
                 "bottle: {message} ({:.2}s)",
                 self.start.elapsed().as_secs_f64()
-            );
+            ));
         }
     }
 
     pub fn warn(&self, message: &str) {
-        eprintln!("bottle: warning: {message}");
+        err_line(&format!("bottle: warning: {message}"));
     }
 }

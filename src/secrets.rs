@@ -51,6 +51,22 @@ impl LaunchValues {
         })
     }
 
+    /// Forwarded values pipelock scans for but, being under its minimum length, cannot
+    /// recognise.
+    pub fn too_short_for_pipelock(&self, plan: &BottlePlan) -> Vec<String> {
+        let min = plan.pipelock.config.dlp.min_env_secret_length as usize;
+        plan.env
+            .scanned_by_pipelock
+            .iter()
+            .filter(|name| {
+                self.forwarded
+                    .get(*name)
+                    .is_some_and(|v| v.chars().count() < min)
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The env-file's text: `NAME=value` lines (values were checked for newlines and NUL).
     pub fn env_file_text(&self) -> String {
         self.literals

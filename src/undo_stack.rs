@@ -50,7 +50,11 @@ impl UndoStack {
             std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()));
         let mut failures = Vec::new();
         for undo in items.into_iter().rev() {
-            if let Err(e) = run_one(docker, &undo) {
+            // A panic in one undo must not keep the others from running.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(docker, &undo)))
+                    .unwrap_or_else(|_| Err(format!("internal error while undoing {undo:?}")));
+            if let Err(e) = result {
                 failures.push(e);
             }
         }
@@ -76,7 +80,7 @@ fn run_one(docker: &Docker, undo: &Undo) -> Result<(), String> {
                 format!("label={LABEL_ROLE}={role}"),
             ]);
             let found = docker
-                .run(&list, &SlotValues::default(), None, Mode::Teardown)
+                .run(&list, &SlotValues::default(), None, Mode::Finish)
                 .map_err(|e| format!("cannot list {role} containers: {e:#}"))?;
             if !found.ok() {
                 return Err(format!(
@@ -96,7 +100,7 @@ fn run_one(docker: &Docker, undo: &Undo) -> Result<(), String> {
             let rm = DockerCommand::new(["rm", "--force", "--volumes"]).args(ids);
             finish(docker, &rm, &format!("{role} container"))
         }
-        Undo::Network { name } => remove_network(docker, name, Mode::Teardown),
+        Undo::Network { name } => remove_network(docker, name, Mode::Finish),
         Undo::Docker { what, cmd } => finish(docker, cmd, what),
     }
 }
@@ -146,7 +150,7 @@ pub fn remove_network(docker: &Docker, name: &str, mode: Mode) -> Result<(), Str
 
 fn finish(docker: &Docker, cmd: &DockerCommand, what: &str) -> Result<(), String> {
     let done = docker
-        .run(cmd, &SlotValues::default(), None, Mode::Teardown)
+        .run(cmd, &SlotValues::default(), None, Mode::Finish)
         .map_err(|e| format!("cannot remove {what}: {e:#}"))?;
     // Already gone, or being removed by someone else (a concurrent `bottle cleanup`).
     let gone = done.stderr.contains("No such")

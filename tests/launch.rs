@@ -295,6 +295,63 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
             "a CONNECT tunnel through pipelock at {ip} worked: {out}"
         );
     }
+    // Nor does the agent reach the host: not a service listening on every host address,
+    // neither through its network's gateway address nor any address the host has.
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = std::io::Write::write_all(&mut conn, b"HOST-SERVICE\n");
+        }
+    });
+    let mut host_ips: Vec<String> = String::from_utf8(
+        std::process::Command::new("hostname")
+            .arg("-I")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .filter(|ip| !ip.contains(':'))
+    .map(str::to_string)
+    .collect();
+    let agent_net = docker(&[
+        "ps",
+        "--filter",
+        &format!("name=^{agent_ctr}$"),
+        "--format",
+        "{{.Networks}}",
+    ]);
+    host_ips.push(docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+        &agent_net,
+    ]));
+    let (ok, out) = docker_try(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        &e.images["BOT_BOTTLE_AGENT_IMAGE"],
+        "sh",
+        "-c",
+        &format!("curl -s --max-time 5 telnet://172.17.0.1:{port} </dev/null"),
+    ]);
+    assert!(
+        ok || out.contains("HOST-SERVICE"),
+        "control: the host service is reachable from a normal container: {out}"
+    );
+    for ip in &host_ips {
+        let (ok, out) = in_agent(&connect(ip, port));
+        assert!(
+            !ok && !out.contains("CONNECTED"),
+            "the agent reached a host service at {ip}:{port}: {out}"
+        );
+    }
+
     // mitmproxy has no route to the fake internet either.
     let (ok, out) = docker_try(&["exec", &mitm, "sh", "-c", &connect(&net.origin_ip, 443)]);
     assert!(
