@@ -295,6 +295,31 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
             "a CONNECT tunnel through pipelock at {ip} worked: {out}"
         );
     }
+    // A tunnel to pipelock through mitmproxy is no way around it: what is sent inside is
+    // still judged (pipelock's own name is not allowlisted), and a nested CONNECT is refused.
+    let (_, out) = in_agent(&format!(
+        "curl -sS --max-time 10 -p -x \"$HTTPS_PROXY\" http://{pipelock}:8888/health"
+    ));
+    assert!(out.contains("blocked: domain not in allowlist"), "{out}");
+    let nested = format!(
+        r#"python3 -c "
+import os, socket, urllib.parse
+u = urllib.parse.urlparse(os.environ['HTTPS_PROXY'])
+s = socket.create_connection((u.hostname, u.port), 5)
+s.sendall(b'CONNECT {pipelock}:8888 HTTP/1.1\r\nHost: {pipelock}:8888\r\n\r\n')
+print(s.recv(4096).split(b'\r\n')[0])
+s.sendall(b'CONNECT denied.test:443 HTTP/1.1\r\nHost: denied.test:443\r\n\r\n')
+s.settimeout(5)
+print(s.recv(4096).split(b'\r\n')[0])
+""#
+    );
+    let (_, out) = in_agent(&nested);
+    assert!(
+        !out.contains("200 Connection established')\nb'HTTP/1.1 200"),
+        "nested CONNECT tunnelled: {out}"
+    );
+    assert!(out.contains("400 Bad Request"), "{out}");
+
     // Nor does the agent reach the host: not a service listening on every host address,
     // neither through its network's gateway address nor any address the host has.
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
