@@ -6,6 +6,7 @@ use crate::docker_command::DockerCommand;
 use crate::image_ref::ImageRef;
 use crate::manifest::Runtime;
 use crate::pipelock_config::PipelockConfig;
+use crate::undo::Undo;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,7 +76,7 @@ pub struct DerivedImage {
     pub tag: String,
     pub context: String,
     pub build: DockerCommand,
-    pub remove: DockerCommand,
+    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,7 +87,7 @@ pub struct NetworkPlan {
     /// Internal networks have no route off the host.
     pub internal: bool,
     pub create: DockerCommand,
-    pub remove: DockerCommand,
+    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,7 +103,7 @@ pub struct PipelockPlan {
     pub start: DockerCommand,
     /// Exits 0 once pipelock answers `/health`.
     pub health: DockerCommand,
-    pub remove: DockerCommand,
+    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,7 +116,7 @@ pub struct MitmproxyPlan {
     pub start: DockerCommand,
     /// Writes a tar holding the CA certificate (never the key) to stdout.
     pub fetch_ca: DockerCommand,
-    pub remove: DockerCommand,
+    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,7 +125,7 @@ pub struct AgentContainerPlan {
     /// `--name` was given: a conflict fails instead of trying `-2`, `-3`, ….
     pub name_pinned: bool,
     pub run: DockerCommand,
-    pub remove: DockerCommand,
+    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,16 +185,16 @@ impl BottlePlan {
         steps
     }
 
-    /// Undo commands, in the order teardown runs them (reverse of creation).
-    pub fn teardown(&self) -> Vec<&DockerCommand> {
+    /// The undos, in the order teardown runs them (reverse of creation).
+    pub fn teardown(&self) -> Vec<&Undo> {
         let mut undo = vec![
-            &self.agent_container.remove,
-            &self.mitmproxy.remove,
-            &self.pipelock.remove,
+            &self.agent_container.undo,
+            &self.mitmproxy.undo,
+            &self.pipelock.undo,
         ];
-        undo.extend(self.networks.iter().rev().map(|n| &n.remove));
+        undo.extend(self.networks.iter().rev().map(|n| &n.undo));
         if let Some(d) = &self.derived_image {
-            undo.push(&d.remove);
+            undo.push(&d.undo);
         }
         undo
     }
@@ -220,7 +221,6 @@ impl BottlePlan {
         let mut plan = self.clone();
         plan.agent_container.name = name.to_string();
         plan.agent_container.run = rename(&self.agent_container.run);
-        plan.agent_container.remove = rename(&self.agent_container.remove);
         for step in &mut plan.provision {
             step.commands = step.commands.iter().map(rename).collect();
         }

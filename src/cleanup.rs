@@ -5,7 +5,7 @@ use crate::docker::{Docker, Mode};
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
 use crate::inventory::Inventory;
 use crate::progress::{err_line, out_line};
-use crate::undo_stack::remove_network;
+use crate::undo_stack::{is_gone, remove_network};
 use anyhow::Result;
 
 macro_rules! out {
@@ -51,9 +51,7 @@ pub fn run(docker: &Docker, yes: bool, uid: Option<u32>) -> Result<i32> {
     let mut failed = 0;
     for c in &inventory.containers {
         let done = docker.query(["rm", "--force", "--volumes", c.id.as_str()])?;
-        let gone = done.stderr.contains("No such container")
-            || done.stderr.contains("already in progress");
-        if done.ok() || gone {
+        if done.ok() || is_gone(&done.stderr) {
             out!(
                 "removed container {} ({}, bottle {})",
                 c.name,

@@ -127,10 +127,7 @@ impl Docker {
             .stdout_capture()
             .stderr_capture()
             .unchecked()
-            .before_spawn(|c| {
-                c.process_group(0);
-                Ok(())
-            });
+            .before_spawn(own_process_group);
         expr = self.pass_env(expr, cmd)?;
         expr = match (stdin, &cmd.stdin) {
             (Some(bytes), _) => expr.stdin_bytes(bytes.to_vec()),
@@ -237,10 +234,7 @@ impl Docker {
             .stdout_capture()
             .stderr_capture()
             .unchecked()
-            .before_spawn(|c| {
-                c.process_group(0);
-                Ok(())
-            });
+            .before_spawn(own_process_group);
         let handle = expr
             .start()
             .with_context(|| format!("cannot start {}", producer.display()))?;
@@ -334,4 +328,10 @@ impl Drop for StreamOutput {
             let _ = self.reader.kill();
         }
     }
+}
+
+/// Starts a child in a process group of its own, so a terminal's ^C reaches only bottle.
+fn own_process_group(cmd: &mut std::process::Command) -> std::io::Result<()> {
+    cmd.process_group(0);
+    Ok(())
 }

@@ -116,9 +116,9 @@ impl DockerCommand {
                         Slot::Tty => slots.tty.then(|| "--tty".to_string()),
                     };
                     match (slot, value) {
-                        (Slot::Tty, Some(v)) => out.push(v),
                         (_, Some(v)) => out.push(v),
                         (Slot::Tty, None) => {}
+                        // Drop the flag that would have taken the value.
                         (_, None) => {
                             out.pop();
                         }

@@ -40,11 +40,6 @@ impl EnvValue {
         }
         Ok(EnvValue::Literal(raw.to_string()))
     }
-
-    /// Prompted and host values are secrets: they travel only in the docker child's environment.
-    pub fn is_forwarded(&self) -> bool {
-        !matches!(self, EnvValue::Literal(_))
-    }
 }
 
 /// A POSIX-portable environment variable name.

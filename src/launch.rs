@@ -5,13 +5,14 @@
 use crate::bottle_plan::BottlePlan;
 use crate::ca_cert::CaCert;
 use crate::docker::{Docker, Mode};
-use crate::docker_command::{DockerCommand, SlotValues};
+use crate::docker_command::{DockerCommand, SlotValues, Stdin};
 use crate::exit_code::{FAILURE, Interrupted};
 use crate::image_contract::ImageContract;
 use crate::manifest::Runtime;
 use crate::progress::Progress;
 use crate::secrets::LaunchValues;
-use crate::undo_stack::{Undo, UndoStack};
+use crate::undo::Undo;
+use crate::undo_stack::UndoStack;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{IsTerminal, Write};
 use std::panic::AssertUnwindSafe;
@@ -47,14 +48,16 @@ pub fn run(
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| launch_and_attach(plan, &ctx)));
     let started = Instant::now();
+    progress.step("[7/7] teardown");
     let resources = undo.len();
     let failures = undo.run_all(docker);
     for failure in &failures {
         progress.warn(&format!("teardown: {failure}"));
     }
     progress.step(&format!(
-        "teardown: removed {} resource(s) in {:.1}s{}",
+        "[7/7] teardown: {} of {} undo step(s) done in {:.2}s{}",
         resources - failures.len().min(resources),
+        resources,
         started.elapsed().as_secs_f64(),
         if failures.is_empty() {
             String::new()
@@ -110,19 +113,14 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
             "[1/7] images: building {} from {}",
             derived.tag, derived.context
         ));
-        undo.push(Undo::Docker {
-            what: format!("image {}", derived.tag),
-            cmd: derived.remove.clone(),
-        });
+        undo.push(derived.undo.clone());
         docker.check(&derived.build, &slots, None)?;
     }
     interrupted(ctx)?;
 
     progress.step("[2/7] networks");
     for network in &plan.networks {
-        undo.push(Undo::Network {
-            name: network.name.clone(),
-        });
+        undo.push(network.undo.clone());
         docker.check(&network.create, &slots, None)?;
         interrupted(ctx)?;
     }
@@ -171,17 +169,17 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
     ));
     for (i, step) in plan.provision.iter().enumerate() {
         if i > 0 {
-            progress.step(&format!("[6/7] provision {}", step.name));
+            progress.step(&format!("[5/7] provision {}", step.name));
         }
         for cmd in &step.commands {
-            let stdin = (i == 0).then_some(ca.pem.as_bytes());
+            let stdin = matches!(cmd.stdin, Some(Stdin::CaCert)).then_some(ca.pem.as_bytes());
             docker.check(cmd, &slots, stdin)?;
         }
         interrupted(ctx)?;
     }
 
     slots.tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    progress.step(&format!("[7/7] attach to {}", plan.agent_container.name));
+    progress.step(&format!("[6/7] attach to {}", plan.agent_container.name));
     let code = docker.attach(&plan.attach, &slots)?;
     Ok(code)
 }
@@ -190,10 +188,7 @@ fn start_pipelock(plan: &BottlePlan, ctx: &Ctx) -> Result<()> {
     let (docker, slots) = (ctx.docker, SlotValues::default());
     let p = &plan.pipelock;
     let c = &ImageContract::get().pipelock;
-    ctx.undo.push(Undo::Containers {
-        bottle_id: plan.bottle_id.clone(),
-        role: "pipelock".into(),
-    });
+    ctx.undo.push(p.undo.clone());
     docker.check(&p.create, &slots, None)?;
     let tar = p.config.tar(c.config_file_name(), c.uid, c.gid)?;
     docker.check(&p.copy_config, &slots, Some(&tar))?;
@@ -213,10 +208,7 @@ fn start_pipelock(plan: &BottlePlan, ctx: &Ctx) -> Result<()> {
 fn start_mitmproxy(plan: &BottlePlan, ctx: &Ctx) -> Result<Vec<u8>> {
     let (docker, slots) = (ctx.docker, SlotValues::default());
     let m = &plan.mitmproxy;
-    ctx.undo.push(Undo::Containers {
-        bottle_id: plan.bottle_id.clone(),
-        role: "mitmproxy".into(),
-    });
+    ctx.undo.push(m.undo.clone());
     docker.check(&m.create, &slots, None)?;
     docker.check(&m.connect_proxy, &slots, None)?;
     docker.check(&m.start, &slots, None)?;
@@ -284,10 +276,7 @@ fn mitm_host_entry(plan: &BottlePlan, ctx: &Ctx) -> Result<String> {
 
 /// Runs the agent container; on a name conflict tries `-2`, `-3`, … unless the name was pinned.
 fn start_agent(plan: &BottlePlan, ctx: &Ctx, slots: &SlotValues) -> Result<BottlePlan> {
-    ctx.undo.push(Undo::Containers {
-        bottle_id: plan.bottle_id.clone(),
-        role: "agent".into(),
-    });
+    ctx.undo.push(plan.agent_container.undo.clone());
     let base = plan.agent_container.name.clone();
     let mut current = plan.clone();
     for attempt in 1..=MAX_NAME_ATTEMPTS {

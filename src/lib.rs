@@ -30,4 +30,5 @@ pub mod planner;
 pub mod progress;
 pub mod secrets;
 pub mod signals;
+pub mod undo;
 pub mod undo_stack;

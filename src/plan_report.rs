@@ -41,7 +41,7 @@ pub fn render(plan: &BottlePlan) -> String {
     for name in &plan.env.literals {
         let _ = writeln!(
             w,
-            "  {name:<24} literal, via a 0600 env-file removed at teardown"
+            "  {name:<24} literal, via a 0600 env-file deleted once the agent starts"
         );
     }
     for f in &plan.env.forwarded {
@@ -78,8 +78,14 @@ pub fn render(plan: &BottlePlan) -> String {
         }
     }
     let _ = writeln!(w, "\nTeardown (on every exit path, in this order):");
-    for cmd in plan.teardown() {
-        let _ = writeln!(w, "  {}", cmd.display());
+    for undo in plan.teardown() {
+        let _ = writeln!(w, "  {}", undo.describe());
+    }
+    if !plan.env.literals.is_empty() {
+        let _ = writeln!(
+            w,
+            "  rm <env-file>  (already deleted once the agent container started)"
+        );
     }
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {

@@ -11,6 +11,7 @@ use crate::image_contract::ImageContract;
 use crate::image_ref::{ImageRef, ImageRole};
 use crate::manifest::Runtime;
 use crate::pipelock_config::PipelockConfig;
+use crate::undo::Undo;
 
 pub const LABEL_ID: &str = "bot-bottle.id";
 pub const LABEL_AGENT: &str = "bot-bottle.agent";
@@ -64,6 +65,11 @@ pub fn plan(
         .into_iter()
         .flat_map(|l| ["--label".to_string(), l])
         .collect()
+    };
+
+    let containers = |role: &str| Undo::Containers {
+        bottle_id: id.clone(),
+        role: role.to_string(),
     };
 
     // Environment: literals to the env-file, everything else by name.
@@ -146,7 +152,7 @@ pub fn plan(
                 .args(labels("cwd-image"))
                 .args(["--file", "-", &host.cwd.display().to_string()])
                 .stdin(Stdin::Text { text: dockerfile }),
-            remove: DockerCommand::new(["image", "rm", "--force", &tag]),
+            undo: Undo::Image { tag: tag.clone() },
         }
     });
     let agent_image = derived_image
@@ -177,7 +183,9 @@ pub fn plan(
             )
             .args(labels(&format!("{role}-network")))
             .arg(name),
-        remove: DockerCommand::new(["network", "rm", name]),
+        undo: Undo::Network {
+            name: name.to_string(),
+        },
     };
     let networks = vec![
         network(&net_agent, "agent", true),
@@ -225,7 +233,7 @@ pub fn plan(
             "--addr",
             &format!("127.0.0.1:{}", c.pipelock.port),
         ]),
-        remove: DockerCommand::new(["rm", "--force", "--volumes", &pl_name]),
+        undo: containers("pipelock"),
     };
 
     // mitmproxy: agent network + proxy network, both internal.
@@ -251,7 +259,7 @@ pub fn plan(
         connect_proxy: DockerCommand::new(["network", "connect", &net_proxy, &mitm_name]),
         start: DockerCommand::new(["start", &mitm_name]),
         fetch_ca: DockerCommand::new(["cp", &format!("{mitm_name}:{}", c.mitmproxy.ca_cert), "-"]),
-        remove: DockerCommand::new(["rm", "--force", "--volumes", &mitm_name]),
+        undo: containers("mitmproxy"),
     };
 
     // The agent: internal network only, proxy and trust by environment.
@@ -306,7 +314,7 @@ pub fn plan(
         name: agent_name.clone(),
         name_pinned: options.name.is_some(),
         run,
-        remove: DockerCommand::new(["rm", "--force", "--volumes", &agent_name]),
+        undo: containers("agent"),
     };
 
     // Provisioning, in order: ca, prompt, skills.

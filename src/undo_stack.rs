@@ -5,22 +5,8 @@
 use crate::docker::{Docker, Mode};
 use crate::docker_command::{DockerCommand, SlotValues};
 use crate::planner::{LABEL_ID, LABEL_ROLE};
-use std::path::PathBuf;
+use crate::undo::Undo;
 use std::sync::Mutex;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Undo {
-    /// Remove the containers of this launch with this role. By label, not by name, so a
-    /// container of someone else's that holds a name we wanted is never touched.
-    Containers { bottle_id: String, role: String },
-    /// Remove a network, first disconnecting anything still attached to it (a container
-    /// someone connected by hand must not keep the network alive).
-    Network { name: String },
-    /// Remove an image, … by a plain docker command.
-    Docker { what: String, cmd: DockerCommand },
-    /// Delete a file bottle wrote (the env-file).
-    File(PathBuf),
-}
 
 #[derive(Default)]
 pub struct UndoStack {
@@ -101,8 +87,16 @@ fn run_one(docker: &Docker, undo: &Undo) -> Result<(), String> {
             finish(docker, &rm, &format!("{role} container"))
         }
         Undo::Network { name } => remove_network(docker, name, Mode::Finish),
-        Undo::Docker { what, cmd } => finish(docker, cmd, what),
+        Undo::Image { tag } => finish(docker, &Undo::image_remove(tag), &format!("image {tag}")),
     }
+}
+
+/// Docker's answer for something already gone, or being removed by someone else (a
+/// concurrent `bottle cleanup`): for teardown, as good as done.
+pub fn is_gone(stderr: &str) -> bool {
+    stderr.contains("No such")
+        || stderr.contains("not found")
+        || stderr.contains("already in progress")
 }
 
 /// `docker network rm`, after force-disconnecting whatever is still attached.
@@ -118,7 +112,7 @@ pub fn remove_network(docker: &Docker, name: &str, mode: Mode) -> Result<(), Str
             .map_err(|e| format!("cannot remove network {name}: {e:#}"))
     };
     let first = run(vec!["network".into(), "rm".into(), name.into()])?;
-    if first.ok() || first.stderr.contains("not found") || first.stderr.contains("No such") {
+    if first.ok() || is_gone(&first.stderr) {
         return Ok(());
     }
     let attached = run(vec![
@@ -152,11 +146,7 @@ fn finish(docker: &Docker, cmd: &DockerCommand, what: &str) -> Result<(), String
     let done = docker
         .run(cmd, &SlotValues::default(), None, Mode::Finish)
         .map_err(|e| format!("cannot remove {what}: {e:#}"))?;
-    // Already gone, or being removed by someone else (a concurrent `bottle cleanup`).
-    let gone = done.stderr.contains("No such")
-        || done.stderr.contains("not found")
-        || done.stderr.contains("already in progress");
-    if done.ok() || gone {
+    if done.ok() || is_gone(&done.stderr) {
         Ok(())
     } else {
         Err(format!(
@@ -164,5 +154,36 @@ fn finish(docker: &Docker, cmd: &DockerCommand, what: &str) -> Result<(), String
             cmd.display(),
             done.stderr.trim()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_undo_runs_newest_first_and_failures_do_not_stop_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        let last = dir.path().join("last");
+        std::fs::write(&first, "x").unwrap();
+        std::fs::write(&last, "x").unwrap();
+        // A directory cannot be removed as a file: this undo fails.
+        let stuck = dir.path().join("stuck");
+        std::fs::create_dir(&stuck).unwrap();
+        std::fs::write(stuck.join("inside"), "x").unwrap();
+        let stack = UndoStack::default();
+        stack.push(Undo::File(first.clone()));
+        stack.push(Undo::File(stuck.clone()));
+        stack.push(Undo::File(dir.path().join("never-existed")));
+        stack.push(Undo::File(last.clone()));
+        let failures = stack.run_all(&Docker::new(false));
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("stuck"));
+        assert!(
+            !first.exists() && !last.exists(),
+            "undos after and before the failure ran"
+        );
+        assert!(stack.is_empty());
     }
 }

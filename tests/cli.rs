@@ -31,7 +31,7 @@ fn plan_json_works_with_no_manifest_and_no_docker_and_prints_no_secret() {
 }
 
 #[test]
-fn plan_json_is_stable_for_one_launch_but_each_launch_is_unique() {
+fn each_plan_gets_a_fresh_launch_id_so_launches_never_collide() {
     let t = Test::new();
     let a: serde_json::Value =
         serde_json::from_str(&t.run(&["plan", "agent", "--json"]).stdout).unwrap();
@@ -98,9 +98,11 @@ fn bot_bottle_config_overrides_the_user_path() {
     let custom = t.dir.path().join("custom.json");
     std::fs::write(&custom, r#"{"agents": {"custom": {}}}"#).unwrap();
     let run = Test::new()
+        .user_file(r#"{"agents": {"from-default-path": {}}}"#)
         .env("BOT_BOTTLE_CONFIG", custom.to_str().unwrap())
         .run(&["agents"]);
     assert!(run.stdout.contains("custom"), "{}", run.stdout);
+    assert!(!run.stdout.contains("from-default-path"), "{}", run.stdout);
 }
 
 #[test]
@@ -154,6 +156,20 @@ fn images_status_and_verify_explain_what_is_missing() {
     );
     let bad_role = t.run(&["images", "verify", "--stream", "dog=/x"]);
     assert_eq!(bad_role.code, 2, "{}", bad_role.stderr);
+    let status = t.run(&["images", "status"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    for role in ["agent", "pipelock", "mitmproxy"] {
+        assert!(
+            status
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(role) && l.contains("unset")),
+            "{}",
+            status.stdout
+        );
+    }
+    let said = format!("{}{}", status.stdout, status.stderr);
+    assert!(said.contains("set BOT_BOTTLE_AGENT_IMAGE=IMAGE"), "{said}");
     let help = t.run(&["images", "--help"]);
     assert!(
         help.stdout.contains("verify")

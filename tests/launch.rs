@@ -66,7 +66,6 @@ curl -sS --max-time 30 -X POST -H 'X-Test: curl' --data-binary hello-from-curl h
 python3 -c \"import requests; r = requests.post('https://allowed.test/echo', data=b'hello-from-python', headers={'X-Test': 'python'}, timeout=30); print('python status', r.status_code); print(r.text)\"
 node -e \"$0\"
 ";
-    // The Node script travels as the shell's $0, so no quoting is needed.
     let bottle = Bottle::spawn(
         &t,
         &[
@@ -218,9 +217,9 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
     let t = e
         .user_online(&manifest(agent))
         .env("BOT_BOTTLE_TEST_SECRET", &secret);
-    let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
+    let mut bottle = Bottle::spawn(&t, &["run", "-v", agent, "--", "sleep", "120"]);
     let net = Internet::attach(&e, agent);
-    let attach = bottle.wait_for("[7/7] attach to ", T);
+    let attach = bottle.wait_for("[6/7] attach to ", T);
     let agent_ctr = attach
         .split("attach to ")
         .nth(1)
@@ -450,7 +449,12 @@ print(s.recv(4096).split(b'\r\n')[0])
     bottle.signal(libc::SIGTERM);
     let (code, _, err) = bottle.finish(T);
     assert_eq!(code, 128 + libc::SIGTERM, "{err}");
-    assert!(!err.contains(&secret));
+    // -v printed every docker command bottle ran, with names where values would be.
+    assert!(
+        err.contains("+ docker run --detach") && err.contains("--env LEAK_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.contains(&secret), "a secret value in bottle's output");
     assert_clean(agent, &t);
 }
 
@@ -467,7 +471,7 @@ fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
         "[3/7] pipelock answers",
         "[4/7] agent",
         "[5/7] provision ca",
-        "[7/7] attach",
+        "[6/7] attach",
     ] {
         let t = e
             .user(&manifest(agent))
@@ -511,7 +515,7 @@ fn a_failed_step_tears_down_what_was_started() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("teardown: removed"), "{}", run.stderr);
+    assert!(run.stderr.contains("[7/7] teardown: "), "{}", run.stderr);
     assert_clean(agent, &t);
 }
 
@@ -525,7 +529,7 @@ fn cleanup_removes_what_a_sigkilled_run_left() {
         .user(&manifest(agent))
         .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
-    bottle.wait_for("[7/7] attach", T);
+    bottle.wait_for("[6/7] attach", T);
     bottle.signal(libc::SIGKILL);
     let (code, _, _) = bottle.finish(T);
     assert_eq!(code, 128 + libc::SIGKILL);
@@ -647,7 +651,7 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
     );
     assert!(run.stdout.contains("# myskill"), "{}", run.stdout);
     assert!(
-        run.stderr.contains("[6/7] provision skill:myskill"),
+        run.stderr.contains("[5/7] provision skill:myskill"),
         "{}",
         run.stderr
     );

@@ -73,11 +73,11 @@ def bottle_phases(text):
             continue
         for key, pat in [("images", "[1/7] images"), ("networks", "[2/7] networks"),
                          ("sidecars", "[3/7] pipelock and"), ("agent", "[4/7] agent"),
-                         ("provision", "[5/7] provision ca"), ("attach", "[7/7] attach"),
-                         ("end", "teardown: removed")]:
+                         ("provision", "[5/7] provision ca"), ("attach", "[6/7] attach"),
+                         ("end", "[7/7] teardown")]:
             if pat in line and key not in stamp:
                 stamp[key] = float(m.group(1))
-        t = re.search(r"removed \d+ resource\(s\) in (\d+\.\d+)s", line)
+        t = re.search(r"undo step\(s\) done in (\d+\.\d+)s", line)
         if t:
             stamp["teardown"] = float(t.group(1))
     total = float(re.search(r"^total (\S+)", text, re.M).group(1))
@@ -87,7 +87,7 @@ def bottle_phases(text):
         "sidecars": stamp["agent"] - stamp["sidecars"],
         "agent": stamp["provision"] - stamp["agent"],
         "provision": stamp["attach"] - stamp["provision"],
-        "attach": stamp["end"] - stamp["teardown"] - stamp["attach"],
+        "attach": stamp["end"] - stamp["attach"],
         "teardown": stamp["teardown"],
         "total": total,
     }
