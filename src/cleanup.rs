@@ -1,5 +1,6 @@
-//! `bottle cleanup`: removes every bot-bottle container, network and `--cwd` image, e.g. what
-//! a SIGKILLed `bottle run` left, and says what it removed. I/O.
+//! `bottle cleanup`: removes the bot-bottle containers, networks and `--cwd` images of one
+//! uid (or everyone's), e.g. what a SIGKILLed `bottle run` left, and says what it removed.
+//! I/O.
 
 use crate::docker::{Docker, Mode};
 use crate::exit_code::{FAILURE, SUCCESS, UserError};

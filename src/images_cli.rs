@@ -1,6 +1,7 @@
 //! `bottle images …`: what is pinned and loaded, loading from the Nix store, and the
 //! recorded identity of the Nix-built images (digest, verify, lock). The clap types and
-//! their runner; processes go through `docker`.
+//! their runner. I/O: reads archives, stdin and the lock file, writes the lock file;
+//! processes go through `docker`.
 
 use crate::docker::Docker;
 use crate::exit_code::{self, UserError};
