@@ -193,3 +193,37 @@ fn working_dir_manifest_over_user() {
         &host(),
     );
 }
+
+#[test]
+fn renaming_the_agent_container_follows_every_reference_to_it() {
+    let host = host();
+    let files = [user(
+        r#"{ "agents": { "reviewer": { "prompt": "p", "skills": ["review"] } } }"#,
+    )];
+    let catalog = Catalog::load(&files, &host.skills).unwrap();
+    let plan = plan(&catalog, &options("reviewer"), &host).unwrap();
+    let old = plan.agent_container.name.clone();
+    let renamed = plan.with_agent_name(&format!("{old}-2"));
+    let agent_side = || {
+        let mut cmds = vec![&renamed.agent_container.run, &renamed.attach];
+        cmds.extend(renamed.provision.iter().flat_map(|s| s.commands.iter()));
+        cmds
+    };
+    for cmd in agent_side() {
+        let argv = cmd.argv(&Default::default());
+        assert!(
+            argv.iter()
+                .any(|a| a == &format!("{old}-2") || a.starts_with(&format!("{old}-2:"))),
+            "{argv:?} lost the container"
+        );
+        assert!(
+            !argv
+                .iter()
+                .any(|a| a == &old || a.starts_with(&format!("{old}:"))),
+            "{argv:?} still names {old}"
+        );
+    }
+    assert_eq!(renamed.pipelock, plan.pipelock);
+    assert_eq!(renamed.mitmproxy, plan.mitmproxy);
+    assert_eq!(renamed.networks, plan.networks);
+}
