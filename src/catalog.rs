@@ -84,6 +84,8 @@ pub struct Bottle {
 pub struct Agent {
     pub name: String,
     pub source: String,
+    /// Defined by the working directory's manifest (the repository the user is in).
+    pub from_working_dir: bool,
     pub bottle: String,
     pub prompt: Option<String>,
     pub skills: Vec<String>,
@@ -126,7 +128,8 @@ impl Catalog {
                 catalog.bottles.insert(name.clone(), bottle);
             }
             for (name, spec) in &manifest.agents {
-                let agent = Agent::from_spec(label, name, spec, skills)?;
+                let mut agent = Agent::from_spec(label, name, spec, skills)?;
+                agent.from_working_dir = matches!(file.origin, ManifestOrigin::WorkingDir(_));
                 catalog.agents.insert(name.clone(), agent);
             }
         }
@@ -159,6 +162,7 @@ impl Catalog {
         let agent = Agent {
             name: DEFAULT_AGENT.into(),
             source: EMBEDDED.into(),
+            from_working_dir: false,
             bottle: DEFAULT_BOTTLE.into(),
             prompt: None,
             skills: Vec::new(),
@@ -324,6 +328,7 @@ impl Agent {
         Ok(Agent {
             name: name.to_string(),
             source: file.to_string(),
+            from_working_dir: false,
             bottle: spec
                 .bottle
                 .clone()

@@ -1,7 +1,7 @@
 //! `bottle`: parses the command line, reads the host, and runs one subcommand. I/O.
 
 use anyhow::Result;
-use bot_bottle::catalog::{Catalog, EMBEDDED};
+use bot_bottle::catalog::Catalog;
 use bot_bottle::cli::{Cli, Command, LaunchArgs};
 use bot_bottle::docker::Docker;
 use bot_bottle::exit_code::{self, UserError};
@@ -82,14 +82,11 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
     let docker = engine(cli.verbose)?;
     let progress = Progress::new(cli.quiet);
     let agent = &catalog.agents[&plan.agent];
-    if agent.source != EMBEDDED && agent.source.ends_with(manifest_files::FILE_NAME) {
-        let user_file = manifest_files::user_manifest_path(&host.env, &host.home);
-        if agent.source != user_file.display().to_string() {
-            progress.warn(&format!(
-                "agent `{}` is defined by {} (the working directory's manifest), in bottle `{}`",
-                agent.name, agent.source, plan.bottle
-            ));
-        }
+    if agent.from_working_dir {
+        progress.warn(&format!(
+            "agent `{}` is defined by {} (the working directory's manifest), in bottle `{}`",
+            agent.name, agent.source, plan.bottle
+        ));
     }
     // Asked before anything exists, so ^C at a prompt leaves nothing behind.
     let values = LaunchValues::collect(&plan, &catalog.bottles[&plan.bottle], &host.env)?;

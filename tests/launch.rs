@@ -669,7 +669,23 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
     let run = t.run(&["run", agent, "--", "sh", "-c", "echo \"LOG=$LOG_LEVEL\""]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("LOG=debug-literal"), "{}", run.stdout);
+    assert!(
+        !run.stderr.contains("working directory's manifest"),
+        "{}",
+        run.stderr
+    );
     assert_clean(agent, &t);
+
+    // An agent from the repository's ./bot-bottle.json is announced before it starts.
+    let t = t.cwd_file(r#"{ "agents": { "t-local": { "bottle": "net" } } }"#);
+    let run = t.run(&["run", "t-local", "--", "true"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warning = run.stderr.lines().position(|l| {
+        l.contains("agent `t-local` is defined by") && l.contains("working directory's manifest")
+    });
+    let first_step = run.stderr.lines().position(|l| l.contains("[1/7] images"));
+    assert!(warning.is_some() && warning < first_step, "{}", run.stderr);
+    assert_clean("t-local", &t);
 }
 
 #[test]
