@@ -52,7 +52,7 @@ impl std::error::Error for Interrupted {}
 /// The exit code for an error that reached `main`.
 pub fn for_error(err: &anyhow::Error) -> i32 {
     if let Some(i) = err.chain().find_map(|e| e.downcast_ref::<Interrupted>()) {
-        128 + i.signal
+        INTERRUPTED_BASE + i.signal
     } else if err.chain().any(|e| e.downcast_ref::<UserError>().is_some()) {
         USAGE
     } else {

@@ -197,14 +197,20 @@ pub fn plan(
     let pl_name = format!("bot-bottle-pipelock-{slug}");
     let pl_address = format!("{pl_name}:{}", c.pipelock.port);
     let config = PipelockConfig::for_allowlist(&bottle.allowlist);
-    let mut pl_create = DockerCommand::new(["create", "--name", &pl_name])
-        .args(labels("pipelock"))
-        .args([
-            "--network",
-            &net_proxy,
-            "--user",
-            &format!("{}:{}", c.pipelock.uid, c.pipelock.gid),
-        ]);
+    // Sidecars are created on one network, then connected to the second before they start
+    // (`docker run` joins only one network).
+    let sidecar_create = |name: &str, role: &str, network: &str, uid: u32, gid: u32| {
+        DockerCommand::new(["create", "--name", name])
+            .args(labels(role))
+            .args(["--network", network, "--user", &format!("{uid}:{gid}")])
+    };
+    let mut pl_create = sidecar_create(
+        &pl_name,
+        "pipelock",
+        &net_proxy,
+        c.pipelock.uid,
+        c.pipelock.gid,
+    );
     for name in &scanned_by_pipelock {
         pl_create = pl_create.args(["--env", name]).pass_env(name);
     }
@@ -242,20 +248,19 @@ pub fn plan(
     let mitmproxy = MitmproxyPlan {
         container: mitm_name.clone(),
         proxy_url: proxy_url.clone(),
-        create: DockerCommand::new(["create", "--name", &mitm_name])
-            .args(labels("mitmproxy"))
-            .args([
-                "--network",
-                &net_agent,
-                "--user",
-                &format!("{}:{}", c.mitmproxy.uid, c.mitmproxy.gid),
-            ])
-            .arg(images.mitmproxy.arg())
-            .args(c.mitmproxy.command.iter().cloned())
-            .args([
-                "--set".to_string(),
-                format!("{}={pl_address}", c.mitmproxy.pipelock_option),
-            ]),
+        create: sidecar_create(
+            &mitm_name,
+            "mitmproxy",
+            &net_agent,
+            c.mitmproxy.uid,
+            c.mitmproxy.gid,
+        )
+        .arg(images.mitmproxy.arg())
+        .args(c.mitmproxy.command.iter().cloned())
+        .args([
+            "--set".to_string(),
+            format!("{}={pl_address}", c.mitmproxy.pipelock_option),
+        ]),
         connect_proxy: DockerCommand::new(["network", "connect", &net_proxy, &mitm_name]),
         start: DockerCommand::new(["start", &mitm_name]),
         fetch_ca: DockerCommand::new(["cp", &format!("{mitm_name}:{}", c.mitmproxy.ca_cert), "-"]),
