@@ -2,15 +2,14 @@
 # Every name, id, path and command comes from the image contract (contract.agent).
 { pkgs, contract, ... }:
 let
-  inherit (pkgs) lib dockerTools;
+  inherit (pkgs) dockerTools;
   c = contract.agent;
-  q = path: lib.escapeShellArg ".${path}"; # a contract path inside the layer being built
-  owner = "${toString c.uid}:${toString c.gid}";
   users = import ./users.nix { inherit pkgs; } {
     entry = c;
     inherit (c) home;
     shell = "/bin/bash";
   };
+  inherit (users) q owner;
 in
 dockerTools.streamLayeredImage {
   name = c.repository;
@@ -36,8 +35,7 @@ dockerTools.streamLayeredImage {
 
   # Runs under fakeroot in the root of the customisation layer (relative paths).
   fakeRootCommands = ''
-    mkdir -p ./tmp
-    chmod 1777 ./tmp
+    ${users.tmpCommands}
 
     # The system CA bundle as a real, root-owned file (not a link into the store):
     # the CA step (docker exec -u 0) reads it and builds the bottle's trust store

@@ -9,15 +9,14 @@
   ...
 }:
 let
-  inherit (pkgs) lib dockerTools;
+  inherit (pkgs) dockerTools;
   c = contract.mitmproxy;
-  q = path: lib.escapeShellArg ".${path}";
-  owner = "${toString c.uid}:${toString c.gid}";
   users = import ./users.nix { inherit pkgs; } {
     entry = c;
     inherit (c) home;
     shell = "/bin/sh";
   };
+  inherit (users) q owner;
 in
 dockerTools.streamLayeredImage {
   name = c.repository;
@@ -31,8 +30,7 @@ dockerTools.streamLayeredImage {
   ++ users.contents;
 
   fakeRootCommands = ''
-    mkdir -p ./tmp
-    chmod 1777 ./tmp
+    ${users.tmpCommands}
 
     mkdir -p ${q (dirOf c.addon)}
     cp ${addon} ${q c.addon}

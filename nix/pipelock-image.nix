@@ -8,10 +8,8 @@
   ...
 }:
 let
-  inherit (pkgs) lib dockerTools;
+  inherit (pkgs) dockerTools;
   c = contract.pipelock;
-  q = path: lib.escapeShellArg ".${path}";
-  owner = "${toString c.uid}:${toString c.gid}";
   configDir = dirOf c.config_path;
   # A service user: its home is the sticky /tmp, so a stray write does not fail
   # and nothing is kept. No HOME or CA variables in Env: pipelock's scan_env would
@@ -22,6 +20,7 @@ let
     home = "/tmp";
     shell = "/bin/sh";
   };
+  inherit (users) q owner;
 in
 dockerTools.streamLayeredImage {
   name = c.repository;
@@ -35,8 +34,7 @@ dockerTools.streamLayeredImage {
   ++ users.contents;
 
   fakeRootCommands = ''
-    mkdir -p ./tmp
-    chmod 1777 ./tmp
+    ${users.tmpCommands}
 
     mkdir -p ${q configDir}
     chown ${owner} ${q configDir}

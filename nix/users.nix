@@ -1,4 +1,6 @@
-# /etc/passwd, /etc/group and /etc/nsswitch.conf for one non-root image user.
+# The one non-root user of an image: /etc/passwd, /etc/group and /etc/nsswitch.conf,
+# plus what every image's fakeRootCommands share: `owner` (uid:gid), `q` (a contract
+# path inside the layer being built, shell-quoted) and `tmpCommands` (a sticky /tmp).
 # Everything comes from the image contract entry given as `entry` (user, uid, gid);
 # `home` and `shell` are passed by the image expression.
 { pkgs }:
@@ -29,6 +31,12 @@ let
 in
 {
   inherit passwd group nsswitch;
+  owner = "${uid}:${gid}";
+  q = path: pkgs.lib.escapeShellArg ".${path}";
+  tmpCommands = ''
+    mkdir -p ./tmp
+    chmod 1777 ./tmp
+  '';
   contents = [
     (pkgs.writeTextDir "etc/passwd" passwd)
     (pkgs.writeTextDir "etc/group" group)
