@@ -1,6 +1,6 @@
 //! The command line as clap types, and its conversion into typed requests. Pure.
 
-use crate::planner::PlanOptions;
+use crate::plan::planner::PlanOptions;
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str =
@@ -72,7 +72,7 @@ pub enum Command {
     /// recorded nix/images.lock.json, by config digest and layer diff_ids.
     Images {
         #[command(subcommand)]
-        command: crate::images_cli::ImagesCommand,
+        command: crate::image::images_command::ImagesCommand,
     },
     /// Print what launching an agent would do, without touching Docker.
     ///

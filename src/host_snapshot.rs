@@ -2,7 +2,7 @@
 //! skills on disk and a fresh launch id. `capture` does the I/O; everything downstream
 //! gets this plain value, so plans are deterministic for a given snapshot.
 
-use crate::catalog::SkillIndex;
+use crate::config::catalog::SkillIndex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,17 +1,20 @@
 //! `bottle`: parses the command line, reads the host, and runs one subcommand. I/O.
 
 use anyhow::Result;
-use bot_bottle::catalog::Catalog;
 use bot_bottle::cli::{Cli, Command, LaunchArgs};
-use bot_bottle::docker::Docker;
+use bot_bottle::config::catalog::Catalog;
+use bot_bottle::config::{catalog_report, manifest_files};
+use bot_bottle::engine::docker_cli::Docker;
 use bot_bottle::exit_code::{self, UserError};
 use bot_bottle::host_snapshot::{self, HostSnapshot};
-use bot_bottle::inventory::Inventory;
+use bot_bottle::image::images_command as images_cli;
+use bot_bottle::launch::executor as launch;
+use bot_bottle::launch::launch_values::LaunchValues;
+use bot_bottle::plan::{plan_report, planner};
 use bot_bottle::progress::{Progress, err_line, out_line};
-use bot_bottle::secrets::LaunchValues;
-use bot_bottle::{
-    catalog_report, cleanup, images_cli, launch, manifest_files, plan_report, planner, signals,
-};
+use bot_bottle::resources::cleanup;
+use bot_bottle::resources::inventory::Inventory;
+use bot_bottle::signals;
 use clap::Parser;
 
 fn main() {

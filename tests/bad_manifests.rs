@@ -103,7 +103,7 @@ fn run_case(dir: &Path, name: &str) -> Result<(), String> {
 /// is either accepted or rejected with an error.
 #[test]
 fn no_input_panics() {
-    use bot_bottle::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
+    use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
     let full = r#"{"bottles": {"dev": {"env": {"A": "?", "B": "${HOME}", "C": "x"},
         "egress": {"allowlist": ["a.example.com", "*.b.example"]}, "runtime": "runsc"}},
         "agents": {"dev": {"bottle": "dev", "prompt": "p", "skills": [], "command": ["c"]}}}"#;

@@ -5,13 +5,13 @@
 //! on failure. Without an engine, or with BOT_BOTTLE_SKIP_DOCKER_TESTS=1, each test prints
 //! `SKIP: …` on stderr and returns.
 
-use bot_bottle::docker::Docker;
+use bot_bottle::engine::docker_cli::Docker;
 use bot_bottle::exit_code;
-use bot_bottle::image_archive::{self, ImageDigest};
-use bot_bottle::image_loader::{self, LoadOutcome};
-use bot_bottle::image_lock::ImageLock;
-use bot_bottle::image_ref::{ImageRef, ImageRole, ImageSource};
-use bot_bottle::images_cli::{self, ImagesCommand, RoleStream};
+use bot_bottle::image::archive::{self, ImageDigest};
+use bot_bottle::image::image_ref::{ImageRef, ImageRole, ImageSource};
+use bot_bottle::image::images_command::{self, ImagesCommand, RoleStream};
+use bot_bottle::image::loader::{self, LoadOutcome};
+use bot_bottle::image::lock::ImageLock;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -163,7 +163,7 @@ fn inspect(tag: &str) -> (String, Vec<String>, String) {
 
 fn run_cli(docker: &Docker, cmd: ImagesCommand) -> (anyhow::Result<i32>, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let result = images_cli::run_with(&cmd, &BTreeMap::new(), docker, &mut out, &mut err);
+    let result = images_command::run_with(&cmd, &BTreeMap::new(), docker, &mut out, &mut err);
     (
         result,
         String::from_utf8(out).unwrap(),
@@ -178,7 +178,7 @@ fn digest_of_docker_save_matches_docker() {
     };
     let image = TinyImage::build("digest");
     let archive = image.save();
-    let images = images_cli::digest_file(&archive).unwrap();
+    let images = images_command::digest_file(&archive).unwrap();
     assert_eq!(images.len(), 1);
     let digest = &images[0];
     let (id, layers, platform) = inspect(&image.tag);
@@ -241,7 +241,7 @@ fn lock_then_verify_and_a_readable_difference() {
     assert_eq!(code.unwrap(), exit_code::SUCCESS, "{out}");
     let lock = ImageLock::read(&lock_path).unwrap();
     let (id, layers, _) = inspect(&image.tag);
-    let system = image_archive::read_single_image(std::fs::File::open(&archive).unwrap())
+    let system = archive::read_single_image(std::fs::File::open(&archive).unwrap())
         .unwrap()
         .system();
     let recorded = lock.get(&system, ImageRole::Agent).unwrap();
@@ -298,7 +298,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
     let (id, _, _) = inspect(&image.tag);
     docker_ok(&["rmi", &image.tag], None);
-    assert!(!image_loader::is_loaded(&docker, &image.tag).unwrap());
+    assert!(!loader::is_loaded(&docker, &image.tag).unwrap());
 
     let nix = ImageRef {
         role: ImageRole::Agent,
@@ -310,7 +310,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     };
     let mut lines = Vec::new();
     let outcome =
-        image_loader::load_if_missing(&docker, &nix, &mut |l| lines.push(l.to_string())).unwrap();
+        loader::load_if_missing(&docker, &nix, &mut |l| lines.push(l.to_string())).unwrap();
     assert_eq!(outcome, LoadOutcome::Loaded);
     assert_eq!(
         lines,
@@ -322,7 +322,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     assert_eq!(inspect(&image.tag).0, id);
     // Present now: nothing to do, no progress line.
     let mut again = Vec::new();
-    image_loader::ensure_loaded(&docker, &nix, &mut |l| again.push(l.to_string())).unwrap();
+    loader::ensure_loaded(&docker, &nix, &mut |l| again.push(l.to_string())).unwrap();
     assert!(again.is_empty());
 
     // A stream that writes another image: docker load succeeds, the tag is still missing.
@@ -332,7 +332,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     };
     let msg = format!(
         "{:#}",
-        image_loader::ensure_loaded(&docker, &wrong, &mut |_| {}).unwrap_err()
+        loader::ensure_loaded(&docker, &wrong, &mut |_| {}).unwrap_err()
     );
     assert!(
         msg.contains("has no") && msg.contains("Loaded image"),
@@ -349,7 +349,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     };
     let msg = format!(
         "{:#}",
-        image_loader::ensure_loaded(&docker, &flag, &mut |_| {}).unwrap_err()
+        loader::ensure_loaded(&docker, &flag, &mut |_| {}).unwrap_err()
     );
     assert!(
         msg.contains("pipelock image")
@@ -360,7 +360,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
 
     // Unset: bad input, with the advice.
     let unset = ImageRef::resolve(ImageRole::Mitmproxy, None, &BTreeMap::new());
-    let err = image_loader::ensure_loaded(&docker, &unset, &mut |_| {}).unwrap_err();
+    let err = loader::ensure_loaded(&docker, &unset, &mut |_| {}).unwrap_err();
     assert_eq!(exit_code::for_error(&err), exit_code::USAGE);
     assert!(err.to_string().contains("nix run .#bottle"), "{err}");
 }
@@ -380,7 +380,7 @@ fn truncated_and_corrupt_archives_are_named() {
         p
     };
     let half = write("half.tar", &bytes[..bytes.len() / 2]);
-    let msg = format!("{:#}", images_cli::digest_file(&half).unwrap_err());
+    let msg = format!("{:#}", images_command::digest_file(&half).unwrap_err());
     assert!(msg.contains("truncated"), "{msg}");
 
     // Flip bytes inside the second layer's file: the tar stays valid, its diff_id does not.
@@ -393,7 +393,7 @@ fn truncated_and_corrupt_archives_are_named() {
         *b ^= 0xff;
     }
     let corrupt = write("corrupt.tar", &flipped);
-    let msg = format!("{:#}", images_cli::digest_file(&corrupt).unwrap_err());
+    let msg = format!("{:#}", images_command::digest_file(&corrupt).unwrap_err());
     assert!(
         msg.contains("corrupt") && msg.contains("layer 2") && msg.contains("diff_id"),
         "{msg}"
@@ -403,7 +403,7 @@ fn truncated_and_corrupt_archives_are_named() {
     let cut = image.script("cut", &format!("head -c 3000 '{}'", archive.display()));
     let msg = format!(
         "{:#}",
-        images_cli::digest_stream(&docker, &cut).unwrap_err()
+        images_command::digest_stream(&docker, &cut).unwrap_err()
     );
     assert!(msg.contains("truncated") && msg.contains("cut"), "{msg}");
     let fails = image.script(
@@ -415,17 +415,17 @@ fn truncated_and_corrupt_archives_are_named() {
     );
     let msg = format!(
         "{:#}",
-        images_cli::digest_stream(&docker, &fails).unwrap_err()
+        images_command::digest_stream(&docker, &fails).unwrap_err()
     );
     assert!(
         msg.contains("failed (exit 3)") && msg.contains("out of disk"),
         "{msg}"
     );
     let missing = image.dir.path().join("no-such-script");
-    assert!(images_cli::digest_stream(&docker, &missing).is_err());
+    assert!(images_command::digest_stream(&docker, &missing).is_err());
     // Not a tar at all.
     let junk = write("junk.tar", &[0x42; 4096]);
-    let msg = format!("{:#}", images_cli::digest_file(&junk).unwrap_err());
+    let msg = format!("{:#}", images_command::digest_file(&junk).unwrap_err());
     assert!(msg.contains("junk.tar"), "{msg}");
 }
 
@@ -453,7 +453,7 @@ fn status_and_load_use_the_nix_variables() {
     ]);
     let run = |cmd: ImagesCommand| {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = images_cli::run_with(&cmd, &env, &docker, &mut out, &mut err);
+        let code = images_command::run_with(&cmd, &env, &docker, &mut out, &mut err);
         (
             code,
             String::from_utf8(out).unwrap(),
@@ -506,7 +506,7 @@ fn status_and_load_use_the_nix_variables() {
             image.tag
         )
     );
-    assert!(image_loader::is_loaded(&docker, &image.tag).unwrap());
+    assert!(loader::is_loaded(&docker, &image.tag).unwrap());
 
     // All three: the unset mitmproxy image is bad input.
     let (code, _, _) = run(ImagesCommand::Load { roles: vec![] });

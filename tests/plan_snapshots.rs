@@ -1,10 +1,10 @@
 //! Snapshot tests: the plan (JSON) and its human form for each kind of bottle. Determinism
 //! comes from the injected host snapshot, not from filters: a diff here is a behaviour change.
 
-use bot_bottle::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
+use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
 use bot_bottle::host_snapshot::HostSnapshot;
-use bot_bottle::plan_report;
-use bot_bottle::planner::{PlanOptions, plan};
+use bot_bottle::plan::plan_report;
+use bot_bottle::plan::planner::{PlanOptions, plan};
 use std::collections::{BTreeMap, BTreeSet};
 
 const SECRET_HOST_VALUE: &str = "hostsecret-4f9a8b7c6d5e4f3a2b1c";
@@ -57,7 +57,7 @@ fn options(agent: &str) -> PlanOptions {
 fn check(name: &str, files: &[ManifestText], opts: &PlanOptions, host: &HostSnapshot) {
     let catalog = Catalog::load(files, &host.skills).expect("manifest is valid");
     let plan = plan(&catalog, opts, host).expect("plans");
-    let again = bot_bottle::planner::plan(&catalog, opts, host).unwrap();
+    let again = bot_bottle::plan::planner::plan(&catalog, opts, host).unwrap();
     assert_eq!(plan, again, "planning is deterministic");
     let json = serde_json::to_string_pretty(&plan).unwrap();
     let text = plan_report::render(&plan);

@@ -2,11 +2,11 @@
 //! images, the pipelock config, every docker command in order and its undo. Pure. Secret
 //! values are never here, only their names.
 
-use crate::docker_command::DockerCommand;
-use crate::image_ref::ImageRef;
-use crate::manifest::Runtime;
-use crate::pipelock_config::PipelockConfig;
-use crate::undo::Undo;
+use crate::config::manifest::Runtime;
+use crate::image::image_ref::ImageRef;
+use crate::plan::docker_command::DockerCommand;
+use crate::plan::pipelock_config::PipelockConfig;
+use crate::plan::undo::Undo;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,7 +208,7 @@ impl BottlePlan {
         let rename = |cmd: &DockerCommand| -> DockerCommand {
             let mut cmd = cmd.clone();
             for arg in &mut cmd.args {
-                if let crate::docker_command::Arg::Lit(s) = arg {
+                if let crate::plan::docker_command::Arg::Lit(s) = arg {
                     if *s == old {
                         *s = name.to_string();
                     } else if let Some(rest) = s.strip_prefix(&format!("{old}:")) {

@@ -2,11 +2,11 @@
 //! uid (or everyone's), e.g. what a SIGKILLed `bottle run` left, and says what it removed.
 //! I/O.
 
-use crate::docker::{Docker, Mode};
+use crate::engine::docker_cli::{Docker, Mode};
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
-use crate::inventory::Inventory;
+use crate::launch::undo_stack::{is_gone, remove_network};
 use crate::progress::{err_line, out_line};
-use crate::undo_stack::{is_gone, remove_network};
+use crate::resources::inventory::Inventory;
 use anyhow::Result;
 
 macro_rules! out {

@@ -1,8 +1,8 @@
 //! `Undo`: how to take back one launch step, as plain data in the plan; the undo stack
 //! runs them at teardown. Pure.
 
-use crate::docker_command::DockerCommand;
-use crate::planner::{LABEL_ID, LABEL_ROLE};
+use crate::plan::docker_command::DockerCommand;
+use crate::plan::planner::{LABEL_ID, LABEL_ROLE};
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -1,17 +1,17 @@
 //! The planner: (catalog, agent, options, host snapshot) → `BottlePlan`. Pure and
 //! deterministic: the same inputs give the same plan, byte for byte.
 
-use crate::bottle_plan::*;
-use crate::catalog::{AUTH_ENV, Catalog};
-use crate::docker_command::{DockerCommand, Slot, Stdin};
-use crate::env_value::EnvValue;
+use crate::config::catalog::{AUTH_ENV, Catalog};
+use crate::config::env_value::EnvValue;
+use crate::config::manifest::Runtime;
 use crate::exit_code::UserError;
 use crate::host_snapshot::HostSnapshot;
-use crate::image_contract::ImageContract;
-use crate::image_ref::{ImageRef, ImageRole};
-use crate::manifest::Runtime;
-use crate::pipelock_config::PipelockConfig;
-use crate::undo::Undo;
+use crate::image::contract::ImageContract;
+use crate::image::image_ref::{ImageRef, ImageRole};
+use crate::plan::bottle_plan::*;
+use crate::plan::docker_command::{DockerCommand, Slot, Stdin};
+use crate::plan::pipelock_config::PipelockConfig;
+use crate::plan::undo::Undo;
 
 pub const LABEL_ID: &str = "bot-bottle.id";
 pub const LABEL_AGENT: &str = "bot-bottle.agent";
@@ -453,7 +453,7 @@ pub fn plan(
 
 /// Docker's rule for container names.
 fn check_container_name(name: &str) -> Result<(), UserError> {
-    if crate::catalog::is_docker_name(name, 2, 128) {
+    if crate::config::catalog::is_docker_name(name, 2, 128) {
         Ok(())
     } else {
         Err(UserError::new(format!(

@@ -1,6 +1,6 @@
 //! Finds and reads the two manifest files (the user's and the working directory's). I/O.
 
-use crate::catalog::{ManifestOrigin, ManifestText};
+use crate::config::catalog::{ManifestOrigin, ManifestText};
 use crate::exit_code::UserError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

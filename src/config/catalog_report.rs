@@ -1,7 +1,7 @@
 //! `bottle agents` and `bottle info`: the catalog explained to a person. Pure.
 
-use crate::catalog::{Agent, Catalog};
-use crate::env_value::EnvValue;
+use crate::config::catalog::{Agent, Catalog};
+use crate::config::env_value::EnvValue;
 use std::fmt::Write;
 
 pub fn agents(catalog: &Catalog) -> String {
@@ -80,7 +80,7 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
     let _ = writeln!(
         w,
         "  also forwarded when set on the host: {}",
-        crate::catalog::AUTH_ENV.join(", ")
+        crate::config::catalog::AUTH_ENV.join(", ")
     );
     out
 }

@@ -2,10 +2,10 @@
 //! never echoed), host variables, model credentials, and the literals for the env-file.
 //! I/O (terminal, host environment). Values live only in memory from here on.
 
-use crate::bottle_plan::{BottlePlan, ForwardSource};
-use crate::catalog::Bottle;
-use crate::env_value::EnvValue;
+use crate::config::catalog::Bottle;
+use crate::config::env_value::EnvValue;
 use crate::exit_code::UserError;
+use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::Write;

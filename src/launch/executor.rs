@@ -2,17 +2,17 @@
 //! registering its undo before it starts; attaches the user; tears everything down on every
 //! exit path (normal end, failed step, signal, panic). I/O.
 
-use crate::bottle_plan::BottlePlan;
-use crate::ca_cert::CaCert;
-use crate::docker::{Docker, Mode};
-use crate::docker_command::{DockerCommand, SlotValues, Stdin};
+use crate::config::manifest::Runtime;
+use crate::engine::docker_cli::{Docker, Mode};
 use crate::exit_code::{FAILURE, Interrupted};
-use crate::image_contract::ImageContract;
-use crate::manifest::Runtime;
+use crate::image::contract::ImageContract;
+use crate::launch::ca_cert::CaCert;
+use crate::launch::launch_values::LaunchValues;
+use crate::launch::undo_stack::UndoStack;
+use crate::plan::bottle_plan::BottlePlan;
+use crate::plan::docker_command::{DockerCommand, SlotValues, Stdin};
+use crate::plan::undo::Undo;
 use crate::progress::Progress;
-use crate::secrets::LaunchValues;
-use crate::undo::Undo;
-use crate::undo_stack::UndoStack;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{IsTerminal, Write};
 use std::panic::AssertUnwindSafe;
@@ -105,7 +105,7 @@ fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
 
     progress.step("[1/7] images");
     for image in plan.images.all() {
-        crate::image_loader::ensure_loaded(docker, image, &mut |m: &str| progress.step(m))?;
+        crate::image::loader::ensure_loaded(docker, image, &mut |m: &str| progress.step(m))?;
         interrupted(ctx)?;
     }
     if let Some(derived) = &plan.derived_image {

@@ -1,9 +1,9 @@
 //! The human form of a `BottlePlan` (`bottle plan`): each docker command shell-quoted, one
 //! step after another, plus the allowlist and env names. Pure.
 
-use crate::bottle_plan::{BottlePlan, ForwardSource};
-use crate::docker_command::Stdin;
-use crate::image_ref::ImageSource;
+use crate::image::image_ref::ImageSource;
+use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
+use crate::plan::docker_command::Stdin;
 use std::fmt::Write;
 
 pub fn render(plan: &BottlePlan) -> String {

@@ -2,7 +2,7 @@
 //! secret values only in the child's environment, a process group of their own, and a
 //! registry the signal handler uses to stop whatever is in flight. I/O.
 
-use crate::docker_command::{DockerCommand, SlotValues, Stdin};
+use crate::plan::docker_command::{DockerCommand, SlotValues, Stdin};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::os::unix::process::{CommandExt, ExitStatusExt};

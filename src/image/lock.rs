@@ -4,8 +4,8 @@
 //! trailing newline); verifying gives a readable list of differences. Pure, except
 //! [`ImageLock::read`] and [`ImageLock::write`].
 
-use crate::image_archive::{ImageDigest, is_sha256_digest};
-use crate::image_ref::ImageRole;
+use crate::image::archive::{ImageDigest, is_sha256_digest};
+use crate::image::image_ref::ImageRole;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

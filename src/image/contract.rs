@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use std::sync::OnceLock;
 
-const CONTRACT_JSON: &str = include_str!("../nix/image-contract.json");
+const CONTRACT_JSON: &str = include_str!("../../nix/image-contract.json");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImageContract {

@@ -3,12 +3,12 @@
 //! their runner. I/O: reads archives, stdin and the lock file, writes the lock file;
 //! processes go through `docker`.
 
-use crate::docker::Docker;
+use crate::engine::docker_cli::Docker;
 use crate::exit_code::{self, UserError};
-use crate::image_archive::{self, ImageDigest};
-use crate::image_loader::{self, LoadOutcome};
-use crate::image_lock::{self, DEFAULT_LOCK_PATH, ImageLock};
-use crate::image_ref::{ImageRef, ImageRole, ImageSource};
+use crate::image::archive::{self, ImageDigest};
+use crate::image::image_ref::{ImageRef, ImageRole, ImageSource};
+use crate::image::loader::{self, LoadOutcome};
+use crate::image::lock::{self, DEFAULT_LOCK_PATH, ImageLock};
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
 use std::collections::BTreeMap;
@@ -141,7 +141,7 @@ pub fn run_with(
             let images = match (archive, stream) {
                 (_, Some(cmd)) => digest_stream(docker, cmd)?,
                 (Some(path), None) if path.as_os_str() == "-" => {
-                    image_archive::read_archive(BufReader::new(std::io::stdin().lock()))
+                    archive::read_archive(BufReader::new(std::io::stdin().lock()))
                         .context("reading a docker-archive from stdin")?
                 }
                 (Some(path), None) => digest_file(path)?,
@@ -190,14 +190,14 @@ pub fn render_digest(image: &ImageDigest) -> String {
 pub fn digest_file(path: &Path) -> Result<Vec<ImageDigest>> {
     let file = std::fs::File::open(path)
         .map_err(|e| UserError::new(format!("cannot open {}: {e}", path.display())))?;
-    image_archive::read_archive(BufReader::with_capacity(1 << 20, file))
+    archive::read_archive(BufReader::with_capacity(1 << 20, file))
         .with_context(|| format!("reading the docker-archive {}", path.display()))
 }
 
 /// The digests of what a stream script writes; its failure is reported over a parse error.
 pub fn digest_stream(docker: &Docker, program: &Path) -> Result<Vec<ImageDigest>> {
     let mut output = docker.stream_stdout(program)?;
-    match image_archive::read_archive(&mut output) {
+    match archive::read_archive(&mut output) {
         Ok(images) => {
             output.finish()?;
             Ok(images)
@@ -295,11 +295,7 @@ fn verify(
     if differences.is_empty() {
         Ok(exit_code::SUCCESS)
     } else {
-        write!(
-            err,
-            "{}",
-            image_lock::render_differences(&shown, &differences)
-        )?;
+        write!(err, "{}", lock::render_differences(&shown, &differences))?;
         Ok(exit_code::FAILURE)
     }
 }
@@ -374,7 +370,7 @@ fn status(env: &BTreeMap<String, String>, docker: &Docker, out: &mut dyn Write) 
             "-".to_string()
         } else if !engine {
             "unknown".to_string()
-        } else if image_loader::is_loaded(docker, &image.reference)? {
+        } else if loader::is_loaded(docker, &image.reference)? {
             "yes".to_string()
         } else if matches!(
             image.source,
@@ -447,7 +443,7 @@ fn load(
         let mut progress = |line: &str| {
             let _ = writeln!(err, "bottle: {line}");
         };
-        let outcome = image_loader::load_if_missing(docker, &image, &mut progress)?;
+        let outcome = loader::load_if_missing(docker, &image, &mut progress)?;
         let what = match outcome {
             LoadOutcome::Present => "already loaded",
             LoadOutcome::Loaded => "loaded",

@@ -2,9 +2,9 @@
 //! and the working directory's file (agents only). Pure: files arrive as text, the skills
 //! on disk as a list.
 
-use crate::env_value::{EnvValue, is_env_name};
-use crate::host_pattern;
-use crate::manifest::{AgentSpec, BottleSpec, Manifest, ManifestError, Runtime};
+use crate::config::env_value::{EnvValue, is_env_name};
+use crate::config::host_pattern;
+use crate::config::manifest::{AgentSpec, BottleSpec, Manifest, ManifestError, Runtime};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

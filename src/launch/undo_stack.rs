@@ -2,10 +2,10 @@
 //! teardown runs the undos in reverse, all of them, reporting failures without stopping.
 //! I/O (through `docker`), thread-safe so concurrent steps can register.
 
-use crate::docker::{Docker, Mode};
-use crate::docker_command::{DockerCommand, SlotValues};
-use crate::planner::{LABEL_ID, LABEL_ROLE};
-use crate::undo::Undo;
+use crate::engine::docker_cli::{Docker, Mode};
+use crate::plan::docker_command::{DockerCommand, SlotValues};
+use crate::plan::planner::{LABEL_ID, LABEL_ROLE};
+use crate::plan::undo::Undo;
 use std::sync::Mutex;
 
 #[derive(Default)]

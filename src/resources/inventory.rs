@@ -2,8 +2,8 @@
 //! `--cwd` images, grouped by bottle id. Reading is I/O (`docker ps/network ls/image ls`);
 //! grouping and the `ls` table are pure.
 
-use crate::docker::Docker;
-use crate::planner::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID};
+use crate::engine::docker_cli::Docker;
+use crate::plan::planner::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -87,9 +87,9 @@ impl CaCert {
 mod tests {
     use super::*;
 
-    const CA: &str = include_str!("../tests/fixtures/ca-cert.pem");
-    const LEAF: &str = include_str!("../tests/fixtures/leaf-cert.pem");
-    const CA_WITH_KEY: &str = include_str!("../tests/fixtures/ca-with-key.pem");
+    const CA: &str = include_str!("../../tests/fixtures/ca-cert.pem");
+    const LEAF: &str = include_str!("../../tests/fixtures/leaf-cert.pem");
+    const CA_WITH_KEY: &str = include_str!("../../tests/fixtures/ca-with-key.pem");
 
     #[test]
     fn accepts_a_ca_and_fingerprints_it_like_openssl() {

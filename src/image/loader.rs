@@ -3,9 +3,9 @@
 //! check the tag again. Nix tags are content hashes, so "this tag is present" means "this
 //! exact image is loaded". I/O (through `docker`).
 
-use crate::docker::Docker;
+use crate::engine::docker_cli::Docker;
 use crate::exit_code::UserError;
-use crate::image_ref::{ImageRef, ImageSource};
+use crate::image::image_ref::{ImageRef, ImageSource};
 use anyhow::{Result, bail};
 use std::path::Path;
 

@@ -1,0 +1,3 @@
+//! Running docker.
+
+pub mod docker_cli;

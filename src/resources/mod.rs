@@ -1,0 +1,4 @@
+//! What is on the engine.
+
+pub mod cleanup;
+pub mod inventory;
