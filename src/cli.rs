@@ -1,6 +1,6 @@
 //! The command line as clap types, and its conversion into typed requests. Pure.
 
-use crate::plan::planner::PlanOptions;
+use crate::plan::planner::plan_options::PlanOptions;
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str =
@@ -26,6 +26,7 @@ Examples:
   bottle plan agent                 show every docker command a launch would run
   bottle ls                         list running bottles
   bottle cleanup -y                 remove every bot-bottle container and network
+  bottle cleanup -y reviewer        only those of agent `reviewer`
 
 Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
 unknown agent), nothing was started; 128+N a signal N ended the launch (130 for
@@ -55,10 +56,16 @@ pub enum Command {
     Run(LaunchArgs),
     /// List running bottles: agent, bottle id, age and containers.
     Ls,
-    /// Remove every bot-bottle container, network and --cwd image you launched on this
+    /// Remove the bot-bottle containers, networks and --cwd images you launched on this
     /// engine (running ones too, and what a killed `bottle run` left behind), and say what
     /// was removed.
+    ///
+    /// With AGENT or BOTTLE-ID, only that agent's bottles, or that one bottle (the ID
+    /// column of `bottle ls`); without, all of them.
     Cleanup {
+        /// Only this agent's bottles, or only the bottle with this id.
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: Option<String>,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(short, long)]
         yes: bool,

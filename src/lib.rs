@@ -1,8 +1,11 @@
 //! bot-bottle: run an AI coding agent in a Docker bottle whose only way out is
-//! mitmproxy → pipelock. The library holds the pure core (manifest → catalog → plan →
-//! docker argv) and the edges that do I/O (reading the host, running docker).
+//! mitmproxy → pipelock. The pure core goes manifest → catalog (`config`) → plan (`plan`);
+//! the edges do I/O: the host snapshot, the executor (`launch`), the engine seam every
+//! docker process goes through (`engine`), images (`image`), `ls` and `cleanup`
+//! (`resources`). `app` is the program.
 
-pub mod cli;
+pub mod app;
+pub(crate) mod cli;
 pub mod config;
 pub mod engine;
 pub mod exit_code;
@@ -10,6 +13,7 @@ pub mod host_snapshot;
 pub mod image;
 pub mod launch;
 pub mod plan;
-pub mod progress;
+pub(crate) mod progress;
 pub mod resources;
-pub mod signals;
+pub(crate) mod signals;
+pub(crate) mod table;

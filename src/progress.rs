@@ -3,6 +3,7 @@
 //! I/O.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One line to stderr; a write error (closed terminal, broken pipe) is ignored.
@@ -15,9 +16,14 @@ pub fn out_line(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
+/// Lines kept in memory instead of printed (tests read what a launch said, in order with
+/// the docker calls it made).
+pub type Journal = Arc<Mutex<Vec<String>>>;
+
 pub struct Progress {
-    pub quiet: bool,
+    quiet: bool,
     start: Instant,
+    journal: Option<Journal>,
 }
 
 impl Progress {
@@ -25,11 +31,26 @@ impl Progress {
         Progress {
             quiet,
             start: Instant::now(),
+            journal: None,
+        }
+    }
+
+    /// Every line (steps and warnings, without timings) goes to `journal`, none to stderr.
+    pub fn recording(journal: Journal) -> Progress {
+        Progress {
+            quiet: false,
+            start: Instant::now(),
+            journal: Some(journal),
         }
     }
 
     pub fn step(&self, message: &str) {
-        if !self.quiet {
+        if let Some(journal) = &self.journal {
+            journal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("bottle: {message}"));
+        } else if !self.quiet {
             err_line(&format!(
                 "bottle: {message} ({:.2}s)",
                 self.start.elapsed().as_secs_f64()
@@ -38,6 +59,12 @@ impl Progress {
     }
 
     pub fn warn(&self, message: &str) {
-        err_line(&format!("bottle: warning: {message}"));
+        match &self.journal {
+            Some(journal) => journal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("bottle: warning: {message}")),
+            None => err_line(&format!("bottle: warning: {message}")),
+        }
     }
 }

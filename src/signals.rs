@@ -1,7 +1,7 @@
 //! SIGINT, SIGTERM and SIGHUP during a launch: recorded and turned into "stop what is in
 //! flight", so the launch unwinds through its teardown instead of dying. I/O.
 
-use crate::engine::docker_cli::InFlight;
+use crate::engine::in_flight::InFlight;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::sync::Arc;

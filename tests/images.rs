@@ -5,7 +5,8 @@
 //! on failure. Without an engine, or with BOT_BOTTLE_SKIP_DOCKER_TESTS=1, each test prints
 //! `SKIP: …` on stderr and returns.
 
-use bot_bottle::engine::docker_cli::Docker;
+use bot_bottle::engine::docker_cli::DockerCli;
+use bot_bottle::engine::docker_engine::DockerEngine;
 use bot_bottle::exit_code;
 use bot_bottle::image::archive::{self, ImageDigest};
 use bot_bottle::image::image_ref::{ImageRef, ImageRole, ImageSource};
@@ -21,7 +22,7 @@ use std::process::{Command, Stdio};
 /// Marks the second layer's file, to find and corrupt it in the saved archive.
 const MARKER: &[u8] = b"bot-bottle second layer marker 0123456789";
 
-fn engine(test: &str) -> Option<Docker> {
+fn engine(test: &str) -> Option<DockerCli> {
     if std::env::var("BOT_BOTTLE_SKIP_DOCKER_TESTS").as_deref() == Ok("1") {
         // Straight to the stderr handle: libtest captures eprintln!, and a skip must show.
         let _ = writeln!(
@@ -30,8 +31,8 @@ fn engine(test: &str) -> Option<Docker> {
         );
         return None;
     }
-    let docker = Docker::new(false);
-    if !docker.engine_available() {
+    let docker = DockerCli::new(false);
+    if !docker.available() {
         let _ = writeln!(std::io::stderr(), "SKIP: no Docker engine: {test}");
         return None;
     }
@@ -161,7 +162,7 @@ fn inspect(tag: &str) -> (String, Vec<String>, String) {
     (id, layers, platform)
 }
 
-fn run_cli(docker: &Docker, cmd: ImagesCommand) -> (anyhow::Result<i32>, String, String) {
+fn run_cli(docker: &DockerCli, cmd: ImagesCommand) -> (anyhow::Result<i32>, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let result = images_command::run_with(&cmd, &BTreeMap::new(), docker, &mut out, &mut err);
     (

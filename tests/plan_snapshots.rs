@@ -4,7 +4,10 @@
 use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
 use bot_bottle::host_snapshot::HostSnapshot;
 use bot_bottle::plan::plan_report;
-use bot_bottle::plan::planner::{PlanOptions, plan};
+use bot_bottle::plan::planner::plan;
+use bot_bottle::plan::planner::plan_options::PlanOptions;
+use bot_bottle::plan::slot::{Slot, SlotValues};
+use bot_bottle::plan::step::Action;
 use std::collections::{BTreeMap, BTreeSet};
 
 const SECRET_HOST_VALUE: &str = "hostsecret-4f9a8b7c6d5e4f3a2b1c";
@@ -194,36 +197,54 @@ fn working_dir_manifest_over_user() {
     );
 }
 
+/// After a name conflict the launch fills the agent's name slot with `<name>-2`: every
+/// command that names the container follows, and nothing else changes, not even an
+/// argument of the user's that happens to spell the planned name.
 #[test]
-fn renaming_the_agent_container_follows_every_reference_to_it() {
+fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
     let host = host();
     let files = [user(
         r#"{ "agents": { "reviewer": { "prompt": "p", "skills": ["review"] } } }"#,
     )];
     let catalog = Catalog::load(&files, &host.skills).unwrap();
-    let plan = plan(&catalog, &options("reviewer"), &host).unwrap();
-    let old = plan.agent_container.name.clone();
-    let renamed = plan.with_agent_name(&format!("{old}-2"));
-    let agent_side = || {
-        let mut cmds = vec![&renamed.agent_container.run, &renamed.attach];
-        cmds.extend(renamed.provision.iter().flat_map(|s| s.commands.iter()));
-        cmds
-    };
-    for cmd in agent_side() {
-        let argv = cmd.argv(&Default::default());
-        assert!(
+    let old = plan(&catalog, &options("reviewer"), &host)
+        .unwrap()
+        .agent_container
+        .name;
+    let mut opts = options("reviewer");
+    opts.command = vec!["echo".into(), old.clone(), format!("{old}:/x")];
+    let planned = plan(&catalog, &opts, &host).unwrap();
+    let renamed = format!("{old}-2");
+    let slots = SlotValues::default()
+        .with(Slot::AgentName, &renamed)
+        .with(Slot::Tty, "")
+        .with(Slot::CaCertificate, "pem");
+    let mut naming_the_agent = Vec::new();
+    for step in planned.launch.iter().flat_map(|p| p.steps()) {
+        let cmd = match &step.action {
+            Action::Run { command } | Action::Attach { command } => command,
+            Action::RunAgent { run, .. } => run,
+            _ => continue,
+        };
+        let argv = cmd.argv(&slots).unwrap();
+        let names = |n: &str| {
             argv.iter()
-                .any(|a| a == &format!("{old}-2") || a.starts_with(&format!("{old}-2:"))),
-            "{argv:?} lost the container"
-        );
-        assert!(
-            !argv
-                .iter()
-                .any(|a| a == &old || a.starts_with(&format!("{old}:"))),
-            "{argv:?} still names {old}"
-        );
+                .any(|a| a == n || a.starts_with(&format!("{n}:")))
+        };
+        if names(&renamed) {
+            naming_the_agent.push(argv.clone());
+        }
+        if matches!(step.action, Action::Attach { .. }) {
+            assert_eq!(
+                argv[argv.len() - 3..],
+                ["echo".to_string(), old.clone(), format!("{old}:/x")],
+                "the user's arguments were rewritten: {argv:?}"
+            );
+            assert!(names(&renamed), "{argv:?}");
+        } else {
+            assert!(!names(&old), "{argv:?} still names {old}");
+        }
     }
-    assert_eq!(renamed.pipelock, plan.pipelock);
-    assert_eq!(renamed.mitmproxy, plan.mitmproxy);
-    assert_eq!(renamed.networks, plan.networks);
+    // docker run, provision ca, prompt, three for the skill, attach.
+    assert_eq!(naming_the_agent.len(), 7, "{naming_the_agent:#?}");
 }

@@ -140,6 +140,11 @@ impl ImageRef {
         }
     }
 
+    /// `docker image inspect` of the reference (exit 0 when Docker has it).
+    pub fn inspect_args(&self) -> Vec<String> {
+        inspect_args(&self.arg())
+    }
+
     pub fn is_set(&self) -> bool {
         !self.reference.is_empty()
     }
@@ -153,6 +158,14 @@ impl ImageRef {
             var = self.role.env_var()
         )
     }
+}
+
+/// `docker image inspect` of `reference` (exit 0 when Docker has it).
+pub fn inspect_args(reference: &str) -> Vec<String> {
+    ["image", "inspect", "--format", "{{.Id}}", reference]
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

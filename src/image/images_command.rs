@@ -3,12 +3,13 @@
 //! their runner. I/O: reads archives, stdin and the lock file, writes the lock file;
 //! processes go through `docker`.
 
-use crate::engine::docker_cli::Docker;
+use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{self, UserError};
 use crate::image::archive::{self, ImageDigest};
 use crate::image::image_ref::{ImageRef, ImageRole, ImageSource};
 use crate::image::loader::{self, LoadOutcome};
 use crate::image::lock::{self, DEFAULT_LOCK_PATH, ImageLock};
+use crate::table::Table;
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
 use std::collections::BTreeMap;
@@ -116,7 +117,11 @@ fn parse_role_stream(s: &str) -> Result<RoleStream, String> {
 }
 
 /// Runs one `bottle images` command, printing on stdout and stderr; returns the exit code.
-pub fn run(cmd: &ImagesCommand, env: &BTreeMap<String, String>, docker: &Docker) -> Result<i32> {
+pub fn run(
+    cmd: &ImagesCommand,
+    env: &BTreeMap<String, String>,
+    docker: &dyn DockerEngine,
+) -> Result<i32> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     run_with(cmd, env, docker, &mut stdout.lock(), &mut stderr.lock())
@@ -126,7 +131,7 @@ pub fn run(cmd: &ImagesCommand, env: &BTreeMap<String, String>, docker: &Docker)
 pub fn run_with(
     cmd: &ImagesCommand,
     env: &BTreeMap<String, String>,
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32> {
@@ -195,7 +200,7 @@ pub fn digest_file(path: &Path) -> Result<Vec<ImageDigest>> {
 }
 
 /// The digests of what a stream script writes; its failure is reported over a parse error.
-pub fn digest_stream(docker: &Docker, program: &Path) -> Result<Vec<ImageDigest>> {
+pub fn digest_stream(docker: &dyn DockerEngine, program: &Path) -> Result<Vec<ImageDigest>> {
     let mut output = docker.stream_stdout(program)?;
     match archive::read_archive(&mut output) {
         Ok(images) => {
@@ -258,7 +263,7 @@ fn streams_or_env(
         .collect()
 }
 
-fn computed(docker: &Docker, stream: &RoleStream) -> Result<ImageDigest> {
+fn computed(docker: &dyn DockerEngine, stream: &RoleStream) -> Result<ImageDigest> {
     let images = digest_stream(docker, &stream.command)
         .with_context(|| format!("streaming the {} image", stream.role.name()))?;
     single(images, stream.role, &stream.command)
@@ -268,7 +273,7 @@ fn verify(
     lock_path: &Path,
     streams: &[RoleStream],
     env: &BTreeMap<String, String>,
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32> {
@@ -315,7 +320,7 @@ fn record(
     lock_path: &Path,
     streams: &[RoleStream],
     env: &BTreeMap<String, String>,
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let streams = streams_or_env(streams, env)?;
@@ -354,14 +359,13 @@ fn source_text(image: &ImageRef) -> String {
     }
 }
 
-fn status(env: &BTreeMap<String, String>, docker: &Docker, out: &mut dyn Write) -> Result<i32> {
-    let engine = docker.engine_available();
-    let mut rows = vec![[
-        "ROLE".to_string(),
-        "IMAGE".into(),
-        "FROM".into(),
-        "LOADED".into(),
-    ]];
+fn status(
+    env: &BTreeMap<String, String>,
+    docker: &dyn DockerEngine,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let engine = docker.available();
+    let mut table = Table::new(["ROLE", "IMAGE", "FROM", "LOADED"]);
     let mut notes = Vec::new();
     for role in ImageRole::ALL {
         let image = ImageRef::resolve(role, None, env);
@@ -392,29 +396,14 @@ fn status(env: &BTreeMap<String, String>, docker: &Docker, out: &mut dyn Write) 
                 source_text(&image)
             ));
         }
-        rows.push([
+        table.row([
             role.name().to_string(),
             image.arg(),
             source_text(&image),
             loaded,
         ]);
     }
-    let widths: Vec<usize> = (0..3)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        writeln!(
-            out,
-            "{:w0$}  {:w1$}  {:w2$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        )?;
-    }
+    write!(out, "{}", table.render())?;
     if !engine {
         notes.push(
             "no Docker engine answers (`docker version` failed): cannot tell what is loaded".into(),
@@ -429,7 +418,7 @@ fn status(env: &BTreeMap<String, String>, docker: &Docker, out: &mut dyn Write) 
 fn load(
     roles: &[ImageRole],
     env: &BTreeMap<String, String>,
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32> {

@@ -1,11 +1,13 @@
 //! Before a launch: make sure each image is in Docker. `docker image inspect name:tag`;
 //! when it is missing and the Nix app gave a stream script, `script | docker load`, then
 //! check the tag again. Nix tags are content hashes, so "this tag is present" means "this
-//! exact image is loaded". I/O (through `docker`).
+//! exact image is loaded". I/O (through the engine).
 
-use crate::engine::docker_cli::Docker;
+use crate::engine::answer::Answer;
+use crate::engine::call::Call;
+use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::UserError;
-use crate::image::image_ref::{ImageRef, ImageSource};
+use crate::image::image_ref::{ImageRef, ImageSource, inspect_args};
 use anyhow::{Result, bail};
 use std::path::Path;
 
@@ -20,14 +22,12 @@ pub enum LoadOutcome {
 
 /// Whether Docker has `reference`. A missing image is `Ok(false)`; an engine that does not
 /// answer is an error (so that a launch does not try to load what it cannot check).
-pub fn is_loaded(docker: &Docker, reference: &str) -> Result<bool> {
-    let done = docker.query(["image", "inspect", "--format", "{{.Id}}", reference])?;
-    if done.ok() {
-        return Ok(true);
-    }
-    let stderr = done.stderr.to_lowercase();
-    if stderr.contains("no such image") || stderr.contains("not found") {
-        return Ok(false);
+pub fn is_loaded(docker: &dyn DockerEngine, reference: &str) -> Result<bool> {
+    let done = docker.run(&Call::new(inspect_args(reference)))?;
+    match Answer::of(&done) {
+        Answer::Done => return Ok(true),
+        answer if answer.is_gone() => return Ok(false),
+        _ => {}
     }
     bail!(
         "`docker image inspect {reference}` failed (exit {}): {}",
@@ -39,7 +39,7 @@ pub fn is_loaded(docker: &Docker, reference: &str) -> Result<bool> {
 /// Makes sure `image` is in Docker, loading it from its Nix stream script if needed.
 /// `progress` gets one line before a load starts.
 pub fn ensure_loaded(
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     image: &ImageRef,
     progress: &mut dyn FnMut(&str),
 ) -> Result<()> {
@@ -48,7 +48,7 @@ pub fn ensure_loaded(
 
 /// [`ensure_loaded`], saying whether it had to load.
 pub fn load_if_missing(
-    docker: &Docker,
+    docker: &dyn DockerEngine,
     image: &ImageRef,
     progress: &mut dyn FnMut(&str),
 ) -> Result<LoadOutcome> {
@@ -86,7 +86,7 @@ pub fn load_if_missing(
     progress(&format!(
         "loading {role} image {reference} from the Nix store"
     ));
-    let done = docker.pipe_from(stream_path, &["load"])?;
+    let done = docker.pipe_from(stream_path, &["load".to_string()])?;
     let output = || {
         let text = format!("{}\n{}", done.stdout_text(), done.stderr.trim());
         let lines: Vec<&str> = text.trim().lines().collect();

@@ -1,74 +1,64 @@
-//! `bottle run`: executes a `BottlePlan` against the Docker engine, step by step, each step
-//! registering its undo before it starts; attaches the user; tears everything down on every
-//! exit path (normal end, failed step, signal, panic). I/O.
+//! `bottle run`'s executor: runs any `BottlePlan`'s phases against a [`DockerEngine`] —
+//! phases in order, the lanes of a phase on threads of their own, the steps of a lane in
+//! order, each registering its undo before it starts and waiting for the slots it needs —
+//! then attaches the user and tears everything down on every exit path (normal end,
+//! failed step, signal, panic). It decides nothing about the order: the planner does.
+//! I/O (through the engine; the env-file).
 
-use crate::config::manifest::Runtime;
-use crate::engine::docker_cli::{Docker, Mode};
+use crate::engine::answer::Answer;
+use crate::engine::call::{Call, Mode};
+use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{FAILURE, Interrupted};
-use crate::image::contract::ImageContract;
 use crate::launch::ca_cert::CaCert;
-use crate::launch::launch_values::LaunchValues;
+use crate::launch::slot_board::SlotBoard;
 use crate::launch::undo_stack::UndoStack;
 use crate::plan::bottle_plan::BottlePlan;
-use crate::plan::docker_command::{DockerCommand, SlotValues, Stdin};
-use crate::plan::undo::Undo;
+use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::phase::{Lane, Phase, check_slots};
+use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::step::{Action, Capture, Step};
 use crate::progress::Progress;
 use anyhow::{Context, Result, anyhow, bail};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long pipelock's `/health` and mitmproxy's CA may take to appear.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Agent names tried after a conflict: `name`, `name-2`, … `name-10`.
-pub const MAX_NAME_ATTEMPTS: u32 = 10;
+/// How often a wait polls.
 const POLL: Duration = Duration::from_millis(100);
 
-struct Ctx<'a> {
-    docker: &'a Docker,
-    progress: &'a Progress,
-    undo: &'a UndoStack,
-    values: &'a LaunchValues,
+/// What the launch needs besides the plan.
+pub struct LaunchInput<'a> {
+    /// The env-file's text (`NAME=value` lines); empty when the bottle has no literals.
+    pub env_file_text: &'a str,
+    /// Slots known before the first phase ([`Slot::Tty`]).
+    pub slots: SlotValues,
+    /// Overrides every wait's own timeout (tests).
+    pub ready_timeout: Option<Duration>,
 }
 
 /// Runs the plan and returns the exit code of the agent's command. Teardown always runs;
 /// its failures are reported, and turn a successful exit into [`FAILURE`].
 pub fn run(
     plan: &BottlePlan,
-    values: &LaunchValues,
-    docker: &Docker,
+    input: LaunchInput,
+    engine: &dyn DockerEngine,
     progress: &Progress,
 ) -> Result<i32> {
     let undo = UndoStack::default();
-    let ctx = Ctx {
-        docker,
+    let board = SlotBoard::new(input.slots.clone());
+    let exec = Executor {
+        engine,
         progress,
         undo: &undo,
-        values,
+        board: &board,
+        input: &input,
+        failed: AtomicBool::new(false),
+        total: plan.numbered_steps(),
     };
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| launch_and_attach(plan, &ctx)));
-    let started = Instant::now();
-    progress.step("[7/7] teardown");
-    let resources = undo.len();
-    let failures = undo.run_all(docker);
-    for failure in &failures {
-        progress.warn(&format!("teardown: {failure}"));
-    }
-    progress.step(&format!(
-        "[7/7] teardown: {} of {} undo step(s) done in {:.2}s{}",
-        resources - failures.len().min(resources),
-        resources,
-        started.elapsed().as_secs_f64(),
-        if failures.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} failed (see above; `bottle cleanup` retries)",
-                failures.len()
-            )
-        }
-    ));
-    let signal = docker.in_flight.signal();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| exec.phases(&plan.launch)));
+    let failures = exec.teardown();
+    let signal = engine.signal();
     match outcome {
         Err(panic) => {
             let what = panic
@@ -86,228 +76,387 @@ pub fn run(
         },
         Ok(Ok(code)) => match signal {
             Some(signal) if code != 0 => Err(anyhow::Error::new(Interrupted { signal })),
-            _ if !failures.is_empty() && code == 0 => Ok(FAILURE),
+            _ if failures > 0 && code == 0 => Ok(FAILURE),
             _ => Ok(code),
         },
     }
 }
 
-fn interrupted(ctx: &Ctx) -> Result<()> {
-    match ctx.docker.in_flight.signal() {
-        Some(signal) => Err(anyhow::Error::new(Interrupted { signal })),
-        None => Ok(()),
+/// A lane stopped because another lane of its phase failed.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped: another step of this phase failed")
     }
 }
 
-fn launch_and_attach(plan: &BottlePlan, ctx: &Ctx) -> Result<i32> {
-    let (docker, progress, undo) = (ctx.docker, ctx.progress, ctx.undo);
-    let mut slots = SlotValues::default();
+impl std::error::Error for Stopped {}
 
-    progress.step("[1/7] images");
-    for image in plan.images.all() {
-        crate::image::loader::ensure_loaded(docker, image, &mut |m: &str| progress.step(m))?;
-        interrupted(ctx)?;
+struct Executor<'a> {
+    engine: &'a dyn DockerEngine,
+    progress: &'a Progress,
+    undo: &'a UndoStack,
+    board: &'a SlotBoard,
+    input: &'a LaunchInput<'a>,
+    /// Set when a lane fails: the others stop at their next step or wait.
+    failed: AtomicBool,
+    /// Phases plus teardown, for `[n/total]`.
+    total: usize,
+}
+
+impl Executor<'_> {
+    /// `[n/total] text`, with the placeholders of filled slots replaced.
+    fn line(&self, phase: usize, text: &str) -> String {
+        format!(
+            "[{}/{}] {}",
+            phase + 1,
+            self.total,
+            self.board.snapshot().fill_text(text)
+        )
     }
-    if let Some(derived) = &plan.derived_image {
-        progress.step(&format!(
-            "[1/7] images: building {} from {}",
-            derived.tag, derived.context
-        ));
-        undo.push(derived.undo.clone());
-        docker.check(&derived.build, &slots, None)?;
-    }
-    interrupted(ctx)?;
 
-    progress.step("[2/7] networks");
-    for network in &plan.networks {
-        undo.push(network.undo.clone());
-        docker.check(&network.create, &slots, None)?;
-        interrupted(ctx)?;
+    /// An error when a signal arrived or another lane failed.
+    fn stop_if_needed(&self) -> Result<()> {
+        if let Some(signal) = self.engine.signal() {
+            return Err(anyhow::Error::new(Interrupted { signal }));
+        }
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(anyhow::Error::new(Stopped));
+        }
+        Ok(())
     }
 
-    progress.step("[3/7] pipelock and mitmproxy (started together)");
-    let (pipelock, ca_tar) = std::thread::scope(|scope| {
-        let mitm = scope.spawn(|| start_mitmproxy(plan, ctx));
-        let pipelock = start_pipelock(plan, ctx);
-        let mitm = mitm
-            .join()
-            .unwrap_or_else(|_| Err(anyhow!("the mitmproxy step panicked")));
-        (pipelock, mitm)
-    });
-    pipelock?;
-    let ca_tar = ca_tar?;
-    interrupted(ctx)?;
+    fn phases(&self, phases: &[Phase]) -> Result<i32> {
+        let initial: Vec<Slot> = Slot::ALL
+            .into_iter()
+            .filter(|s| self.input.slots.get(*s).is_some())
+            .collect();
+        check_slots(phases, &initial).map_err(|e| anyhow!("internal error in the plan: {e}"))?;
+        let mut code = 0;
+        for (i, phase) in phases.iter().enumerate() {
+            self.stop_if_needed()?;
+            self.progress.step(&self.line(i, &phase.title));
+            let results: Vec<Result<Option<i32>>> = match &phase.lanes[..] {
+                [lane] => vec![self.lane(i, lane)],
+                lanes => std::thread::scope(|scope| {
+                    let others: Vec<_> = lanes[1..]
+                        .iter()
+                        .map(|lane| scope.spawn(move || self.lane(i, lane)))
+                        .collect();
+                    let mut results = vec![self.lane(i, &lanes[0])];
+                    results.extend(others.into_iter().map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow!("a launch step panicked")))
+                    }));
+                    results
+                }),
+            };
+            let mut first_error = None;
+            for result in results {
+                match result {
+                    Ok(Some(c)) => code = c,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let stopped = e.downcast_ref::<Stopped>().is_some();
+                        match &first_error {
+                            None => first_error = Some(e),
+                            Some(prev) if prev.downcast_ref::<Stopped>().is_some() && !stopped => {
+                                first_error = Some(e)
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        Ok(code)
+    }
 
-    progress.step("[4/7] agent");
-    let mut env_file = None;
-    if !plan.env.literals.is_empty() {
-        // 0600 by construction; deleted right after `docker run` read it, and by teardown.
+    fn lane(&self, phase: usize, lane: &Lane) -> Result<Option<i32>> {
+        let mut code = None;
+        for step in &lane.steps {
+            match self.step(phase, step) {
+                Ok(Some(c)) => code = Some(c),
+                Ok(None) => {}
+                Err(e) => {
+                    self.failed.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(code)
+    }
+
+    fn step(&self, phase: usize, step: &Step) -> Result<Option<i32>> {
+        self.stop_if_needed()?;
+        if let Some(line) = &step.announce {
+            self.progress.step(&self.line(phase, line));
+        }
+        let slots = self.board.wait(&step.needs(), || self.stop_if_needed())?;
+        if let Some(undo) = &step.undo {
+            self.undo.push(undo.clone());
+        }
+        let (code, note) = self.act(phase, &step.action, &slots)?;
+        for line in step.done.iter().chain(note.as_ref()) {
+            self.progress.step(&self.line(phase, line));
+        }
+        Ok(code)
+    }
+
+    /// Runs one action; returns the exit code (attach) and a progress note.
+    fn act(
+        &self,
+        phase: usize,
+        action: &Action,
+        slots: &SlotValues,
+    ) -> Result<(Option<i32>, Option<String>)> {
+        let engine = self.engine;
+        let mut note = None;
+        match action {
+            Action::EnsureImage { image } => {
+                crate::image::loader::ensure_loaded(engine, image, &mut |m: &str| {
+                    self.progress.step(&self.line(phase, m))
+                })?;
+            }
+            Action::Run { command } => {
+                engine.check(&call(command, slots, Mode::Finish)?)?;
+            }
+            Action::WaitFor {
+                probe,
+                container,
+                what,
+                timeout_seconds,
+                capture,
+            } => {
+                let timeout = self
+                    .input
+                    .ready_timeout
+                    .unwrap_or(Duration::from_secs(*timeout_seconds));
+                let stdout = self.wait_for(probe, slots, container, what, timeout)?;
+                if let Some(capture) = capture {
+                    note = self.capture(capture, &stdout)?;
+                }
+            }
+            Action::Query { query, capture } => {
+                let call = call(query, slots, Mode::Step)?;
+                let done = engine.run(&call)?;
+                if !done.ok() {
+                    bail!(
+                        "`{}` failed (exit {}): {}",
+                        call.shown,
+                        done.code,
+                        done.stderr.trim()
+                    );
+                }
+                note = self.capture(capture, &done.stdout)?;
+            }
+            Action::WriteEnvFile { .. } => self.write_env_file()?,
+            Action::RemoveEnvFile => {
+                let path = slots.get(Slot::EnvFile).unwrap_or_default();
+                match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => self
+                        .progress
+                        .warn(&format!("cannot delete the env-file {path} yet: {e}")),
+                    _ => {}
+                }
+            }
+            Action::RunAgent {
+                run,
+                name,
+                pinned,
+                attempts,
+            } => self.run_agent(phase, run, slots, name, *pinned, *attempts)?,
+            Action::Attach { command } => {
+                return Ok((
+                    Some(engine.attach(&call(command, slots, Mode::Step)?)?),
+                    None,
+                ));
+            }
+        }
+        Ok((None, note))
+    }
+
+    /// A probe's stdout fills its slot; returns a progress note.
+    fn capture(&self, capture: &Capture, stdout: &[u8]) -> Result<Option<String>> {
+        match capture {
+            Capture::CaCertificate => {
+                let ca = CaCert::from_tar(stdout).context("the bottle's CA certificate")?;
+                self.board.fill(Slot::CaCertificate, ca.pem);
+                Ok(Some(format!(
+                    "bottle CA {} SHA-256 {}",
+                    ca.subject, ca.fingerprint
+                )))
+            }
+            Capture::HostEntry { name } => {
+                let address = String::from_utf8_lossy(stdout).trim().to_string();
+                if address.is_empty() {
+                    bail!("cannot find the address of {name}: docker gave none");
+                }
+                self.board
+                    .fill(Slot::MitmHostEntry, format!("{name}:{address}"));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Polls `probe` until it succeeds, the container stops running, the timeout passes,
+    /// or the launch stops. Returns the probe's stdout.
+    fn wait_for(
+        &self,
+        probe: &DockerCommand,
+        slots: &SlotValues,
+        container: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let engine = self.engine;
+        let probe = call(probe, slots, Mode::Step)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.stop_if_needed()?;
+            let got = engine.run(&probe)?;
+            if got.ok() {
+                return Ok(got.stdout);
+            }
+            let state = engine.query(&["inspect", "--format", "{{.State.Status}}", container])?;
+            let running = state.stdout_text() == "running";
+            if !running || Instant::now() >= deadline {
+                self.stop_if_needed()?;
+                let logs = engine.query(&["logs", "--tail", "20", container])?;
+                let why = if running {
+                    format!("timed out after {}s", timeout.as_secs())
+                } else {
+                    format!("container {container} is {}", state.stdout_text())
+                };
+                bail!(
+                    "waiting for {what}: {why}; last log lines:\n{}{}",
+                    String::from_utf8_lossy(&logs.stdout),
+                    logs.stderr
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// A new 0600 file (by construction) with the literal values; its path fills
+    /// [`Slot::EnvFile`] before anything is written, so teardown removes it whatever
+    /// happens next.
+    fn write_env_file(&self) -> Result<()> {
         let file = tempfile::Builder::new()
             .prefix("bot-bottle-env-")
             .tempfile()
             .context("cannot create the env-file")?;
-        undo.push(Undo::File(file.path().to_path_buf()));
-        file.as_file()
-            .write_all(ctx.values.env_file_text().as_bytes())
-            .context("cannot write the env-file")?;
-        slots.env_file = Some(file.path().to_path_buf());
-        env_file = Some(file);
-    }
-    if plan.runtime == Runtime::Runsc {
-        slots.mitm_host_entry = Some(mitm_host_entry(plan, ctx)?);
-    }
-    let plan = start_agent(plan, ctx, &slots)?;
-    drop(env_file);
-    slots.env_file = None;
-    interrupted(ctx)?;
-
-    progress.step("[5/7] provision ca");
-    let ca = CaCert::from_tar(&ca_tar).context("the bottle's CA certificate")?;
-    progress.step(&format!(
-        "[5/7] bottle CA {} SHA-256 {}",
-        ca.subject, ca.fingerprint
-    ));
-    for (i, step) in plan.provision.iter().enumerate() {
-        if i > 0 {
-            progress.step(&format!("[5/7] provision {}", step.name));
-        }
-        for cmd in &step.commands {
-            let stdin = matches!(cmd.stdin, Some(Stdin::CaCert)).then_some(ca.pem.as_bytes());
-            docker.check(cmd, &slots, stdin)?;
-        }
-        interrupted(ctx)?;
+        let (mut file, path) = file.keep().context("cannot keep the env-file")?;
+        self.board.fill(Slot::EnvFile, path.display().to_string());
+        file.write_all(self.input.env_file_text.as_bytes())
+            .context("cannot write the env-file")
     }
 
-    slots.tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    progress.step(&format!("[6/7] attach to {}", plan.agent_container.name));
-    let code = docker.attach(&plan.attach, &slots)?;
-    Ok(code)
-}
-
-fn start_pipelock(plan: &BottlePlan, ctx: &Ctx) -> Result<()> {
-    let (docker, slots) = (ctx.docker, SlotValues::default());
-    let p = &plan.pipelock;
-    let c = &ImageContract::get().pipelock;
-    ctx.undo.push(p.undo.clone());
-    docker.check(&p.create, &slots, None)?;
-    let tar = p.config.tar(c.config_file_name(), c.uid, c.gid)?;
-    docker.check(&p.copy_config, &slots, Some(&tar))?;
-    docker.check(&p.connect_egress, &slots, None)?;
-    docker.check(&p.start, &slots, None)?;
-    wait_ready(ctx, &p.container, "pipelock /health", || {
-        Ok(docker
-            .run(&p.health, &slots, None, Mode::Step)?
-            .ok()
-            .then_some(()))
-    })?;
-    ctx.progress.step("[3/7] pipelock answers /health");
-    Ok(())
-}
-
-/// Starts mitmproxy and returns the tar `docker cp` made of its CA certificate.
-fn start_mitmproxy(plan: &BottlePlan, ctx: &Ctx) -> Result<Vec<u8>> {
-    let (docker, slots) = (ctx.docker, SlotValues::default());
-    let m = &plan.mitmproxy;
-    ctx.undo.push(m.undo.clone());
-    docker.check(&m.create, &slots, None)?;
-    docker.check(&m.connect_proxy, &slots, None)?;
-    docker.check(&m.start, &slots, None)?;
-    let tar = wait_ready(ctx, &m.container, "mitmproxy's CA certificate", || {
-        let got = docker.run(&m.fetch_ca, &slots, None, Mode::Step)?;
-        Ok(got.ok().then_some(got.stdout))
-    })?;
-    ctx.progress.step("[3/7] mitmproxy generated its CA");
-    Ok(tar)
-}
-
-/// Polls `probe` until it yields, the container dies, the timeout passes, or a signal.
-fn wait_ready<T>(
-    ctx: &Ctx,
-    container: &str,
-    what: &str,
-    mut probe: impl FnMut() -> Result<Option<T>>,
-) -> Result<T> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        interrupted(ctx)?;
-        if let Some(v) = probe()? {
-            return Ok(v);
-        }
-        let state = ctx
-            .docker
-            .query(["inspect", "--format", "{{.State.Status}}", container])?;
-        let running = state.stdout_text() == "running";
-        if !running || Instant::now() >= deadline {
-            let logs = ctx.docker.query(["logs", "--tail", "20", container])?;
-            let why = if running {
-                format!("timed out after {}s", READY_TIMEOUT.as_secs())
-            } else {
-                format!("container {container} is {}", state.stdout_text())
+    /// `docker run` of the agent; a name in use is retried as `name-2` … unless pinned.
+    /// The name used fills [`Slot::AgentName`].
+    fn run_agent(
+        &self,
+        phase: usize,
+        run: &DockerCommand,
+        slots: &SlotValues,
+        base: &str,
+        pinned: bool,
+        attempts: u32,
+    ) -> Result<()> {
+        for attempt in 1..=attempts {
+            let name = match attempt {
+                1 => base.to_string(),
+                n => format!("{base}-{n}"),
             };
-            bail!(
-                "waiting for {what}: {why}; last log lines:\n{}{}",
-                String::from_utf8_lossy(&logs.stdout),
-                logs.stderr
-            );
+            let call = call(
+                run,
+                &slots.clone().with(Slot::AgentName, &name),
+                Mode::Finish,
+            )?;
+            let done = self.engine.run(&call)?;
+            match Answer::of(&done) {
+                Answer::Done => {
+                    self.board.fill(Slot::AgentName, name);
+                    return Ok(());
+                }
+                Answer::NameInUse if pinned => bail!(
+                    "the container name `{base}` (from --name) is already in use; pick another name, or remove that container (docker rm -f {base})"
+                ),
+                Answer::NameInUse => {
+                    self.progress.step(
+                        &self.line(phase, &format!("the name {name} is taken; trying another")),
+                    );
+                    self.stop_if_needed()?;
+                }
+                _ => bail!(
+                    "`{}` failed (exit {}): {}",
+                    call.shown,
+                    done.code,
+                    done.stderr.trim()
+                ),
+            }
         }
-        std::thread::sleep(POLL);
+        bail!("no free agent container name after {attempts} tries ({base} to {base}-{attempts})")
     }
-}
 
-/// `name:address` of mitmproxy on the agent network, for runsc agents (gVisor cannot use
-/// Docker's embedded DNS).
-fn mitm_host_entry(plan: &BottlePlan, ctx: &Ctx) -> Result<String> {
-    let net = &plan.networks[0].name;
-    let got = ctx.docker.query([
-        "inspect".to_string(),
-        "--format".into(),
-        format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-        plan.mitmproxy.container.clone(),
-    ])?;
-    let ip = got.stdout_text();
-    if !got.ok() || ip.is_empty() {
-        bail!(
-            "cannot find mitmproxy's address on {net}: {}",
-            got.stderr.trim()
-        );
-    }
-    Ok(format!("{}:{ip}", plan.mitmproxy.container))
-}
-
-/// Runs the agent container; on a name conflict tries `-2`, `-3`, … unless the name was pinned.
-fn start_agent(plan: &BottlePlan, ctx: &Ctx, slots: &SlotValues) -> Result<BottlePlan> {
-    ctx.undo.push(plan.agent_container.undo.clone());
-    let base = plan.agent_container.name.clone();
-    let mut current = plan.clone();
-    for attempt in 1..=MAX_NAME_ATTEMPTS {
-        if attempt > 1 {
-            current = plan.with_agent_name(&format!("{base}-{attempt}"));
+    /// Runs every registered undo, newest first; returns how many failed.
+    fn teardown(&self) -> usize {
+        let started = Instant::now();
+        let last = self.total - 1;
+        self.progress.step(&self.line(last, "teardown"));
+        let reports = self.undo.run_all(self.engine, &self.board.snapshot());
+        let mut failures = 0;
+        for report in &reports {
+            if let Err(e) = &report.result {
+                self.progress.warn(&format!("teardown: {e}"));
+                failures += 1;
+            }
         }
-        let run: &DockerCommand = &current.agent_container.run;
-        let done = ctx.docker.run(run, slots, None, Mode::Step)?;
-        if done.ok() {
-            return Ok(current);
-        }
-        if !done.stderr.contains("is already in use") {
-            bail!(
-                "`{}` failed (exit {}): {}",
-                run.display(),
-                done.code,
-                done.stderr.trim()
-            );
-        }
-        if plan.agent_container.name_pinned {
-            bail!(
-                "the container name `{base}` (from --name) is already in use; pick another name, or remove that container (docker rm -f {base})"
-            );
-        }
-        ctx.progress.step(&format!(
-            "[4/7] the name {} is taken; trying another",
-            current.agent_container.name
+        self.progress.step(&self.line(
+            last,
+            &format!(
+                "teardown: {} of {} undo step(s) done in {:.2}s{}",
+                reports.len() - failures,
+                reports.len(),
+                started.elapsed().as_secs_f64(),
+                if failures == 0 {
+                    String::new()
+                } else {
+                    format!("; {failures} failed (see above; `bottle cleanup` retries)")
+                }
+            ),
         ));
-        interrupted(ctx)?;
+        failures
     }
-    bail!(
-        "no free agent container name after {MAX_NAME_ATTEMPTS} tries ({base} to {base}-{MAX_NAME_ATTEMPTS})"
-    )
+}
+
+/// The engine call for a plan command: slots filled, stdin made.
+fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
+    let args = cmd
+        .argv(slots)
+        .map_err(|slot| anyhow!("internal error: {} is not filled", slot.placeholder()))?;
+    let stdin = match &cmd.stdin {
+        Some(Stdin::Text { text }) => Some(text.as_bytes().to_vec()),
+        Some(Stdin::Tar { file }) => Some(file.archive()?),
+        Some(Stdin::Slot { slot }) => Some(
+            slots
+                .get(*slot)
+                .ok_or_else(|| anyhow!("internal error: {} is not filled", slot.placeholder()))?
+                .as_bytes()
+                .to_vec(),
+        ),
+        Some(Stdin::Terminal) | None => None,
+    };
+    Ok(Call {
+        args,
+        env: cmd.env.clone(),
+        stdin,
+        mode,
+        shown: cmd.display(slots),
+    })
 }

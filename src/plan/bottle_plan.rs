@@ -1,11 +1,14 @@
-//! `BottlePlan`: everything a launch will do, as plain serializable data: names, labels,
-//! images, the pipelock config, every docker command in order and its undo. Pure. Secret
-//! values are never here, only their names.
+//! `BottlePlan`: everything a launch will do, as plain serializable data: what the bottle
+//! is made of (names, images, environment names, the pipelock config) and the launch
+//! itself as phases of steps, each with its undo. The executor, `bottle plan` and the
+//! progress numbering all read the same `launch`. Pure. Secret values are never here,
+//! only their names.
 
 use crate::config::manifest::Runtime;
 use crate::image::image_ref::ImageRef;
-use crate::plan::docker_command::DockerCommand;
+use crate::plan::phase::Phase;
 use crate::plan::pipelock_config::PipelockConfig;
+use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::undo::Undo;
 use serde::Serialize;
 
@@ -28,9 +31,8 @@ pub struct BottlePlan {
     pub pipelock: PipelockPlan,
     pub mitmproxy: MitmproxyPlan,
     pub agent_container: AgentContainerPlan,
-    /// In order: ca, prompt, skills.
-    pub provision: Vec<ProvisionStep>,
-    pub attach: DockerCommand,
+    /// The launch, in order; teardown (the registered undos, newest first) follows it.
+    pub launch: Vec<Phase>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,19 +77,25 @@ pub enum ForwardSource {
 pub struct DerivedImage {
     pub tag: String,
     pub context: String,
-    pub build: DockerCommand,
-    pub undo: Undo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkRole {
+    /// agent + mitmproxy.
+    Agent,
+    /// mitmproxy + pipelock.
+    Proxy,
+    /// pipelock alone, with a route out.
+    Egress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NetworkPlan {
     pub name: String,
-    /// `agent` (agent + mitmproxy), `proxy` (mitmproxy + pipelock) or `egress` (pipelock alone).
-    pub role: String,
+    pub role: NetworkRole,
     /// Internal networks have no route off the host.
     pub internal: bool,
-    pub create: DockerCommand,
-    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,13 +105,6 @@ pub struct PipelockPlan {
     pub address: String,
     pub config: PipelockConfig,
     pub config_path: String,
-    pub create: DockerCommand,
-    pub copy_config: DockerCommand,
-    pub connect_egress: DockerCommand,
-    pub start: DockerCommand,
-    /// Exits 0 once pipelock answers `/health`.
-    pub health: DockerCommand,
-    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,28 +112,15 @@ pub struct MitmproxyPlan {
     pub container: String,
     /// `http://name:port`, the agent's proxy.
     pub proxy_url: String,
-    pub create: DockerCommand,
-    pub connect_proxy: DockerCommand,
-    pub start: DockerCommand,
-    /// Writes a tar holding the CA certificate (never the key) to stdout.
-    pub fetch_ca: DockerCommand,
-    pub undo: Undo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentContainerPlan {
+    /// The planned name; after a name conflict the launch uses `name-2`, … (the
+    /// [`Slot::AgentName`] every command naming the container reads).
     pub name: String,
     /// `--name` was given: a conflict fails instead of trying `-2`, `-3`, ….
     pub name_pinned: bool,
-    pub run: DockerCommand,
-    pub undo: Undo,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProvisionStep {
-    /// `ca`, `prompt`, or `skill:<name>`.
-    pub name: String,
-    pub commands: Vec<DockerCommand>,
 }
 
 impl PlanImages {
@@ -143,88 +131,26 @@ impl PlanImages {
 }
 
 impl BottlePlan {
-    /// The launch in order as (step, commands), for display.
-    pub fn launch_steps(&self) -> Vec<(String, Vec<&DockerCommand>)> {
-        let mut steps = Vec::new();
-        if let Some(d) = &self.derived_image {
-            steps.push((
-                "image: build the --cwd agent image".to_string(),
-                vec![&d.build],
-            ));
-        }
-        steps.push((
-            "networks".to_string(),
-            self.networks.iter().map(|n| &n.create).collect(),
-        ));
-        let p = &self.pipelock;
-        steps.push((
-            "pipelock".to_string(),
-            vec![
-                &p.create,
-                &p.copy_config,
-                &p.connect_egress,
-                &p.start,
-                &p.health,
-            ],
-        ));
-        let m = &self.mitmproxy;
-        steps.push((
-            "mitmproxy".to_string(),
-            vec![&m.create, &m.connect_proxy, &m.start],
-        ));
-        steps.push(("agent".to_string(), vec![&self.agent_container.run]));
-        for (i, step) in self.provision.iter().enumerate() {
-            let mut cmds: Vec<&DockerCommand> = Vec::new();
-            if i == 0 {
-                cmds.push(&m.fetch_ca);
-            }
-            cmds.extend(step.commands.iter());
-            steps.push((format!("provision {}", step.name), cmds));
-        }
-        steps.push(("attach".to_string(), vec![&self.attach]));
-        steps
-    }
-
-    /// The undos, in the order teardown runs them (reverse of creation).
+    /// The undos the launch registers, in the order teardown runs them (newest first; the
+    /// lanes of a phase in their listed order).
     pub fn teardown(&self) -> Vec<&Undo> {
-        let mut undo = vec![
-            &self.agent_container.undo,
-            &self.mitmproxy.undo,
-            &self.pipelock.undo,
-        ];
-        undo.extend(self.networks.iter().rev().map(|n| &n.undo));
-        if let Some(d) = &self.derived_image {
-            undo.push(&d.undo);
-        }
-        undo
+        let mut undos: Vec<&Undo> = self
+            .launch
+            .iter()
+            .flat_map(|p| p.steps())
+            .filter_map(|s| s.undo.as_ref())
+            .collect();
+        undos.reverse();
+        undos
     }
-}
 
-impl BottlePlan {
-    /// The same plan with the agent container called `name` (a retry after a name
-    /// conflict): every argument naming the container, alone or as `name:path`, follows.
-    pub fn with_agent_name(&self, name: &str) -> BottlePlan {
-        let old = self.agent_container.name.clone();
-        let rename = |cmd: &DockerCommand| -> DockerCommand {
-            let mut cmd = cmd.clone();
-            for arg in &mut cmd.args {
-                if let crate::plan::docker_command::Arg::Lit(s) = arg {
-                    if *s == old {
-                        *s = name.to_string();
-                    } else if let Some(rest) = s.strip_prefix(&format!("{old}:")) {
-                        *s = format!("{name}:{rest}");
-                    }
-                }
-            }
-            cmd
-        };
-        let mut plan = self.clone();
-        plan.agent_container.name = name.to_string();
-        plan.agent_container.run = rename(&self.agent_container.run);
-        for step in &mut plan.provision {
-            step.commands = step.commands.iter().map(rename).collect();
-        }
-        plan.attach = rename(&self.attach);
-        plan
+    /// What the plan can say about its slots before a launch: the planned agent name.
+    pub fn planned_slots(&self) -> SlotValues {
+        SlotValues::default().with(Slot::AgentName, &self.agent_container.name)
+    }
+
+    /// Progress numbering: the phases, then teardown.
+    pub fn numbered_steps(&self) -> usize {
+        self.launch.len() + 1
     }
 }

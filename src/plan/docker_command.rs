@@ -1,9 +1,10 @@
-//! One docker invocation as plain data: its arguments, the names of the environment
-//! variables it passes through, and what it reads on stdin. Pure; `docker` (the process
-//! module) turns these into processes.
+//! `DockerCommand`: one docker invocation as plain data: its arguments (some of them
+//! slots the launch fills), the names of the environment variables it passes through,
+//! and what it reads on stdin. Pure; the launch turns it into an engine call.
 
+use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::tar_file::TarFile;
 use serde::Serialize;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DockerCommand {
@@ -17,23 +18,17 @@ pub struct DockerCommand {
     pub stdin: Option<Stdin>,
 }
 
-/// An argument, or a slot filled at launch with something only the launch knows.
+/// An argument: fixed text, or a slot's value (followed by fixed text, as in
+/// `<agent-name>:/path` for `docker cp`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Arg {
     Lit(String),
-    Slot { slot: Slot },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Slot {
-    /// The path of the 0600 env-file holding the bottle's literal values.
-    EnvFile,
-    /// `--add-host` value mapping the mitmproxy name to its address (runsc cannot use Docker's DNS).
-    MitmHostEntry,
-    /// `--tty`, present only when bottle's stdin is a terminal.
-    Tty,
+    Slot {
+        slot: Slot,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        suffix: String,
+    },
 }
 
 /// What a command reads on stdin.
@@ -42,20 +37,12 @@ pub enum Slot {
 pub enum Stdin {
     /// Non-secret text known at planning time (a prompt, a Dockerfile).
     Text { text: String },
-    /// A tar archive holding the rendered pipelock config, owned by the pipelock user.
-    PipelockConfig,
-    /// The bottle's CA certificate, as copied out of mitmproxy.
-    CaCert,
+    /// A tar archive holding one file.
+    Tar { file: TarFile },
+    /// A slot's value (the CA certificate).
+    Slot { slot: Slot },
     /// The user's terminal.
     Terminal,
-}
-
-/// The values of the slots for one launch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SlotValues {
-    pub env_file: Option<PathBuf>,
-    pub mitm_host_entry: Option<String>,
-    pub tty: bool,
 }
 
 impl DockerCommand {
@@ -86,8 +73,16 @@ impl DockerCommand {
         self
     }
 
-    pub fn slot(mut self, slot: Slot) -> Self {
-        self.args.push(Arg::Slot { slot });
+    pub fn slot(self, slot: Slot) -> Self {
+        self.slot_then(slot, "")
+    }
+
+    /// The slot's value followed by `suffix` (`<agent-name>:/home/agent/…`).
+    pub fn slot_then(mut self, slot: Slot, suffix: impl Into<String>) -> Self {
+        self.args.push(Arg::Slot {
+            slot,
+            suffix: suffix.into(),
+        });
         self
     }
 
@@ -102,53 +97,61 @@ impl DockerCommand {
         self
     }
 
-    /// The argv after `docker`, slots filled. A slot without a value is dropped with its
-    /// flag (`--env-file`, `--add-host`) so the result is always a valid command.
-    pub fn argv(&self, slots: &SlotValues) -> Vec<String> {
-        let mut out: Vec<String> = Vec::with_capacity(self.args.len());
+    /// The slots the command needs filled before it can run, arguments and stdin.
+    pub fn slots(&self) -> Vec<Slot> {
+        let mut out: Vec<Slot> = self
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                Arg::Slot { slot, .. } => Some(*slot),
+                Arg::Lit(_) => None,
+            })
+            .collect();
+        if let Some(Stdin::Slot { slot }) = &self.stdin {
+            out.push(*slot);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The argv after `docker`, slots filled. A slot filled with nothing and no suffix
+    /// (`--tty` without a terminal) is left out. `Err` names a slot not filled yet.
+    pub fn argv(&self, slots: &SlotValues) -> Result<Vec<String>, Slot> {
+        let mut out = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             match arg {
                 Arg::Lit(s) => out.push(s.clone()),
-                Arg::Slot { slot } => {
-                    let value = match slot {
-                        Slot::EnvFile => slots.env_file.as_ref().map(|p| p.display().to_string()),
-                        Slot::MitmHostEntry => slots.mitm_host_entry.clone(),
-                        Slot::Tty => slots.tty.then(|| "--tty".to_string()),
-                    };
-                    match (slot, value) {
-                        (_, Some(v)) => out.push(v),
-                        (Slot::Tty, None) => {}
-                        // Drop the flag that would have taken the value.
-                        (_, None) => {
-                            out.pop();
-                        }
+                Arg::Slot { slot, suffix } => {
+                    let value = slots.get(*slot).ok_or(*slot)?;
+                    if !(value.is_empty() && suffix.is_empty()) {
+                        out.push(format!("{value}{suffix}"));
                     }
                 }
             }
         }
-        out
+        Ok(out)
     }
 
-    /// The command as a user would type it, shell-quoted; slots show as `<env-file>` etc.
-    pub fn display(&self) -> String {
+    /// The command as a user would type it, shell-quoted; a slot shows its value when
+    /// `slots` has one, else its placeholder (`<env-file>`).
+    pub fn display(&self, slots: &SlotValues) -> String {
         let mut parts = vec!["docker".to_string()];
         for arg in &self.args {
-            parts.push(match arg {
-                Arg::Lit(s) => shlex::try_quote(s)
-                    .map(|q| q.into_owned())
-                    .unwrap_or_else(|_| format!("{s:?}")),
-                Arg::Slot { slot } => match slot {
-                    Slot::EnvFile => "<env-file>".to_string(),
-                    Slot::MitmHostEntry => "<mitmproxy-name:address>".to_string(),
-                    Slot::Tty => "[--tty]".to_string(),
+            match arg {
+                Arg::Lit(s) => parts.push(crate::engine::call::quote(s)),
+                Arg::Slot { slot, suffix } => match slots.get(*slot) {
+                    Some("") if suffix.is_empty() => {}
+                    Some(v) => parts.push(crate::engine::call::quote(&format!("{v}{suffix}"))),
+                    None => parts.push(format!("{}{suffix}", slot.placeholder())),
                 },
-            });
+            }
         }
         let mut line = parts.join(" ");
         match &self.stdin {
             Some(Stdin::Text { .. }) => line.push_str(" <<< (text below)"),
-            Some(Stdin::PipelockConfig) => line.push_str(" < (tar of the pipelock config)"),
-            Some(Stdin::CaCert) => line.push_str(" < (the CA certificate)"),
+            Some(Stdin::Tar { file }) => line.push_str(&format!(" < (tar of {})", file.shows)),
+            Some(Stdin::Slot { slot }) => line.push_str(&format!(" < {}", slot.placeholder())),
             Some(Stdin::Terminal) | None => {}
         }
         line
@@ -160,38 +163,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slots_fill_or_vanish_with_their_flag() {
-        let cmd = DockerCommand::new(["run", "--env-file"])
-            .slot(Slot::EnvFile)
-            .arg("--add-host")
-            .slot(Slot::MitmHostEntry)
+    fn slots_fill_with_their_suffix_and_an_empty_one_is_left_out() {
+        let cmd = DockerCommand::new(["exec"])
             .slot(Slot::Tty)
-            .arg("img");
-        assert_eq!(cmd.argv(&SlotValues::default()), ["run", "img"]);
-        let full = SlotValues {
-            env_file: Some("/tmp/e".into()),
-            mitm_host_entry: Some("m:10.0.0.2".into()),
-            tty: true,
-        };
+            .slot(Slot::AgentName)
+            .arg("true")
+            .slot_then(Slot::AgentName, ":/x");
+        assert_eq!(cmd.slots(), [Slot::AgentName, Slot::Tty]);
+        assert_eq!(cmd.argv(&SlotValues::default()), Err(Slot::Tty));
+        let no_tty = SlotValues::default()
+            .with(Slot::Tty, "")
+            .with(Slot::AgentName, "a-2");
         assert_eq!(
-            cmd.argv(&full),
-            [
-                "run",
-                "--env-file",
-                "/tmp/e",
-                "--add-host",
-                "m:10.0.0.2",
-                "--tty",
-                "img"
-            ]
+            cmd.argv(&no_tty).unwrap(),
+            ["exec", "a-2", "true", "a-2:/x"]
         );
+        let tty = no_tty.clone().with(Slot::Tty, "--tty");
+        assert_eq!(
+            cmd.argv(&tty).unwrap(),
+            ["exec", "--tty", "a-2", "true", "a-2:/x"]
+        );
+        assert_eq!(
+            cmd.display(&SlotValues::default()),
+            "docker exec [--tty] <agent-name> true <agent-name>:/x"
+        );
+        assert_eq!(cmd.display(&no_tty), "docker exec a-2 true a-2:/x");
     }
 
     #[test]
     fn display_quotes_for_the_shell() {
         let cmd = DockerCommand::new(["exec", "c", "sh", "-c", "echo 'hi' $X \"q\""]);
-        let words = shlex::split(&cmd.display()).unwrap();
+        let words = shlex::split(&cmd.display(&SlotValues::default())).unwrap();
         assert_eq!(words[0], "docker");
-        assert_eq!(words[1..], cmd.argv(&SlotValues::default()));
+        assert_eq!(words[1..], cmd.argv(&SlotValues::default()).unwrap());
     }
 }

@@ -1,8 +1,14 @@
-//! The plan of a launch.
+//! The plan of a launch, as plain data (`BottlePlan`: phases, lanes, steps, their undos,
+//! the slots only the launch fills), the planner that makes it, and its human form. Pure.
 
 pub mod bottle_plan;
 pub mod docker_command;
+pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;
 pub mod planner;
+pub mod role;
+pub mod slot;
+pub mod step;
+pub mod tar_file;
 pub mod undo;

@@ -1,6 +1,6 @@
-//! The pipelock configuration a bottle runs with, and its rendering (JSON, which pipelock
-//! reads as YAML) and packing as a tar for `docker cp -`. Pure. pipelock rejects unknown
-//! keys, so only keys from its documented schema appear here.
+//! `PipelockConfig`: the pipelock configuration a bottle runs with, and its rendering
+//! (JSON, which pipelock reads as YAML). Pure. pipelock rejects unknown keys, so only keys
+//! from its documented schema appear here.
 
 use serde::Serialize;
 
@@ -76,42 +76,5 @@ impl PipelockConfig {
         let mut text = serde_json::to_string_pretty(self).expect("plain data serializes");
         text.push('\n');
         text
-    }
-
-    /// A tar archive holding `file_name` with mode 0644, owned by `uid:gid`, with a zero
-    /// mtime, for `docker cp - container:dir`: no temporary file on the host.
-    pub fn tar(&self, file_name: &str, uid: u32, gid: u32) -> anyhow::Result<Vec<u8>> {
-        let body = self.render();
-        let mut header = tar::Header::new_ustar();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_uid(uid.into());
-        header.set_gid(gid.into());
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        let mut builder = tar::Builder::new(Vec::new());
-        builder.append_data(&mut header, file_name, body.as_bytes())?;
-        Ok(builder.into_inner()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tar_holds_the_rendered_file_with_the_owner() {
-        let cfg = PipelockConfig::for_allowlist(&["a.example".into()]);
-        let bytes = cfg.tar("pipelock.yaml", 1000, 1001).unwrap();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let mut entries = archive.entries().unwrap();
-        let mut entry = entries.next().unwrap().unwrap();
-        assert_eq!(entry.path().unwrap().to_str(), Some("pipelock.yaml"));
-        assert_eq!(entry.header().uid().unwrap(), 1000);
-        assert_eq!(entry.header().gid().unwrap(), 1001);
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
-        assert_eq!(text, cfg.render());
-        assert!(entries.next().is_none());
     }
 }

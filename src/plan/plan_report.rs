@@ -1,9 +1,12 @@
-//! The human form of a `BottlePlan` (`bottle plan`): each docker command shell-quoted, one
-//! step after another, plus the allowlist and env names. Pure.
+//! The human form of a `BottlePlan` (`bottle plan`): the images, allowlist and env names,
+//! then the launch phase by phase, numbered as the progress lines number them, each docker
+//! command shell-quoted, and teardown. Pure.
 
 use crate::image::image_ref::ImageSource;
 use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
-use crate::plan::docker_command::Stdin;
+use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::step::{Action, Step};
 use std::fmt::Write;
 
 pub fn render(plan: &BottlePlan) -> String {
@@ -58,38 +61,117 @@ pub fn render(plan: &BottlePlan) -> String {
         };
         let _ = writeln!(w, "  {:<24} {how}{scanned}", f.name);
     }
-    let _ = writeln!(w, "\nLaunch:");
-    for (i, (step, commands)) in plan.launch_steps().iter().enumerate() {
-        let _ = writeln!(w, "  {}. {step}", i + 1);
-        for cmd in commands {
-            if !cmd.env.is_empty() {
-                let _ = writeln!(
-                    w,
-                    "     # values passed by name through the docker child's environment: {}",
-                    cmd.env.join(", ")
-                );
+    let total = plan.numbered_steps();
+    let known = plan.planned_slots();
+    let _ = writeln!(
+        w,
+        "\nLaunch (numbered as `bottle run` reports progress; the lanes of one step run at the same time):"
+    );
+    for (i, phase) in plan.launch.iter().enumerate() {
+        let _ = writeln!(w, "  [{}/{total}] {}", i + 1, known.fill_text(&phase.title));
+        let lanes = phase.lanes.len() > 1;
+        for lane in &phase.lanes {
+            let indent = if lanes { "       " } else { "     " };
+            if lanes {
+                let _ = writeln!(w, "     {}:", lane.name);
             }
-            let _ = writeln!(w, "     {}", cmd.display());
-            if let Some(Stdin::Text { text }) = &cmd.stdin {
-                for line in text.lines() {
-                    let _ = writeln!(w, "       | {line}");
+            for step in &lane.steps {
+                for line in step_lines(step, &known) {
+                    let _ = writeln!(w, "{indent}{line}");
                 }
             }
         }
     }
-    let _ = writeln!(w, "\nTeardown (on every exit path, in this order):");
+    let _ = writeln!(
+        w,
+        "  [{total}/{total}] teardown (on every exit path, in this order; what a cut-short launch did not create is skipped)"
+    );
     for undo in plan.teardown() {
-        let _ = writeln!(w, "  {}", undo.describe());
-    }
-    if !plan.env.literals.is_empty() {
-        let _ = writeln!(
-            w,
-            "  rm <env-file>  (already deleted once the agent container started)"
-        );
+        let _ = writeln!(w, "     {}", undo.describe());
     }
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {
         let _ = writeln!(w, "  {line}");
     }
     out
+}
+
+/// A step as lines: comments (`# …`) for what is not a docker command.
+fn step_lines(step: &Step, known: &SlotValues) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(announce) = &step.announce {
+        lines.push(format!("# {}", known.fill_text(announce)));
+    }
+    match &step.action {
+        Action::EnsureImage { image } => {
+            lines.push(DockerCommand::new(image.inspect_args()).display(known));
+            if let ImageSource::Nix {
+                stream: Some(stream),
+                ..
+            } = &image.source
+            {
+                lines.push(format!("# when missing: {stream} | docker load"));
+            }
+        }
+        Action::Run { command } | Action::Attach { command } => {
+            command_lines(command, known, &mut lines)
+        }
+        Action::WaitFor {
+            probe,
+            timeout_seconds,
+            ..
+        } => {
+            command_lines(probe, known, &mut lines);
+            lines.push(format!(
+                "# repeated until it succeeds, at most {timeout_seconds}s"
+            ));
+        }
+        Action::Query { query, capture } => {
+            command_lines(query, known, &mut lines);
+            lines.push(format!(
+                "# its output fills {}",
+                capture.slot().placeholder()
+            ));
+        }
+        Action::WriteEnvFile { names } => lines.push(format!(
+            "# write {} (0600): {}",
+            Slot::EnvFile.placeholder(),
+            names.join(", ")
+        )),
+        Action::RemoveEnvFile => lines.push(format!(
+            "# delete {} (docker run has read it)",
+            Slot::EnvFile.placeholder()
+        )),
+        Action::RunAgent {
+            run,
+            name,
+            pinned,
+            attempts,
+        } => {
+            command_lines(run, known, &mut lines);
+            lines.push(if *pinned {
+                "# the name is pinned by --name: in use is an error".to_string()
+            } else {
+                format!(
+                    "# a name in use is retried as {name}-2 … {name}-{attempts}; the commands below follow"
+                )
+            });
+        }
+    }
+    lines
+}
+
+fn command_lines(cmd: &DockerCommand, known: &SlotValues, lines: &mut Vec<String>) {
+    if !cmd.env.is_empty() {
+        lines.push(format!(
+            "# values passed by name through the docker child's environment: {}",
+            cmd.env.join(", ")
+        ));
+    }
+    lines.push(cmd.display(known));
+    if let Some(Stdin::Text { text }) = &cmd.stdin {
+        for line in text.lines() {
+            lines.push(format!("  | {line}"));
+        }
+    }
 }

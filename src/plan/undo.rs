@@ -1,42 +1,71 @@
-//! `Undo`: how to take back one launch step, as plain data in the plan; the undo stack
-//! runs them at teardown. Pure.
+//! `Undo`: how to take back one launch step (or remove one leftover), as plain data. The
+//! plan registers one per step that creates something; teardown and `bottle cleanup` run
+//! them through the launch's undoer. Pure.
 
-use crate::plan::docker_command::DockerCommand;
-use crate::plan::planner::{LABEL_ID, LABEL_ROLE};
+use crate::plan::docker_command::Arg;
+use crate::plan::role::{LABEL_ID, LABEL_ROLE, Role};
+use crate::plan::slot::Slot;
 use serde::Serialize;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "undo", rename_all = "snake_case")]
 pub enum Undo {
     /// Remove the containers of this launch with this role. By label, not by name, so a
     /// container of someone else's that holds a name we wanted is never touched.
-    Containers { bottle_id: String, role: String },
+    Containers { bottle_id: String, role: Role },
     /// Remove a network, first disconnecting anything still attached to it (a container
     /// someone connected by hand must not keep the network alive).
     Network { name: String },
-    /// Remove the `--cwd` image.
+    /// Remove an image bottle built (the `--cwd` image).
     Image { tag: String },
-    /// Delete a file bottle wrote (the env-file).
-    File(PathBuf),
+    /// Delete a file bottle wrote (the env-file); its path may be a slot.
+    File { path: Arg },
+}
+
+/// What an undo removes, for batching: undos of one kind can share a docker command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UndoKind {
+    Containers,
+    Network,
+    Image,
+    File,
 }
 
 impl Undo {
+    pub fn kind(&self) -> UndoKind {
+        match self {
+            Undo::Containers { .. } => UndoKind::Containers,
+            Undo::Network { .. } => UndoKind::Network,
+            Undo::Image { .. } => UndoKind::Image,
+            Undo::File { .. } => UndoKind::File,
+        }
+    }
+
     /// What teardown will do, as `bottle plan` shows it.
     pub fn describe(&self) -> String {
         match self {
             Undo::Containers { bottle_id, role } => format!(
-                "docker rm --force --volumes $(docker ps --all --quiet --filter label={LABEL_ID}={bottle_id} --filter label={LABEL_ROLE}={role})"
+                "docker rm --force --volumes $(docker ps --all --quiet --filter label={LABEL_ID}={bottle_id} --filter label={LABEL_ROLE}={})",
+                role.label()
             ),
             Undo::Network { name } => {
                 format!("docker network rm {name}  (disconnecting any container still attached)")
             }
-            Undo::Image { tag } => Undo::image_remove(tag).display(),
-            Undo::File(path) => format!("rm {}", path.display()),
+            Undo::Image { tag } => format!("docker image rm --force {tag}"),
+            Undo::File {
+                path:
+                    Arg::Slot {
+                        slot: Slot::EnvFile,
+                        ..
+                    },
+            } => format!(
+                "rm {}  (already deleted once the agent container started)",
+                Slot::EnvFile.placeholder()
+            ),
+            Undo::File { path } => match path {
+                Arg::Lit(p) => format!("rm {p}"),
+                Arg::Slot { slot, suffix } => format!("rm {}{suffix}", slot.placeholder()),
+            },
         }
-    }
-
-    pub fn image_remove(tag: &str) -> DockerCommand {
-        DockerCommand::new(["image", "rm", "--force", tag])
     }
 }

@@ -1,12 +1,14 @@
-//! What bot-bottle has on the Docker engine, found by label: containers, networks and
-//! `--cwd` images, grouped by bottle id. Reading is I/O (`docker ps/network ls/image ls`);
-//! grouping and the `ls` table are pure.
+//! `Inventory`: what bot-bottle has on the Docker engine, found by label: containers,
+//! networks and `--cwd` images, with their bottle id and agent; narrowed to one uid and
+//! to one agent or bottle id; as the `ls` table and as the undos that remove it. Reading
+//! is I/O (through the engine); the rest is pure.
 
-use crate::engine::docker_cli::Docker;
-use crate::plan::planner::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID};
+use crate::engine::docker_engine::DockerEngine;
+use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID, Role};
+use crate::plan::undo::Undo;
+use crate::table::Table;
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRow {
@@ -14,44 +16,59 @@ pub struct ContainerRow {
     pub name: String,
     pub bottle_id: String,
     pub agent: String,
+    /// The `bot-bottle.role` label.
     pub role: String,
     /// Docker's "5 minutes ago".
     pub running_for: String,
     pub state: String,
 }
 
+/// A network or an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRow {
+    pub name: String,
+    pub bottle_id: String,
+    pub agent: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     pub containers: Vec<ContainerRow>,
-    /// (name, bottle id)
-    pub networks: Vec<(String, String)>,
-    /// (reference, bottle id)
-    pub images: Vec<(String, String)>,
+    pub networks: Vec<ResourceRow>,
+    /// `repository:tag`.
+    pub images: Vec<ResourceRow>,
 }
 
 impl Inventory {
     /// Everything labelled by bot-bottle; with `uid`, only what that uid launched.
-    pub fn read(docker: &Docker, uid: Option<u32>) -> Result<Inventory> {
+    pub fn read(docker: &dyn DockerEngine, uid: Option<u32>) -> Result<Inventory> {
         let filter = match uid {
             Some(uid) => format!("label={LABEL_UID}={uid}"),
             None => format!("label={LABEL_ID}"),
         };
-        let ps = docker.query([
-            "ps".to_string(),
-            "--all".into(),
-            "--no-trunc".into(),
-            "--filter".into(),
-            filter.clone(),
-            "--format".into(),
-            format!(
-                "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.RunningFor}}}}\t{{{{.State}}}}"
-            ),
-        ])?;
-        if !ps.ok() {
-            bail!("docker ps failed: {}", ps.stderr.trim());
-        }
+        let labels = format!("{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}");
+        let list = |args: &[&str], what: &str| -> Result<String> {
+            let done = docker.query(args)?;
+            if !done.ok() {
+                bail!("docker {what} failed: {}", done.stderr.trim());
+            }
+            Ok(done.stdout_text())
+        };
+        let ps = list(
+            &[
+                "ps",
+                "--all",
+                "--no-trunc",
+                "--filter",
+                &filter,
+                "--format",
+                &format!(
+                    "{{{{.ID}}}}\t{{{{.Names}}}}\t{labels}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.RunningFor}}}}\t{{{{.State}}}}"
+                ),
+            ],
+            "ps",
+        )?;
         let containers = ps
-            .stdout_text()
             .lines()
             .filter_map(|line| {
                 let f: Vec<&str> = line.split('\t').collect();
@@ -66,33 +83,43 @@ impl Inventory {
                 })
             })
             .collect();
-        let nets = docker.query([
-            "network".to_string(),
-            "ls".into(),
-            "--filter".into(),
-            filter.clone(),
-            "--format".into(),
-            format!("{{{{.Name}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}"),
-        ])?;
-        if !nets.ok() {
-            bail!("docker network ls failed: {}", nets.stderr.trim());
-        }
-        let images = docker.query([
-            "image".to_string(),
-            "ls".into(),
-            "--filter".into(),
-            filter,
-            "--format".into(),
-            format!("{{{{.Repository}}}}:{{{{.Tag}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}"),
-        ])?;
-        if !images.ok() {
-            bail!("docker image ls failed: {}", images.stderr.trim());
-        }
+        let nets = list(
+            &[
+                "network",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                &format!("{{{{.Name}}}}\t{labels}"),
+            ],
+            "network ls",
+        )?;
+        let images = list(
+            &[
+                "image",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                &format!("{{{{.Repository}}}}:{{{{.Tag}}}}\t{labels}"),
+            ],
+            "image ls",
+        )?;
         Ok(Inventory {
             containers,
-            networks: pairs(&nets.stdout_text()),
-            images: pairs(&images.stdout_text()),
+            networks: rows(&nets),
+            images: rows(&images),
         })
+    }
+
+    /// Only the resources of agent `target`, or of the bottle whose id is `target`.
+    pub fn only(mut self, target: &str) -> Inventory {
+        self.containers
+            .retain(|c| c.agent == target || c.bottle_id == target);
+        for list in [&mut self.networks, &mut self.images] {
+            list.retain(|r| r.agent == target || r.bottle_id == target);
+        }
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,40 +132,66 @@ impl Inventory {
         for c in &self.containers {
             bottles.entry(&c.bottle_id).or_default().push(c);
         }
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:<16}  {:<16}  {:<16}  CONTAINERS",
-            "AGENT", "ID", "AGE"
-        );
+        let mut table = Table::new(["AGENT", "ID", "AGE", "CONTAINERS"]);
         for (id, rows) in bottles {
             let agent = rows
                 .iter()
-                .find(|c| c.role == "agent")
+                .find(|c| c.role == Role::Agent.label())
                 .or(rows.first())
                 .expect("grouped rows are non-empty");
-            let age = agent.running_for.trim_end_matches(" ago");
             let containers: Vec<String> = rows
                 .iter()
                 .map(|c| format!("{} ({}, {})", c.name, c.role, c.state))
                 .collect();
-            let _ = writeln!(
-                out,
-                "{:<16}  {:<16}  {:<16}  {}",
-                agent.agent,
-                id,
-                age,
-                containers.join(", ")
-            );
+            table.row([
+                agent.agent.clone(),
+                id.to_string(),
+                agent.running_for.trim_end_matches(" ago").to_string(),
+                containers.join(", "),
+            ]);
         }
-        out
+        table.render()
+    }
+
+    /// The undos that remove all of it, containers first, then networks, then images;
+    /// and the containers whose role label no undo can name.
+    pub fn undos(&self) -> (Vec<Undo>, Vec<&ContainerRow>) {
+        let mut undos = Vec::new();
+        let mut unknown = Vec::new();
+        for c in &self.containers {
+            match Role::from_label(&c.role) {
+                Some(role) => {
+                    let undo = Undo::Containers {
+                        bottle_id: c.bottle_id.clone(),
+                        role,
+                    };
+                    if !undos.contains(&undo) {
+                        undos.push(undo);
+                    }
+                }
+                None => unknown.push(c),
+            }
+        }
+        undos.extend(self.networks.iter().map(|n| Undo::Network {
+            name: n.name.clone(),
+        }));
+        undos.extend(self.images.iter().map(|i| Undo::Image {
+            tag: i.name.clone(),
+        }));
+        (undos, unknown)
     }
 }
 
-fn pairs(text: &str) -> Vec<(String, String)> {
+fn rows(text: &str) -> Vec<ResourceRow> {
     text.lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 3).then(|| ResourceRow {
+                name: f[0].into(),
+                bottle_id: f[1].into(),
+                agent: f[2].into(),
+            })
+        })
         .collect()
 }
 
@@ -146,9 +199,8 @@ fn pairs(text: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn table_groups_containers_by_bottle() {
-        let row = |name: &str, id: &str, role: &str| ContainerRow {
+    fn row(name: &str, id: &str, role: &str) -> ContainerRow {
+        ContainerRow {
             id: format!("c-{name}"),
             name: name.into(),
             bottle_id: id.into(),
@@ -156,7 +208,11 @@ mod tests {
             role: role.into(),
             running_for: "5 minutes ago".into(),
             state: "running".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn table_groups_containers_by_bottle() {
         let inv = Inventory {
             containers: vec![
                 row("bot-bottle-pipelock-dev-1", "1111", "pipelock"),
@@ -175,5 +231,50 @@ mod tests {
         );
         assert!(lines[1].contains("bot-bottle-pipelock-dev-1 (pipelock, running)"));
         assert!(lines[2].contains("2222"));
+    }
+
+    #[test]
+    fn only_keeps_one_agent_or_one_bottle_and_undos_cover_it() {
+        let mut other = row("bot-bottle-web-3", "3333", "agent");
+        other.agent = "web".into();
+        let net = |name: &str, id: &str, agent: &str| ResourceRow {
+            name: name.into(),
+            bottle_id: id.into(),
+            agent: agent.into(),
+        };
+        let inv = Inventory {
+            containers: vec![
+                row("bot-bottle-pipelock-dev-1", "1111", "pipelock"),
+                row("bot-bottle-dev-1", "1111", "agent"),
+                row("odd", "1111", "not-a-role"),
+                other,
+            ],
+            networks: vec![net("n1", "1111", "dev"), net("n3", "3333", "web")],
+            images: vec![net("bot-bottle-cwd-web-3:latest", "3333", "web")],
+        };
+        let web = inv.clone().only("web");
+        assert_eq!(web.containers.len(), 1);
+        assert_eq!(web.networks[0].name, "n3");
+        assert_eq!(web.images.len(), 1);
+        let by_id = inv.clone().only("1111");
+        assert_eq!(by_id.containers.len(), 3);
+        assert!(by_id.images.is_empty());
+        assert!(inv.clone().only("nobody").is_empty());
+        let (undos, unknown) = by_id.undos();
+        assert_eq!(
+            undos,
+            [
+                Undo::Containers {
+                    bottle_id: "1111".into(),
+                    role: Role::Pipelock
+                },
+                Undo::Containers {
+                    bottle_id: "1111".into(),
+                    role: Role::Agent
+                },
+                Undo::Network { name: "n1".into() },
+            ]
+        );
+        assert_eq!(unknown[0].name, "odd");
     }
 }

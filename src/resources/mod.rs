@@ -1,4 +1,4 @@
-//! What is on the engine.
+//! What bot-bottle has on the engine (`ls`), and removing it (`cleanup`).
 
 pub mod cleanup;
 pub mod inventory;

@@ -76,8 +76,17 @@ fn build_images() -> (BTreeMap<String, String>, String) {
         "FROM {double}\nENV PIPELOCK_DOUBLE_WAIT_FOR={}\n",
         HOSTS.join(",")
     );
-    let mut build = Command::new("docker")
-        .args(["build", "--quiet", "--tag", &tag, "-"])
+    // One image build at a time on this shared engine (see tests/images/build.sh).
+    let mut build = Command::new("flock")
+        .args([
+            "/tmp/bot-bottle-image-build.lock",
+            "docker",
+            "build",
+            "--quiet",
+            "--tag",
+            &tag,
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
