@@ -2,8 +2,8 @@
 //! compared with what Docker reports, the lock round trip, the load pipeline from a stream
 //! script, and truncated or corrupt archives. Every test builds its own tiny images
 //! (`docker import` + `docker build`, no registry) under unique tags and removes them, even
-//! on failure. Without an engine, or with BOT_BOTTLE_SKIP_DOCKER_TESTS=1, each test prints
-//! `SKIP: …` on stderr and returns.
+//! on failure. Every test here needs an engine: they are `#[ignore]`d, `tests/run.sh` runs
+//! them when one answers, and run without one they fail.
 
 use bot_bottle::engine::docker_cli::DockerCli;
 use bot_bottle::engine::docker_engine::DockerEngine;
@@ -22,25 +22,28 @@ use std::process::{Command, Stdio};
 /// Marks the second layer's file, to find and corrupt it in the saved archive.
 const MARKER: &[u8] = b"bot-bottle second layer marker 0123456789";
 
-fn engine(test: &str) -> Option<DockerCli> {
-    if std::env::var("BOT_BOTTLE_SKIP_DOCKER_TESTS").as_deref() == Ok("1") {
-        // Straight to the stderr handle: libtest captures eprintln!, and a skip must show.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: BOT_BOTTLE_SKIP_DOCKER_TESTS=1: {test}"
-        );
-        return None;
-    }
+/// The engine; without one the test fails (it was asked for with `--ignored`).
+fn engine() -> DockerCli {
     let docker = DockerCli::new(false);
-    if !docker.available() {
-        let _ = writeln!(std::io::stderr(), "SKIP: no Docker engine: {test}");
-        return None;
-    }
-    Some(docker)
+    assert!(
+        docker.available(),
+        "this test needs a Docker engine and none answers (`docker version` failed)"
+    );
+    docker
 }
 
+/// `docker ARGS`; an image build or import waits for the shared engine's build lock (one
+/// image build at a time, as tests/images/build.sh takes it).
 fn docker(args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
-    let mut child = Command::new("docker")
+    let builds = matches!(args.first(), Some(&"build") | Some(&"import"));
+    let mut command = if builds {
+        let mut c = Command::new("flock");
+        c.args(["/tmp/bot-bottle-image-build.lock", "docker"]);
+        c
+    } else {
+        Command::new("docker")
+    };
+    let mut child = command
         .args(args)
         .env("DOCKER_BUILDKIT", "0")
         .stdin(if stdin.is_some() {
@@ -173,10 +176,9 @@ fn run_cli(docker: &DockerCli, cmd: ImagesCommand) -> (anyhow::Result<i32>, Stri
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn digest_of_docker_save_matches_docker() {
-    let Some(docker) = engine("digest_of_docker_save_matches_docker") else {
-        return;
-    };
+    let docker = engine();
     let image = TinyImage::build("digest");
     let archive = image.save();
     let images = images_command::digest_file(&archive).unwrap();
@@ -218,10 +220,9 @@ fn digest_of_docker_save_matches_docker() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn lock_then_verify_and_a_readable_difference() {
-    let Some(docker) = engine("lock_then_verify_and_a_readable_difference") else {
-        return;
-    };
+    let docker = engine();
     let image = TinyImage::build("verify");
     let archive = image.save();
     let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
@@ -290,10 +291,9 @@ fn lock_then_verify_and_a_readable_difference() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn a_missing_nix_image_is_streamed_into_docker_load() {
-    let Some(docker) = engine("a_missing_nix_image_is_streamed_into_docker_load") else {
-        return;
-    };
+    let docker = engine();
     let image = TinyImage::build("load");
     let archive = image.save();
     let script = image.script("stream", &format!("exec cat '{}'", archive.display()));
@@ -367,10 +367,9 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn truncated_and_corrupt_archives_are_named() {
-    let Some(docker) = engine("truncated_and_corrupt_archives_are_named") else {
-        return;
-    };
+    let docker = engine();
     let image = TinyImage::build("corrupt");
     let archive = image.save();
     let bytes = std::fs::read(&archive).unwrap();
@@ -431,10 +430,9 @@ fn truncated_and_corrupt_archives_are_named() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn status_and_load_use_the_nix_variables() {
-    let Some(docker) = engine("status_and_load_use_the_nix_variables") else {
-        return;
-    };
+    let docker = engine();
     let image = TinyImage::build("status");
     let archive = image.save();
     let script = image.script("stream", &format!("exec cat '{}'", archive.display()));

@@ -1,6 +1,7 @@
 //! `bottle run` on the real Docker engine with the local test images: the proxy chain
 //! works for curl, Python and Node; nothing else leaves; secrets stay secret; and nothing
-//! outlives the session, however it ends. Skips visibly where no engine answers.
+//! outlives the session, however it ends. Every test here needs a Docker engine: they are
+//! `#[ignore]`d, and `tests/run.sh` runs them (`cargo test -- --ignored`) when one answers.
 
 mod support;
 
@@ -70,10 +71,9 @@ req.end();
 "#;
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn curl_python_and_node_reach_an_allowlisted_host_through_mitmproxy_and_pipelock() {
-    let Some(e) = engine::engine("curl_python_and_node_reach_an_allowlisted_host") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-tools";
     let (t, _) = net_user(&e, agent, Online::Yes);
     // The Node script travels as the shell's $0, so it needs no quoting.
@@ -148,10 +148,9 @@ node -e \"$0\"
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn a_host_outside_the_allowlist_gets_403_and_the_agent_sees_why() {
-    let Some(e) = engine::engine("a_host_outside_the_allowlist_gets_403") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-deny";
     let (t, _) = net_user(&e, agent, Online::Yes);
     let bottle = Bottle::spawn(
@@ -192,11 +191,9 @@ fn a_host_outside_the_allowlist_gets_403_and_the_agent_sees_why() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn a_forwarded_secret_sent_to_an_allowlisted_host_is_blocked() {
-    let Some(e) = engine::engine("a_forwarded_secret_sent_to_an_allowlisted_host_is_blocked")
-    else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-leak";
     let (t, secret) = net_user(&e, agent, Online::Yes);
     let script = r#"test -n "$LEAK_TOKEN" || { echo no secret in the agent; exit 9; }
@@ -219,10 +216,9 @@ curl -sS --max-time 30 -D - --data-binary "token=$LEAK_TOKEN" https://allowed.te
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed() {
-    let Some(e) = engine::engine("nothing_leaves_the_agent_but_the_proxy_chain") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-isolated";
     let (t, secret) = net_user(&e, agent, Online::Yes);
     let mut bottle = Bottle::spawn(&t, &["run", "-v", agent, "--", "sleep", "120"]);
@@ -467,10 +463,9 @@ print(s.recv(4096).split(b'\r\n')[0])
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
-    let Some(e) = engine::engine("sigint_at_every_launch_step_leaves_nothing_behind") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-sigint";
     for marker in [
         "[1/7] images",
@@ -502,10 +497,9 @@ fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn a_failed_step_tears_down_what_was_started() {
-    let Some(e) = engine::engine("a_failed_step_tears_down_what_was_started") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-fail";
     let (t, _) = net_user(&e, agent, Online::No);
     // The agent image has no mitmdump: the mitmproxy container cannot start.
@@ -522,10 +516,9 @@ fn a_failed_step_tears_down_what_was_started() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn cleanup_removes_what_a_sigkilled_run_left() {
-    let Some(e) = engine::engine("cleanup_removes_what_a_sigkilled_run_left") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-killed";
     let (t, _) = net_user(&e, agent, Online::No);
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
@@ -564,10 +557,9 @@ fn cleanup_removes_what_a_sigkilled_run_left() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn two_runs_of_one_agent_coexist_and_a_pinned_name_in_use_fails_clearly() {
-    let Some(e) = engine::engine("two_runs_of_one_agent_coexist") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-twice";
     let (t, _) = net_user(&e, agent, Online::No);
     let a = Bottle::spawn(&t, &["run", agent, "--", "sh", "-c", "sleep 3; hostname"]);
@@ -618,10 +610,9 @@ fn two_runs_of_one_agent_coexist_and_a_pinned_name_in_use_fails_clearly() {
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_literals() {
-    let Some(e) = engine::engine("bottle_exits_with_the_command_exit_code") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-exit";
     let (t, _) = net_user(&e, agent, Online::No);
     let run = t.run(&["run", "-q", agent, "--", "sh", "-c", "exit 42"]);
@@ -683,10 +674,9 @@ fn bottle_exits_with_the_command_exit_code_and_provisions_prompt_skills_and_lite
 }
 
 #[test]
+#[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn cwd_copies_the_working_directory_into_a_derived_image_that_teardown_removes() {
-    let Some(e) = engine::engine("cwd_copies_the_working_directory") else {
-        return;
-    };
+    let e = engine::engine();
     let agent = "t-cwd";
     let (t, _) = net_user(&e, agent, Online::No);
     std::fs::write(t.work().join("marker.txt"), "copied from the host\n").unwrap();
