@@ -137,6 +137,14 @@ fn help_teaches_and_usage_errors_exit_2() {
     ] {
         assert!(help.stdout.contains(needle), "--help lacks {needle}");
     }
+    let cleanup = Test::new().run(&["cleanup", "--help"]);
+    assert_eq!(cleanup.code, 0);
+    assert!(
+        cleanup.stdout.contains("[AGENT|BOTTLE-ID]")
+            && cleanup.stdout.contains("only that agent's"),
+        "{}",
+        cleanup.stdout
+    );
     let usage = Test::new().run(&["plan"]);
     assert_eq!(usage.code, 2);
     let unknown = Test::new().run(&["frobnicate"]);

@@ -531,13 +531,37 @@ fn cleanup_removes_what_a_sigkilled_run_left() {
         left.len() >= 6,
         "a SIGKILLed run should leave its resources: {left:?}"
     );
-    let refused = t.run(&["cleanup"]);
+    // Only this test's bottle is ever named: other bottles on the engine are not ours.
+    let refused = t.run(&["cleanup", agent]);
     assert_eq!(
         refused.code, 2,
         "cleanup without -y and without a terminal must refuse"
     );
     assert_eq!(leftovers(agent).len(), left.len());
-    let cleanup = t.run(&["cleanup", "-y"]);
+    let other = t.run(&["cleanup", "-y", "t-not-this-one"]);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(
+        other.stdout.contains(
+            "nothing to clean up: no bot-bottle containers, networks or images of `t-not-this-one`"
+        ),
+        "{}",
+        other.stdout
+    );
+    assert_eq!(
+        leftovers(agent).len(),
+        left.len(),
+        "another agent's cleanup removed ours"
+    );
+    let id = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=bot-bottle.agent={agent}"),
+        "--format",
+        "{{.Label \"bot-bottle.id\"}}",
+    ]);
+    let id = id.lines().next().unwrap();
+    let cleanup = t.run(&["cleanup", "-y", id]);
     assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
     for thing in &left {
         let name = thing.split_whitespace().nth(1).unwrap();
@@ -548,7 +572,7 @@ fn cleanup_removes_what_a_sigkilled_run_left() {
         );
     }
     assert_eq!(leftovers(agent), Vec::<String>::new());
-    let again = t.run(&["cleanup", "-y"]);
+    let again = t.run(&["cleanup", "-y", agent]);
     assert!(
         again.stdout.contains("nothing to clean up"),
         "{}",
