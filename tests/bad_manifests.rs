@@ -99,10 +99,11 @@ fn run_case(dir: &Path, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// No input panics: every prefix of a full manifest, and every single-byte corruption of it,
-/// is either accepted or rejected with an error.
+/// No input panics, and none is misread: every prefix of a full manifest (a cut document)
+/// is rejected, every single-byte corruption of it is either accepted or rejected with an
+/// error that names the file and says what is wrong, and both happen.
 #[test]
-fn no_input_panics() {
+fn no_input_panics_and_every_rejection_names_the_file() {
     use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
     let full = r#"{"bottles": {"dev": {"env": {"A": "?", "B": "${HOME}", "C": "x"},
         "egress": {"allowlist": ["a.example.com", "*.b.example"]}, "runtime": "runsc"}},
@@ -113,29 +114,47 @@ fn no_input_panics() {
             origin: ManifestOrigin::User("m.json".into()),
             text: text.to_string(),
         };
-        let _ = Catalog::load(&[file], &skills);
+        std::panic::catch_unwind(|| Catalog::load(&[file], &skills))
+            .unwrap_or_else(|_| panic!("panicked on {text:?}"))
     };
-    assert!(
-        Catalog::load(
-            &[ManifestText {
-                origin: ManifestOrigin::User("m.json".into()),
-                text: full.into()
-            }],
-            &skills
-        )
-        .is_ok()
-    );
+    let catalog = load(full).expect("the full manifest is valid");
+    assert_eq!(catalog.agents["dev"].bottle, "dev");
+    assert_eq!(catalog.bottles["dev"].env.len(), 3);
+    let rejected_well = |text: &str, err: &bot_bottle::config::manifest::ManifestError| {
+        assert_eq!(err.file, "m.json", "{text:?}");
+        assert!(
+            !err.message.trim().is_empty(),
+            "an empty message for {text:?}"
+        );
+        assert!(err.to_string().starts_with("m.json: "), "{err}");
+    };
     let bytes = full.as_bytes();
     for end in 0..bytes.len() {
-        load(&String::from_utf8_lossy(&bytes[..end]));
+        let text = String::from_utf8_lossy(&bytes[..end]);
+        match load(&text) {
+            Ok(_) => panic!("a manifest cut after {end} bytes was accepted: {text:?}"),
+            Err(e) => rejected_well(&text, &e),
+        }
     }
+    let (mut accepted, mut rejected) = (0, 0);
     for i in 0..bytes.len() {
         for replacement in [
             b'{', b'}', b'[', b']', b'"', b',', b':', b'*', b'\\', b'0', b' ',
         ] {
             let mut mutated = bytes.to_vec();
             mutated[i] = replacement;
-            load(&String::from_utf8_lossy(&mutated));
+            let text = String::from_utf8_lossy(&mutated);
+            match load(&text) {
+                Ok(_) => accepted += 1,
+                Err(e) => {
+                    rejected_well(&text, &e);
+                    rejected += 1;
+                }
+            }
         }
     }
+    assert!(
+        accepted > 0 && rejected > 0,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }

@@ -101,8 +101,30 @@ fn bot_bottle_config_overrides_the_user_path() {
         .user_file(r#"{"agents": {"from-default-path": {}}}"#)
         .env("BOT_BOTTLE_CONFIG", custom.to_str().unwrap())
         .run(&["agents"]);
-    assert!(run.stdout.contains("custom"), "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let custom_line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("custom "))
+        .unwrap_or_else(|| panic!("no agent `custom`:\n{}", run.stdout));
+    assert!(
+        custom_line.ends_with(custom.to_str().unwrap()),
+        "{custom_line}"
+    );
     assert!(!run.stdout.contains("from-default-path"), "{}", run.stdout);
+    // Pointing at a file that is not there is an error, not a silent fallback.
+    let missing = Test::new()
+        .user_file(r#"{"agents": {"from-default-path": {}}}"#)
+        .env("BOT_BOTTLE_CONFIG", "/nonexistent/bot-bottle.json")
+        .run(&["agents"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/bot-bottle.json"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(missing.stdout, "");
 }
 
 #[test]

@@ -82,18 +82,7 @@ curl -sS --max-time 30 -X POST -H 'X-Test: curl' --data-binary hello-from-curl h
 python3 -c \"import requests; r = requests.post('https://allowed.test/echo', data=b'hello-from-python', headers={'X-Test': 'python'}, timeout=30); print('python status', r.status_code); print(r.text)\"
 node -e \"$0\"
 ";
-    let bottle = Bottle::spawn(
-        &t,
-        &[
-            "run",
-            agent,
-            "--",
-            "sh",
-            "-c",
-            &script.replace("$NODE_SCRIPT", "$0"),
-            NODE_FETCH,
-        ],
-    );
+    let bottle = Bottle::spawn(&t, &["run", agent, "--", "sh", "-c", script, NODE_FETCH]);
     let net = Internet::attach(&e, agent);
     let (code, out, err) = bottle.finish(T);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");

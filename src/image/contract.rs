@@ -59,9 +59,85 @@ impl ImageContract {
     pub fn get() -> &'static ImageContract {
         static CONTRACT: OnceLock<ImageContract> = OnceLock::new();
         CONTRACT.get_or_init(|| {
-            serde_json::from_str(CONTRACT_JSON)
+            ImageContract::parse(CONTRACT_JSON)
                 .expect("nix/image-contract.json is valid (unit-tested)")
         })
+    }
+
+    /// Parses a contract and checks that its parts agree: the ports and paths bottle uses
+    /// are the ones the images' commands listen on and read.
+    pub fn parse(text: &str) -> Result<ImageContract, String> {
+        let c: ImageContract = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let (p, m, a) = (&self.pipelock, &self.mitmproxy, &self.agent);
+        let after = |command: &[String], flag: &str| -> Option<String> {
+            command
+                .windows(2)
+                .find(|w| w[0] == flag)
+                .map(|w| w[1].clone())
+        };
+        let mut problems = Vec::new();
+        let mut want = |ok: bool, what: String| {
+            if !ok {
+                problems.push(what);
+            }
+        };
+        want(
+            after(&p.command, "--listen").is_some_and(|l| l.ends_with(&format!(":{}", p.port))),
+            format!(
+                "pipelock.port {} is not the port of its command's --listen",
+                p.port
+            ),
+        );
+        want(
+            after(&p.command, "--config").as_deref() == Some(p.config_path.as_str()),
+            format!(
+                "pipelock.config_path {} is not its command's --config",
+                p.config_path
+            ),
+        );
+        want(
+            after(&m.command, "--listen-port") == Some(m.port.to_string()),
+            format!(
+                "mitmproxy.port {} is not its command's --listen-port",
+                m.port
+            ),
+        );
+        want(
+            after(&m.command, "-s").as_deref() == Some(m.addon.as_str()),
+            format!(
+                "mitmproxy.addon {} is not the script its command loads (-s)",
+                m.addon
+            ),
+        );
+        want(
+            m.command.contains(&format!("confdir={}", m.confdir)),
+            format!(
+                "mitmproxy.confdir {} is not its command's confdir",
+                m.confdir
+            ),
+        );
+        want(
+            m.ca_cert.starts_with(&format!("{}/", m.confdir)),
+            format!("mitmproxy.ca_cert {} is not in its confdir", m.ca_cert),
+        );
+        want(
+            a.workdir.starts_with(&format!("{}/", a.home))
+                && a.skills_dir.starts_with(&format!("{}/", a.home)),
+            "agent.workdir and agent.skills_dir must be under agent.home".to_string(),
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the image contract disagrees with itself: {}",
+                problems.join("; ")
+            ))
+        }
     }
 }
 
@@ -107,17 +183,42 @@ mod tests {
 
     #[test]
     fn contract_parses_and_is_consistent() {
-        let c = ImageContract::get();
-        assert!(
-            c.pipelock
-                .command
-                .iter()
-                .any(|a| a == &c.pipelock.config_path)
-        );
-        assert!(c.mitmproxy.command.iter().any(|a| a == &c.mitmproxy.addon));
-        assert!(c.mitmproxy.ca_cert.starts_with(&c.mitmproxy.confdir));
-        assert!(c.agent.workdir.starts_with(&c.agent.home));
+        let c = ImageContract::parse(CONTRACT_JSON).unwrap();
         assert_eq!(c.pipelock.config_dir(), "/etc/pipelock");
         assert_eq!(c.pipelock.config_file_name(), "pipelock.yaml");
+        assert!(c.mitmproxy.command.iter().any(|a| a == &c.mitmproxy.addon));
+    }
+
+    /// A port or path changed in one place of the contract but not in the command that
+    /// uses it would leave bottle talking to a port nothing listens on.
+    #[test]
+    fn a_port_or_path_its_command_does_not_use_is_refused() {
+        let cases: [(&str, serde_json::Value, &str); 6] = [
+            ("/pipelock/port", 9999.into(), "pipelock.port 9999"),
+            (
+                "/pipelock/config_path",
+                "/etc/pl.yaml".into(),
+                "pipelock.config_path",
+            ),
+            ("/mitmproxy/port", 8081.into(), "mitmproxy.port 8081"),
+            (
+                "/mitmproxy/addon",
+                "/opt/other.py".into(),
+                "mitmproxy.addon",
+            ),
+            (
+                "/mitmproxy/confdir",
+                "/tmp/conf".into(),
+                "mitmproxy.confdir",
+            ),
+            ("/agent/workdir", "/work".into(), "agent.workdir"),
+        ];
+        for (pointer, value, complaint) in cases {
+            let mut json: serde_json::Value = serde_json::from_str(CONTRACT_JSON).unwrap();
+            *json.pointer_mut(pointer).unwrap() = value;
+            let err = ImageContract::parse(&json.to_string())
+                .expect_err(&format!("{pointer} changed alone was accepted"));
+            assert!(err.contains(complaint), "{pointer}: {err}");
+        }
     }
 }
