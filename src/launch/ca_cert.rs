@@ -114,15 +114,7 @@ mod tests {
 
     #[test]
     fn unpacks_docker_cp_tar() {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(CA.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        let mut builder = tar::Builder::new(Vec::new());
-        builder
-            .append_data(&mut header, "mitmproxy-ca-cert.pem", CA.as_bytes())
-            .unwrap();
-        let bytes = builder.into_inner().unwrap();
+        let bytes = crate::launch::fake_docker::ca_tar().into_bytes();
         assert_eq!(CaCert::from_tar(&bytes).unwrap().pem, CA);
         assert!(CaCert::from_tar(&bytes[..100]).is_err());
     }

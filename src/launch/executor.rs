@@ -243,16 +243,7 @@ impl Executor<'_> {
                 }
             }
             Action::Query { query, capture } => {
-                let call = call(query, slots, Mode::Step)?;
-                let done = engine.run(&call)?;
-                if !done.ok() {
-                    bail!(
-                        "`{}` failed (exit {}): {}",
-                        call.shown,
-                        done.code,
-                        done.stderr.trim()
-                    );
-                }
+                let done = engine.check(&call(query, slots, Mode::Step)?)?;
                 note = self.capture(capture, &done.stdout)?;
             }
             Action::WriteEnvFile { .. } => self.write_env_file()?,

@@ -201,13 +201,7 @@ impl Undoer<'_> {
     /// `docker network rm` of the batch; a network something is still attached to is
     /// disconnected and removed again.
     fn networks(&self, batch: &[Undo]) -> Vec<UndoReport> {
-        let names: Vec<String> = batch
-            .iter()
-            .filter_map(|u| match u {
-                Undo::Network { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
+        let names = targets(batch);
         let mut args = vec!["network".to_string(), "rm".into()];
         args.extend(names.iter().cloned());
         let first = self.removal(args);
@@ -267,13 +261,7 @@ impl Undoer<'_> {
     }
 
     fn images(&self, batch: &[Undo]) -> Vec<UndoReport> {
-        let tags: Vec<String> = batch
-            .iter()
-            .filter_map(|u| match u {
-                Undo::Image { tag } => Some(tag.clone()),
-                _ => None,
-            })
-            .collect();
+        let tags = targets(batch);
         let mut args = vec!["image".to_string(), "rm".into(), "--force".into()];
         args.extend(tags.iter().cloned());
         let done = self.removal(args);
@@ -327,6 +315,15 @@ impl Undoer<'_> {
         };
         report(undo, result)
     }
+}
+
+/// The networks' names or the images' tags of a batch.
+fn targets(batch: &[Undo]) -> Vec<String> {
+    batch
+        .iter()
+        .filter_map(Undo::target)
+        .map(str::to_string)
+        .collect()
 }
 
 fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {

@@ -41,6 +41,15 @@ impl Undo {
         }
     }
 
+    /// The network's name or the image's tag.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Undo::Network { name } => Some(name),
+            Undo::Image { tag } => Some(tag),
+            Undo::Containers { .. } | Undo::File { .. } => None,
+        }
+    }
+
     /// What teardown will do, as `bottle plan` shows it.
     pub fn describe(&self) -> String {
         match self {
