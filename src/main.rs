@@ -1,4 +1,5 @@
-//! `bottle`: the command-line program; everything it does is in [`bot_bottle::app`].
+//! `bottle`: the command-line program; everything it does (all of it I/O) is in
+//! [`bot_bottle::app`].
 
 fn main() {
     std::process::exit(bot_bottle::app::main());

@@ -36,6 +36,7 @@ impl Progress {
     }
 
     /// Every line (steps and warnings, without timings) goes to `journal`, none to stderr.
+    #[cfg(test)]
     pub fn recording(journal: Journal) -> Progress {
         Progress {
             quiet: false,

@@ -1,8 +1,9 @@
-//! Bottles and agents: the manifest format, reading the files, validation and merging.
+//! Bottles and agents: the manifest format, reading the files (`manifest_files`, the only
+//! I/O here), validation and merging into the catalog, and its reports.
 
 pub mod catalog;
-pub mod catalog_report;
+pub(crate) mod catalog_report;
 pub mod env_value;
-pub mod host_pattern;
+pub(crate) mod host_pattern;
 pub mod manifest;
-pub mod manifest_files;
+pub(crate) mod manifest_files;

@@ -39,7 +39,7 @@ impl DockerCli {
     }
 
     /// What the signal handler stops.
-    pub fn in_flight(&self) -> Arc<InFlight> {
+    pub(crate) fn in_flight(&self) -> Arc<InFlight> {
         self.in_flight.clone()
     }
 

@@ -1,7 +1,8 @@
 //! `DockerEngine`: the seam between bottle and Docker. Every docker process (the launch's
 //! steps, the undo stack, cleanup, the inventory, the image loader) goes through it; the
-//! docker CLI is one implementation, a scripted recording one serves the unit tests.
-//! The provided methods are pure conveniences over the four primitives.
+//! docker CLI is one implementation, a scripted recording one serves the unit tests. An
+//! interface: the implementations do the I/O; the provided methods only combine the
+//! primitives.
 
 use crate::engine::call::Call;
 use crate::engine::finished::Finished;

@@ -1,6 +1,7 @@
 //! The image contract (`nix/image-contract.json`): users, paths, ports and commands the
-//! three images promise. Pure; the file is compiled in, so the CLI and the Nix images
-//! cannot drift apart.
+//! three images promise, the parts the CLI uses (the Nix images read the rest: names,
+//! users, homes), checked to agree with the commands. Pure; the file is compiled in, so
+//! the CLI and the Nix images cannot drift apart.
 
 use serde::Deserialize;
 use std::sync::OnceLock;
@@ -16,8 +17,6 @@ pub struct ImageContract {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AgentContract {
-    pub repository: String,
-    pub user: String,
     pub uid: u32,
     pub gid: u32,
     pub home: String,
@@ -30,8 +29,6 @@ pub struct AgentContract {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PipelockContract {
-    pub repository: String,
-    pub user: String,
     pub uid: u32,
     pub gid: u32,
     pub port: u16,
@@ -41,12 +38,9 @@ pub struct PipelockContract {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct MitmproxyContract {
-    pub repository: String,
-    pub user: String,
     pub uid: u32,
     pub gid: u32,
     pub port: u16,
-    pub home: String,
     pub confdir: String,
     pub ca_cert: String,
     pub addon: String,

@@ -1,5 +1,6 @@
 //! Running a plan: the values asked for at launch, the executor and its slot board, the
-//! undo stack and the undoer (shared with `bottle cleanup`), and the CA check.
+//! undo stack and the undoer (shared with `bottle cleanup`), and the CA check. I/O through
+//! the engine; the CA check and the slot board are pure or in memory.
 
 pub mod ca_cert;
 pub mod executor;

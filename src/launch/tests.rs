@@ -514,7 +514,10 @@ fn teardown_runs_every_undo_newest_first_and_a_failure_does_not_stop_the_rest() 
     stack.push(Undo::Network { name: "n2".into() });
     stack.push(Undo::Network { name: "n3".into() });
     let reports = stack.run_all(&engine, &SlotValues::default());
-    assert!(stack.is_empty());
+    assert!(
+        stack.run_all(&engine, &SlotValues::default()).is_empty(),
+        "run_all empties the stack"
+    );
     let failed: Vec<&Undo> = reports
         .iter()
         .filter(|r| r.result.is_err())

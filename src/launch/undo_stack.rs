@@ -22,19 +22,6 @@ impl UndoStack {
         self.lock().push(undo);
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The undos registered so far, oldest first.
-    pub fn items(&self) -> Vec<Undo> {
-        self.lock().clone()
-    }
-
     /// Runs every undo, newest first, and empties the stack. One report per undo.
     pub fn run_all(&self, engine: &dyn DockerEngine, slots: &SlotValues) -> Vec<UndoReport> {
         let items: Vec<Undo> = std::mem::take(&mut *self.lock())

@@ -18,8 +18,10 @@ use std::panic::AssertUnwindSafe;
 pub enum Batching {
     /// Every undo on its own.
     One,
-    /// All undos of one kind together (one `docker rm`, one `docker network rm`), each
-    /// kind's batch where its first undo stands.
+    /// Consecutive undos of one kind together (one `docker rm`, one `docker network rm`).
+    /// File undos touch no Docker state, so they do not separate two runs of another kind
+    /// (the env-file between the agent's and the sidecars' containers); any other kind
+    /// does, so an undo that must run between two others keeps its place.
     ByKind,
 }
 
@@ -347,11 +349,69 @@ fn line_about(done: &Finished, target: &str) -> String {
 fn batches(undos: Vec<Undo>, batching: Batching) -> Vec<Vec<Undo>> {
     let mut out: Vec<Vec<Undo>> = Vec::new();
     for undo in undos {
-        let same_kind = out.iter_mut().find(|b| b[0].kind() == undo.kind());
-        match same_kind {
-            Some(batch) if batching == Batching::ByKind => batch.push(undo),
-            _ => out.push(vec![undo]),
+        let kind = undo.kind();
+        let joins = match batching {
+            Batching::One => None,
+            Batching::ByKind => out
+                .iter_mut()
+                .rev()
+                .find(|b| !(b[0].kind() == UndoKind::File && kind != UndoKind::File))
+                .filter(|b| b[0].kind() == kind),
+        };
+        match joins {
+            Some(batch) => batch.push(undo),
+            None => out.push(vec![undo]),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(batches: &[Vec<Undo>]) -> Vec<Vec<UndoKind>> {
+        batches
+            .iter()
+            .map(|b| b.iter().map(Undo::kind).collect())
+            .collect()
+    }
+
+    #[test]
+    fn batches_by_kind_keep_the_order_between_kinds_and_let_files_pass() {
+        let c = |role| Undo::Containers {
+            bottle_id: "0123456789abcdef".into(),
+            role,
+        };
+        let n = |name: &str| Undo::Network { name: name.into() };
+        let f = Undo::File {
+            path: Arg::Lit("/tmp/x".into()),
+        };
+        let teardown = vec![
+            c(Role::Agent),
+            f.clone(),
+            c(Role::Mitmproxy),
+            c(Role::Pipelock),
+            n("a"),
+            n("b"),
+            Undo::Image { tag: "t".into() },
+        ];
+        use UndoKind::*;
+        assert_eq!(
+            kinds(&batches(teardown.clone(), Batching::ByKind)),
+            [
+                vec![Containers, Containers, Containers],
+                vec![File],
+                vec![Network, Network],
+                vec![Image]
+            ]
+        );
+        assert_eq!(batches(teardown, Batching::One).len(), 7);
+        // Another kind in between keeps its place.
+        let split = vec![n("a"), c(Role::Agent), n("b")];
+        assert_eq!(
+            kinds(&batches(split, Batching::ByKind)),
+            [vec![Network], vec![Containers], vec![Network]]
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! What bot-bottle has on the engine (`ls`), and removing it (`cleanup`).
+//! What bot-bottle has on the engine (`ls`), and removing it (`cleanup`). I/O, through the
+//! engine.
 
 pub mod cleanup;
 pub mod inventory;
