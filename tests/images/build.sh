@@ -9,7 +9,14 @@
 # base, the Dockerfile, the contract, the copied files); an image whose tag exists is not
 # rebuilt, so a rerun takes seconds. Writes target/test-images/images.env and the test CA
 # (target/test-images/test-ca.pem). Needs: bash, docker, debootstrap, openssl, python3,
-# sha256sum, and network access to deb.debian.org and PyPI for the first (base) build.
+# sha256sum, flock, and network access to deb.debian.org and PyPI for the first (base)
+# build.
+#
+# One build at a time per machine: the script takes an exclusive flock on
+# $BOT_BOTTLE_IMAGE_BUILD_LOCK (default /tmp/bot-bottle-image-build.lock) before it looks
+# at any image, so a second caller waits and then finds the images cached. Called as
+# `flock /tmp/bot-bottle-image-build.lock bash build.sh` it reuses the descriptor flock(1)
+# hands down (same lock, no self-deadlock; do not use flock -o/--close for that).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,10 +27,27 @@ mkdir -p "$out"
 
 say() { echo "[test-images] $*"; }
 die() { echo "[test-images] ERROR: $*" >&2; exit 1; }
-for tool in docker openssl python3 sha256sum; do
+for tool in docker openssl python3 sha256sum flock; do
   command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 docker info >/dev/null 2>&1 || die "docker daemon not reachable"
+
+# ---- 0. the machine-wide image-build lock ------------------------------------------
+lock="${BOT_BOTTLE_IMAGE_BUILD_LOCK:-/tmp/bot-bottle-image-build.lock}"
+lock_real=$(realpath -m "$lock")
+lockfd=
+for fd in /proc/$$/fd/*; do  # inherited from `flock LOCK build.sh`?
+  if [ "$(readlink "$fd" 2>/dev/null)" = "$lock_real" ]; then lockfd=${fd##*/}; break; fi
+done
+if [ -z "$lockfd" ]; then
+  exec {lockfd}>>"$lock" 2>/dev/null || exec {lockfd}<"$lock" || die "cannot open lock file $lock"
+fi
+if ! flock -n "$lockfd"; then
+  say "waiting for the image-build lock $lock (another build is running)"
+  t0=$(date +%s)
+  flock "$lockfd"
+  say "got the lock after $(( $(date +%s) - t0 ))s"
+fi
 
 # Hash of files (names relative to their dir + contents).
 hash_files() {
