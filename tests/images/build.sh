@@ -69,27 +69,43 @@ else
   say "base: built in $(( $(date +%s) - t0 ))s"
 fi
 
-# ---- 2. test CA and origin certificate (generated once, kept in target/) ---------------
+# ---- 2. test CA and origin certificate (kept in target/) ----------------------------
+# The CA is generated once and kept unless one of its files is missing (the pipelock
+# images trust it). The origin's leaf is regenerated whenever the SAN list below changes
+# or the leaf is not signed by the current CA.
 ca_dir="$out/ca"
-if [ ! -s "$ca_dir/test-ca.pem" ] || [ ! -s "$ca_dir/origin.pem" ]; then
+origin_sans=(
+  allowed.test denied.test other.allowed.test plain.test
+  api.anthropic.com statsig.anthropic.com git.allowed.test localhost
+)
+san_ext="subjectAltName=$(printf 'DNS:%s,' "${origin_sans[@]}")IP:127.0.0.1"
+mkdir -p "$ca_dir"
+if [ ! -s "$ca_dir/test-ca.pem" ] || [ ! -s "$ca_dir/test-ca.key" ]; then
   say "test CA: generating in $ca_dir"
-  rm -rf "$ca_dir"; mkdir -p "$ca_dir"
+  rm -f "$ca_dir"/*
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ca_dir/test-ca.key" -out "$ca_dir/test-ca.pem" \
+    -days 3650 -subj "/CN=bot-bottle test fake-internet CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null || die "test CA generation failed"
+fi
+if [ ! -s "$ca_dir/origin.pem" ] || [ ! -s "$ca_dir/origin.key" ] \
+   || [ "$(cat "$ca_dir/origin.san" 2>/dev/null)" != "$san_ext" ] \
+   || ! openssl verify -CAfile "$ca_dir/test-ca.pem" "$ca_dir/origin.pem" >/dev/null 2>&1; then
+  say "origin certificate: generating ($san_ext)"
   (
     cd "$ca_dir"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout test-ca.key -out test-ca.pem -days 3650 \
-      -subj "/CN=bot-bottle test fake-internet CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    rm -f origin.pem origin.key origin.san
     openssl req -newkey rsa:2048 -nodes -keyout origin.key -out origin.csr \
       -subj "/CN=allowed.test" 2>/dev/null
     printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-      "extendedKeyUsage=serverAuth" \
-      "subjectAltName=DNS:allowed.test,DNS:denied.test,DNS:other.allowed.test,DNS:localhost,IP:127.0.0.1" > ext.cnf
+      "extendedKeyUsage=serverAuth" "$san_ext" > ext.cnf
     openssl x509 -req -in origin.csr -CA test-ca.pem -CAkey test-ca.key -CAcreateserial \
       -out origin.pem -days 3650 -extfile ext.cnf 2>/dev/null
     rm -f origin.csr ext.cnf test-ca.srl
-  ) || die "test CA generation failed"
-  chmod 644 "$ca_dir"/*.key
+    printf '%s\n' "$san_ext" > origin.san
+  ) || die "origin certificate generation failed"
 fi
+chmod 644 "$ca_dir"/*.key
 cp "$ca_dir/test-ca.pem" "$out/test-ca.pem"
 
 # ---- 3. derived images ---------------------------------------------------------------
