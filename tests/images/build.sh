@@ -4,7 +4,7 @@
 #   bot-bottle-test/mitmproxy:<h>        contract "mitmproxy" + nix/mitmproxy/bottle_verdict.py
 #   bot-bottle-test/pipelock-double:<h>  contract "pipelock" with the pipelock test double
 #   bot-bottle-test/agent:<h>            contract "agent"
-#   bot-bottle-test/origin:<h>           the fake internet (tests/images/origin/origin.py)
+#   bot-bottle-test/origin:<h>           the fake internet (tests/images/origin/)
 #   bot-bottle-test/claude-agent:<h>     agent + the real Claude Code CLI (pinned wheel)
 # Each <h> is a content hash of everything that goes into the image (this script, the
 # base, the Dockerfile, the contract, the copied files); an image whose tag exists is not
@@ -141,7 +141,8 @@ build_image() {  # name cmd_json files...
 build_image mitmproxy "$(contract_cmd mitmproxy)" "$repo/nix/mitmproxy/bottle_verdict.py"
 build_image pipelock-double "$(contract_cmd pipelock)" "$repo/tests/pipelock_double/pipelock_double.py" "$ca_dir/test-ca.pem"
 build_image agent "$(contract_cmd agent)"
-build_image origin "" "$here/origin/origin.py" "$ca_dir/origin.pem" "$ca_dir/origin.key"
+build_image origin "" "$here/origin/origin.py" "$here/origin/fake_anthropic.py" \
+  "$here/origin/git_server.py" "$ca_dir/origin.pem" "$ca_dir/origin.key"
 
 # ---- 4. the agent with the real Claude Code CLI -----------------------------------------
 # PyPI's claude-agent-sdk manylinux x86_64 wheel carries the CLI as one executable,
