@@ -25,8 +25,8 @@ the event names and JSON shapes are the real API's):
   statsig.anthropic.com         200 {"success": true} to every method and path (telemetry).
 
 Request bodies sent with Content-Encoding gzip or deflate are decoded (Claude Code 2.1.332
-gzips its /v1/messages body when ANTHROPIC_BASE_URL is plain http). Responses are
-gzip-compressed (Content-Encoding: gzip, Vary: Accept-Encoding) whenever the
+sometimes gzips its /v1/messages body: seen when its side calls to /api/... had failed).
+Responses are gzip-compressed (Content-Encoding: gzip, Vary: Accept-Encoding) whenever the
 request's Accept-Encoding allows gzip and api.gzip is true (the default); a stream is
 compressed with a sync flush after every event, so it still arrives event by event.
 Every response carries a `request-id: req_...` header.
