@@ -10,6 +10,7 @@ import json
 import time
 import zlib
 
+import httpx
 import pytest
 
 import fake_anthropic
@@ -359,7 +360,6 @@ def test_count_tokens_and_models(http, api_key):
 
 
 def test_plain_http_serves_the_api_too(api_key):
-    import httpx
     with httpx.Client(timeout=30, trust_env=False) as c:
         r = c.post("http://api.anthropic.com/v1/messages", headers={"x-api-key": api_key},
                    content=json.dumps(body(stream=False)).encode())
