@@ -28,12 +28,50 @@ pip_reqs=(
 )
 
 rootfs="$work/rootfs"
-rm -rf "$work"
-mkdir -p "$work"
-cleanup() {
-  for m in proc dev/pts dev sys; do
-    if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
+die() { echo "[base] ERROR: $*" >&2; exit 1; }
+
+# Mount points at or under $1, from /proc/self/mountinfo (field 5, octal-escaped).
+mounts_under() {
+  local root
+  root=$(realpath -m "$1")
+  awk -v r="$root" '{ mp = $5; gsub(/\\040/, " ", mp); if (mp == r || index(mp, r "/") == 1) print mp }' \
+    /proc/self/mountinfo
+}
+# Unmounts everything under $1, deepest first, for real. Never lazily: `umount -l`
+# reports success while the mount is still busy (and while copies of it propagated to
+# other mount namespaces stay), so nothing proves the tree is free. Retries a busy mount
+# a few times; returns 1 and names what is still mounted if it cannot.
+unmount_all() {
+  local attempt mp left
+  for attempt in 1 2 3 4 5; do
+    left=$(mounts_under "$1" | sort -r)
+    [ -z "$left" ] && return 0
+    while IFS= read -r mp; do umount "$mp" 2>/dev/null || true; done <<< "$left"
+    [ -z "$(mounts_under "$1")" ] && return 0
+    sleep "$attempt"
   done
+  echo "[base] ERROR: still mounted under $1 (not removed, not archived):" >&2
+  mounts_under "$1" | sed 's/^/[base]   /' >&2
+  return 1
+}
+# rm -rf only when nothing is mounted below (rm -rf through a mounted /dev or /proc
+# would delete or walk the host's).
+remove_tree() {
+  [ -e "$1" ] || return 0
+  unmount_all "$1" || die "refusing to remove $1 while something is mounted in it"
+  rm -rf --one-file-system "$1"
+}
+
+case "$work" in /*) ;; *) die "work dir must be absolute: $work" ;; esac
+case "$work" in *[[:space:]]*) die "work dir must not contain whitespace: $work" ;; esac
+remove_tree "$work"
+mkdir -p "$work"
+# On failure: unmount for real, then drop the rootfs (keep the logs in $work).
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then
+    if unmount_all "$rootfs"; then rm -rf --one-file-system "$rootfs"; fi
+  fi
 }
 trap cleanup EXIT
 
@@ -62,18 +100,22 @@ rm -f "$rootfs/tmp/host-ca.crt" "$rootfs/etc/resolv.conf"
 : > "$rootfs/etc/resolv.conf"
 echo localhost > "$rootfs/etc/hostname"
 cp "$work/freeze.txt" "$rootfs/opt/mitmproxy/freeze.txt"
-umount -l "$rootfs/proc"
+umount "$rootfs/proc" || die "could not unmount $rootfs/proc"
 
 # Slim down: apt lists, docs, caches.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/tmp/* "$rootfs"/root/.cache
 
+# Never archive a mounted /proc (or anything else mounted in the rootfs).
+unmount_all "$rootfs" || die "something is still mounted in $rootfs"
+left=$(mounts_under "$rootfs")
+[ -z "$left" ] || die "refusing to archive $rootfs: mount points inside: $left"
+
 echo "[base] docker import $tag"
-tar --numeric-owner -C "$rootfs" -c . | docker import \
+tar --one-file-system --numeric-owner -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["/bin/bash"]' \
   - "$tag" >/dev/null
-cleanup
-rm -rf "$work"
+remove_tree "$work"
 echo "[base] done: $tag"
