@@ -33,6 +33,8 @@ else
   bash tests/images/build.sh
   step "mitmproxy addon and pipelock double tests (tests/addon/run.sh)"
   bash tests/addon/run.sh
+  step "the fake internet's own tests (tests/fake_internet/run.sh)"
+  bash tests/fake_internet/run.sh
   step "cargo test -- --ignored (the Docker-backed tests, on the engine)"
   cargo test --locked -- --ignored
   docker_tests="RAN"

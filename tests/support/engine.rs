@@ -14,14 +14,19 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Launch tests share one engine and wait for each other's containers by agent label:
-/// one at a time.
+/// one at a time in this process ...
 static SERIAL: Mutex<()> = Mutex::new(());
+/// ... and across processes (other test binaries, other checkouts on the same engine).
+const ENGINE_LOCK: &str = "/tmp/bot-bottle-launch-tests.lock";
 
 pub const HOSTS: &[&str] = &[
     "allowed.test",
     "denied.test",
     "other.allowed.test",
     "plain.test",
+    "api.anthropic.com",
+    "statsig.anthropic.com",
+    "git.allowed.test",
 ];
 
 pub struct Engine {
@@ -29,6 +34,8 @@ pub struct Engine {
     /// The pipelock double that reports healthy only once the fake internet is wired.
     pub pipelock_waiting: String,
     _serial: MutexGuard<'static, ()>,
+    /// Holds an exclusive `flock` on [`ENGINE_LOCK`] until the test ends.
+    _engine_lock: std::fs::File,
 }
 
 /// The engine and the test images. Without an engine the test fails: it was asked for
@@ -43,11 +50,22 @@ pub fn engine() -> Engine {
         "this test needs a Docker engine and none answers (`docker version` failed); run it where one does (tests/run.sh runs the Docker-backed tests only then)"
     );
     let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let engine_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ENGINE_LOCK)
+        .unwrap_or_else(|e| panic!("cannot open {ENGINE_LOCK}: {e}"));
+    // SAFETY: flock(2) on a file descriptor we own; it is released when the file closes.
+    let locked =
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&engine_lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "cannot lock {ENGINE_LOCK}");
     let (images, waiting) = IMAGES.get_or_init(build_images).clone();
     Engine {
         images,
         pipelock_waiting: waiting,
         _serial: serial,
+        _engine_lock: engine_lock,
     }
 }
 
