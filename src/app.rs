@@ -3,6 +3,7 @@
 
 use crate::cli::{Cli, Command, LaunchArgs};
 use crate::config::catalog::Catalog;
+use crate::config::resources::EngineCapacity;
 use crate::config::{catalog_report, manifest_files};
 use crate::engine::docker_cli::DockerCli;
 use crate::engine::docker_engine::DockerEngine;
@@ -84,13 +85,17 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
-    let host = HostSnapshot::capture()?;
+    let mut host = HostSnapshot::capture()?;
     let catalog = load_catalog(&host)?;
+    // Everything the input decides is checked before Docker is asked anything.
     let plan = planner::plan(&catalog, &args.to_options(), &host)?;
     if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
         return Err(UserError::new(image.advice()).into());
     }
     let docker = engine(cli.verbose)?;
+    // Limits are fitted to (and checked against) what this engine has.
+    host.engine = Some(engine_capacity(&docker)?);
+    let plan = planner::plan(&catalog, &args.to_options(), &host)?;
     let progress = Progress::new(cli.quiet);
     let agent = &catalog.agents[&plan.agent];
     if agent.from_working_dir {
@@ -106,7 +111,7 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
             "{name} is shorter than 16 characters: pipelock's environment scan will not recognise it leaving the bottle"
         ));
     }
-    let docker = docker.with_secrets(values.forwarded.clone());
+    let docker = docker.with_secrets(values.by_name.clone());
     signals::install(docker.in_flight())?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
@@ -120,6 +125,21 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
         ready_timeout: None,
     };
     executor::run(&plan, input, &docker, &progress)
+}
+
+/// The engine's memory and CPUs (`docker info`).
+fn engine_capacity(docker: &dyn DockerEngine) -> Result<EngineCapacity> {
+    let info = docker.query(&["info", "--format", "{{.MemTotal}} {{.NCPU}}"])?;
+    let text = info.stdout_text();
+    let mut fields = text.split_whitespace().map(str::parse::<u64>);
+    match (info.ok(), fields.next(), fields.next()) {
+        (true, Some(Ok(memory_bytes)), Some(Ok(cpus))) => Ok(EngineCapacity { memory_bytes, cpus }),
+        _ => anyhow::bail!(
+            "cannot read the Docker engine's memory and CPUs (`docker info` said {:?}{})",
+            text,
+            info.stderr.trim()
+        ),
+    }
 }
 
 /// A Docker client whose engine answers, or a clear error.

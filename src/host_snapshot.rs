@@ -3,6 +3,7 @@
 //! gets this plain value, so plans are deterministic for a given snapshot.
 
 use crate::config::catalog::SkillIndex;
+use crate::config::resources::EngineCapacity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub struct HostSnapshot {
     /// 16 lowercase hex digits, fresh for every launch.
     pub launch_id: String,
     pub skills: SkillIndex,
+    /// What the Docker engine has, when it was asked (a launch asks; `bottle plan` does
+    /// not need an engine). Default limits shrink to fit it; set ones must fit.
+    pub engine: Option<EngineCapacity>,
 }
 
 /// The host environment (variables that are not UTF-8 are left out).
@@ -45,6 +49,7 @@ impl std::fmt::Debug for HostSnapshot {
             .field("home", &self.home)
             .field("launch_id", &self.launch_id)
             .field("skills", &self.skills)
+            .field("engine", &self.engine)
             .finish()
     }
 }
@@ -70,6 +75,7 @@ impl HostSnapshot {
             home,
             launch_id: new_launch_id()?,
             skills,
+            engine: None,
         })
     }
 

@@ -17,7 +17,10 @@ fn plan_json_works_with_no_manifest_and_no_docker_and_prints_no_secret() {
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(plan["agent"], "agent");
     assert_eq!(plan["bottle"], "default");
-    assert_eq!(plan["env"]["forwarded"][0]["name"], "ANTHROPIC_API_KEY");
+    // The model credential is injected at the proxy: the agent gets a placeholder.
+    assert_eq!(plan["env"]["forwarded"], serde_json::json!([]));
+    assert_eq!(plan["credentials"][0]["name"], "ANTHROPIC_API_KEY");
+    assert_eq!(plan["credentials"][0]["hosts"][0], "api.anthropic.com");
     assert_eq!(plan["images"]["agent"]["source"]["from"], "unset");
     assert_eq!(
         plan["pipelock"]["config"]["api_allowlist"][0],
@@ -66,7 +69,7 @@ fn user_and_working_dir_manifests_merge_and_list() {
         .skill("review")
         .user_file(
             r#"{"bottles": {"web": {"egress": {"allowlist": ["*.github.com"]}}},
-                       "agents": {"webby": {"bottle": "web"}, "shared": {"bottle": "web"}}}"#,
+                       "agents": {"webby": {"bottle": "web"}}}"#,
         )
         .cwd_file(r#"{"agents": {"shared": {"bottle": "default", "skills": ["review"]}}}"#);
     let run = t.run(&["agents"]);

@@ -2,6 +2,7 @@
 //! comes from the injected host snapshot, not from filters: a diff here is a behaviour change.
 
 use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
+use bot_bottle::config::resources::EngineCapacity;
 use bot_bottle::host_snapshot::HostSnapshot;
 use bot_bottle::plan::plan_report;
 use bot_bottle::plan::planner::plan;
@@ -10,8 +11,8 @@ use bot_bottle::plan::slot::{Slot, SlotValues};
 use bot_bottle::plan::step::Action;
 use std::collections::{BTreeMap, BTreeSet};
 
-const SECRET_HOST_VALUE: &str = "hostsecret-4f9a8b7c6d5e4f3a2b1c";
-const API_KEY_VALUE: &str = "sk-ant-test-000111222333444555666";
+const SECRET_HOST_VALUE: &str = "ghp_R8xK2mQ9vL4tW7nB3cF6hJ1pS5dG0aZyE2uI";
+const API_KEY_VALUE: &str = "sk-ant-api03-Zq7Xk2Lm9Np4Rt6Vw8Yb1Cd3Ef5Gh0Jk2Lm4Np6Qr8St0Uv2Wx4Yz6Ab8Cd0Ef2Gh4Ij6Kl8Mn0Op2Qr4St6Uv8Wx0Yz2AbAA";
 
 fn host() -> HostSnapshot {
     HostSnapshot {
@@ -29,6 +30,10 @@ fn host() -> HostSnapshot {
             dir: "/home/user/.claude/skills".into(),
             names: BTreeSet::from(["review".to_string(), "tdd".to_string()]),
         },
+        engine: Some(EngineCapacity {
+            memory_bytes: 16 * 1024 * 1024 * 1024,
+            cpus: 8,
+        }),
     }
 }
 
@@ -158,15 +163,57 @@ fn prompt_and_skills() {
 }
 
 #[test]
-fn cwd_image() {
+fn cwd_copy() {
     let mut opts = options("agent");
     opts.cwd = true;
     opts.command = vec!["bash".into(), "-l".into()];
-    check("cwd_image", &[], &opts, &host());
+    check("cwd_copy", &[], &opts, &host());
+}
+
+/// Credentials injected at the proxy: the agent gets placeholders, mitmproxy and pipelock
+/// the values by name; git is set up for the Basic one.
+#[test]
+fn credentials_and_git() {
+    let files = [user(
+        r#"{ "bottles": { "forge": {
+               "egress": { "allowlist": ["git.corp.example", "api.github.com"],
+                           "private_hosts": ["git.corp.example"] },
+               "env": { "CI": "true" },
+               "credentials": {
+                 "GIT_TOKEN": { "value": "${GH_TOKEN_ON_HOST}", "hosts": ["git.corp.example"],
+                                "scheme": "Basic" },
+                 "GITHUB_TOKEN": { "value": "?GitHub token", "hosts": ["api.github.com"],
+                                   "scheme": "Bearer" },
+                 "SEARCH_KEY": { "value": "?", "hosts": ["api.github.com"], "header": "X-Api-Key" } },
+               "git": { "name": "Ada Bot", "email": "ada@example.com" } } },
+             "agents": { "forger": { "bottle": "forge" } } }"#,
+    )];
+    check("credentials_and_git", &files, &options("forger"), &host());
+}
+
+/// The bottle's egress limits and the agent's resources, as pipelock, mitmproxy and
+/// docker get them.
+#[test]
+fn egress_limits_and_resources() {
+    let files = [user(
+        r#"{ "bottles": { "tight": {
+               "egress": { "allowlist": ["*.internal.example"],
+                           "private_hosts": ["registry.internal.example"],
+                           "requests_per_minute": 120, "max_request_mb": 8,
+                           "max_response_mb": 256, "request_timeout_seconds": 900 },
+               "resources": { "memory_mb": 2048, "cpus": 1.5, "pids": 512 } } },
+             "agents": { "tight": { "bottle": "tight" } } }"#,
+    )];
+    check(
+        "egress_limits_and_resources",
+        &files,
+        &options("tight"),
+        &host(),
+    );
 }
 
 #[test]
-fn working_dir_manifest_over_user() {
+fn working_dir_agent() {
     let files = [
         user(
             r#"{ "bottles": { "work": { "env": { "TEAM": "platform" },
@@ -175,26 +222,21 @@ fn working_dir_manifest_over_user() {
                              "mine": { "bottle": "work" } } }"#,
         ),
         cwd_file(
-            r#"{ "agents": { "helper": { "bottle": "work",
-                                         "prompt": "Fix the failing test.",
-                                         "command": ["claude", "--dangerously-skip-permissions"] } } }"#,
+            r#"{ "agents": { "fixer": { "bottle": "work",
+                                        "prompt": "Fix the failing test.",
+                                        "command": ["claude", "--dangerously-skip-permissions"] } } }"#,
         ),
     ];
     let catalog = Catalog::load(&files, &host().skills).unwrap();
     assert_eq!(
-        catalog.agents["helper"].source,
+        catalog.agents["fixer"].source,
         "/home/user/project/bot-bottle.json"
     );
     assert_eq!(
         catalog.agents["mine"].source,
         "/home/user/.config/bot-bottle/bot-bottle.json"
     );
-    check(
-        "working_dir_manifest_over_user",
-        &files,
-        &options("helper"),
-        &host(),
-    );
+    check("working_dir_agent", &files, &options("fixer"), &host());
 }
 
 /// After a name conflict the launch fills the agent's name slot with `<name>-2`: every
@@ -218,6 +260,7 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
     let slots = SlotValues::default()
         .with(Slot::AgentName, &renamed)
         .with(Slot::Tty, "")
+        .with(Slot::MitmHostEntry, "m:172.30.0.2")
         .with(Slot::CaCertificate, "pem");
     let mut naming_the_agent = Vec::new();
     for step in planned.launch.iter().flat_map(|p| p.steps()) {
@@ -245,6 +288,6 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
             assert!(!names(&old), "{argv:?} still names {old}");
         }
     }
-    // docker run, provision ca, prompt, three for the skill, attach.
-    assert_eq!(naming_the_agent.len(), 7, "{naming_the_agent:#?}");
+    // docker run, the skill's copy, the prompt, the CA, attach.
+    assert_eq!(naming_the_agent.len(), 5, "{naming_the_agent:#?}");
 }

@@ -2,44 +2,10 @@
 //! and the working directory's file (agents only). Pure: files arrive as text, the skills
 //! on disk as a list.
 
-use crate::config::env_value::{EnvValue, is_env_name};
-use crate::config::host_pattern;
-use crate::config::manifest::{AgentSpec, BottleSpec, Manifest, ManifestError, Runtime};
+pub use crate::config::bottle::Bottle;
+use crate::config::manifest::{AgentSpec, Manifest, ManifestError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Hosts Claude Code needs; every bottle's allowlist starts with them.
-pub const DEFAULT_ALLOWLIST: &[&str] = &[
-    "api.anthropic.com",
-    "statsig.anthropic.com",
-    "sentry.io",
-    "claude.ai",
-    "platform.claude.com",
-    "downloads.claude.ai",
-    "raw.githubusercontent.com",
-];
-
-/// Model credentials forwarded into every bottle when the host has them.
-pub const AUTH_ENV: &[&str] = &["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"];
-
-/// Variables bot-bottle sets itself; a bottle may not override them, or the agent would
-/// lose its proxy or its trust in the bottle's CA.
-pub const RESERVED_ENV: &[&str] = &[
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NODE_EXTRA_CA_CERTS",
-    "NODE_USE_ENV_PROXY",
-    "SSL_CERT_FILE",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "GIT_SSL_CAINFO",
-];
 
 pub const DEFAULT_BOTTLE: &str = "default";
 pub const DEFAULT_AGENT: &str = "agent";
@@ -68,16 +34,6 @@ impl ManifestOrigin {
 pub struct ManifestText {
     pub origin: ManifestOrigin,
     pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Bottle {
-    pub name: String,
-    pub source: String,
-    pub env: Vec<(String, EnvValue)>,
-    /// The default hosts followed by the bottle's own, without repeats.
-    pub allowlist: Vec<String>,
-    pub runtime: Runtime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,12 +80,26 @@ impl Catalog {
                 ));
             }
             for (name, spec) in &manifest.bottles {
+                check_name(label, &format!("bottles.{name}"), name)?;
                 let bottle = Bottle::from_spec(label, name, spec)?;
                 catalog.bottles.insert(name.clone(), bottle);
             }
+            let from_working_dir = matches!(file.origin, ManifestOrigin::WorkingDir(_));
             for (name, spec) in &manifest.agents {
                 let mut agent = Agent::from_spec(label, name, spec, skills)?;
-                agent.from_working_dir = matches!(file.origin, ManifestOrigin::WorkingDir(_));
+                agent.from_working_dir = from_working_dir;
+                // A repository's file may add agents, never redefine one the user knows:
+                // `bottle run agent` must not quietly become the repository's agent.
+                if from_working_dir && let Some(known) = catalog.agents.get(name) {
+                    return Err(err(
+                        label,
+                        format!("agents.{name}"),
+                        format!(
+                            "agent `{name}` is already defined by {}; a working directory's manifest may only add agents under new names: rename it in {label}",
+                            known.source
+                        ),
+                    ));
+                }
                 catalog.agents.insert(name.clone(), agent);
             }
         }
@@ -152,13 +122,7 @@ impl Catalog {
 
     /// The catalog a new user gets with no file at all.
     pub fn embedded() -> Catalog {
-        let bottle = Bottle {
-            name: DEFAULT_BOTTLE.into(),
-            source: EMBEDDED.into(),
-            env: Vec::new(),
-            allowlist: DEFAULT_ALLOWLIST.iter().map(|h| h.to_string()).collect(),
-            runtime: Runtime::Runc,
-        };
+        let bottle = Bottle::embedded(DEFAULT_BOTTLE, EMBEDDED);
         let agent = Agent {
             name: DEFAULT_AGENT.into(),
             source: EMBEDDED.into(),
@@ -182,75 +146,6 @@ impl Catalog {
                 "unknown agent `{name}`; known agents: {}",
                 known.join(", ")
             ))
-        })
-    }
-}
-
-impl Bottle {
-    fn from_spec(file: &str, name: &str, spec: &BottleSpec) -> Result<Bottle, ManifestError> {
-        let at = |field: &str| format!("bottles.{name}{field}");
-        check_name(file, &at(""), name)?;
-        if spec.ssh.is_some() {
-            return Err(err(
-                file,
-                at(".ssh"),
-                "ssh provisioning is not supported yet; remove `ssh` from this bottle (bot-bottle will not silently ignore it)",
-            ));
-        }
-        if spec.git.is_some() {
-            return Err(err(
-                file,
-                at(".git"),
-                "git provisioning is not supported yet; remove `git` from this bottle (bot-bottle will not silently ignore it)",
-            ));
-        }
-        let mut env = Vec::new();
-        for (key, raw) in &spec.env {
-            let path = at(&format!(".env.{key}"));
-            if !is_env_name(key) {
-                return Err(err(
-                    file,
-                    path,
-                    format!(
-                        "`{key}` is not a valid environment variable name; use letters, digits and _, not starting with a digit"
-                    ),
-                ));
-            }
-            if key.starts_with("DOCKER_") {
-                return Err(err(
-                    file,
-                    path,
-                    format!(
-                        "`{key}` is reserved: forwarded values pass through the docker CLI's environment, where DOCKER_* would redirect bot-bottle's own docker commands"
-                    ),
-                ));
-            }
-            if RESERVED_ENV.contains(&key.as_str()) {
-                return Err(err(
-                    file,
-                    path,
-                    format!(
-                        "`{key}` is set by bot-bottle itself (proxy and CA settings) and cannot be overridden"
-                    ),
-                ));
-            }
-            let value = EnvValue::parse(raw).map_err(|m| err(file, path, m))?;
-            env.push((key.clone(), value));
-        }
-        let mut allowlist: Vec<String> = DEFAULT_ALLOWLIST.iter().map(|h| h.to_string()).collect();
-        for (i, entry) in spec.egress.allowlist.iter().enumerate() {
-            let host = host_pattern::normalize(entry)
-                .map_err(|m| err(file, at(&format!(".egress.allowlist[{i}]")), m))?;
-            if !allowlist.contains(&host) {
-                allowlist.push(host);
-            }
-        }
-        Ok(Bottle {
-            name: name.to_string(),
-            source: file.to_string(),
-            env,
-            allowlist,
-            runtime: spec.runtime.unwrap_or_default(),
         })
     }
 }

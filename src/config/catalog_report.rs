@@ -60,8 +60,12 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
     let _ = writeln!(w, "  skills:  {skills}");
     let _ = writeln!(w, "bottle {}  (from {})", bottle.name, bottle.source);
     let _ = writeln!(w, "  runtime: {:?}", bottle.runtime);
-    let _ = writeln!(w, "  egress allowlist ({} hosts):", bottle.allowlist.len());
-    for host in &bottle.allowlist {
+    let _ = writeln!(
+        w,
+        "  egress allowlist ({} hosts):",
+        bottle.egress.allowlist.len()
+    );
+    for host in &bottle.egress.allowlist {
         let _ = writeln!(w, "    {host}");
     }
     let _ = writeln!(w, "  env:");
@@ -77,10 +81,15 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
         };
         let _ = writeln!(w, "    {name}: {how}");
     }
+    let _ = writeln!(w, "  credentials (the agent holds placeholders):");
+    for c in &bottle.credentials {
+        let _ = writeln!(w, "    {}: for {}", c.name, c.hosts.join(", "));
+    }
     let _ = writeln!(
         w,
-        "  also forwarded when set on the host: {}",
-        crate::config::catalog::AUTH_ENV.join(", ")
+        "    and, when set on the host: {} (for {})",
+        crate::config::credential::MODEL_CREDENTIALS.join(", "),
+        crate::config::credential::MODEL_HOSTS.join(", ")
     );
     out
 }

@@ -32,7 +32,40 @@ pub fn normalize(entry: &str) -> Result<String, String> {
         ));
     }
     check_hostname(domain).map_err(|why| format!("`{entry}`: {why}; {ACCEPTED}"))?;
+    if !lower.starts_with("*.") && !domain.contains('.') {
+        return Err(format!(
+            "`{entry}` is a single label: a name without a dot is a container or a machine of the local network, which a bottle never reaches (mitmproxy refuses such targets); use the host's full name"
+        ));
+    }
     Ok(lower)
+}
+
+/// An IP address or a CIDR range (`10.0.0.5`, `10.0.0.0/8`, `fd00::1`), or a dotted
+/// all-digit name a resolver would read as one.
+pub fn is_address(entry: &str) -> bool {
+    let entry = entry.trim();
+    let base = entry.split_once('/').map_or(entry, |(ip, _)| ip);
+    base.trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+        || (!base.is_empty()
+            && base
+                .split('.')
+                .all(|l| l.chars().all(|c| c.is_ascii_digit())))
+}
+
+/// Whether the allowlist entry `pattern` admits every host `entry` names: `entry` itself,
+/// or (for `*.domain` entries) a subdomain or the apex of `domain`, pipelock's rule.
+pub fn covers(pattern: &str, entry: &str) -> bool {
+    let (p, e) = (pattern.to_ascii_lowercase(), entry.to_ascii_lowercase());
+    if p == e {
+        return true;
+    }
+    let Some(domain) = p.strip_prefix("*.") else {
+        return false;
+    };
+    let host = e.strip_prefix("*.").unwrap_or(&e);
+    host == domain || host.ends_with(&format!(".{domain}"))
 }
 
 fn check_hostname(host: &str) -> Result<(), String> {
@@ -60,13 +93,35 @@ fn check_hostname(host: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{covers, is_address, normalize};
 
     #[test]
     fn accepts_hosts_and_leading_wildcards() {
         assert_eq!(normalize("API.Example.com").unwrap(), "api.example.com");
         assert_eq!(normalize("*.example.com").unwrap(), "*.example.com");
-        assert_eq!(normalize("localhost").unwrap(), "localhost");
+        assert!(normalize("localhost").unwrap_err().contains("single label"));
+        assert_eq!(normalize("*.corp").unwrap(), "*.corp");
+    }
+
+    #[test]
+    fn wildcards_cover_subdomains_and_the_apex_only() {
+        assert!(covers("*.example.com", "example.com"));
+        assert!(covers("*.example.com", "a.b.example.com"));
+        assert!(covers("*.example.com", "*.b.example.com"));
+        assert!(covers("api.example.com", "API.example.com"));
+        assert!(!covers("api.example.com", "example.com"));
+        assert!(!covers("*.example.com", "badexample.com"));
+        assert!(!covers("example.com", "*.example.com"));
+    }
+
+    #[test]
+    fn addresses_are_told_apart_from_names() {
+        for ip in ["10.0.0.5", "10.0.0.0/8", "fd00::1", "[fd00::1]", "127.1"] {
+            assert!(is_address(ip), "{ip}");
+        }
+        for name in ["git.internal", "10x.example", "a1.b2"] {
+            assert!(!is_address(name), "{name}");
+        }
     }
 
     #[test]

@@ -22,27 +22,90 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a bottle object with \"env\", \"egress\", \"runtime\", \"ssh\" or \"git\""
+    expecting = "a bottle object with \"env\", \"credentials\", \"egress\", \"resources\", \"git\" or \"runtime\""
 )]
 pub struct BottleSpec {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]
+    pub credentials: BTreeMap<String, CredentialSpec>,
+    #[serde(default)]
     pub egress: EgressSpec,
     #[serde(default)]
+    pub resources: ResourcesSpec,
+    #[serde(default)]
+    pub git: Option<GitSpec>,
+    #[serde(default)]
     pub runtime: Option<Runtime>,
-    /// Accepted by the parser only so validation can say it is not supported yet.
+    /// Accepted by the parser only so validation can point to git credentials instead.
     #[serde(default)]
     pub ssh: Option<serde_json::Value>,
-    #[serde(default)]
-    pub git: Option<serde_json::Value>,
 }
 
+/// A credential the agent never holds: `value` is `?prompt` or `${HOST_VAR}`; mitmproxy
+/// puts it into `header` (with `scheme`) on requests to `hosts` only.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an object with \"allowlist\"")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a credential object with \"value\", \"hosts\", \"header\", \"scheme\" or \"username\""
+)]
+pub struct CredentialSpec {
+    pub value: String,
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub scheme: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// Numbers are kept as JSON values so validation can name the path and say what is
+/// wrong (zero, negative, a fraction, a string) instead of serde's type message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with \"allowlist\", \"private_hosts\", \"requests_per_minute\", \"max_request_mb\", \"max_response_mb\" or \"request_timeout_seconds\""
+)]
 pub struct EgressSpec {
     #[serde(default)]
     pub allowlist: Vec<String>,
+    #[serde(default)]
+    pub private_hosts: Vec<String>,
+    #[serde(default)]
+    pub requests_per_minute: Option<serde_json::Value>,
+    #[serde(default)]
+    pub max_request_mb: Option<serde_json::Value>,
+    #[serde(default)]
+    pub max_response_mb: Option<serde_json::Value>,
+    #[serde(default)]
+    pub request_timeout_seconds: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with \"memory_mb\", \"cpus\" or \"pids\""
+)]
+pub struct ResourcesSpec {
+    #[serde(default)]
+    pub memory_mb: Option<serde_json::Value>,
+    #[serde(default)]
+    pub cpus: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pids: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with \"name\" and \"email\""
+)]
+pub struct GitSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// The OCI runtime of the agent container.
@@ -146,16 +209,8 @@ fn check_objects(root: &serde_json::Value) -> Result<(), (String, &'static str, 
                     if !entry.is_object() {
                         return Err((format!("{section}.{name}"), what, json_kind(entry)));
                     }
-                    if section == "bottles"
-                        && let Some(egress) = entry.get("egress")
-                        && !egress.is_object()
-                        && !egress.is_null()
-                    {
-                        return Err((
-                            format!("bottles.{name}.egress"),
-                            "an object with \"allowlist\"",
-                            json_kind(egress),
-                        ));
+                    if section == "bottles" {
+                        check_bottle_objects(name, entry)?;
                     }
                 }
             }
@@ -164,6 +219,38 @@ fn check_objects(root: &serde_json::Value) -> Result<(), (String, &'static str, 
                     section.to_string(),
                     "an object of named entries",
                     json_kind(other),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The object positions inside one bottle: egress, resources, git, credentials and each
+/// credential.
+fn check_bottle_objects(
+    name: &str,
+    bottle: &serde_json::Value,
+) -> Result<(), (String, &'static str, &'static str)> {
+    use serde_json::Value;
+    let object_at = |field: &str, what: &'static str| match bottle.get(field) {
+        None | Some(Value::Null) | Some(Value::Object(_)) => Ok(()),
+        Some(other) => Err((format!("bottles.{name}.{field}"), what, json_kind(other))),
+    };
+    object_at("egress", "an object with \"allowlist\"")?;
+    object_at(
+        "resources",
+        "an object with \"memory_mb\", \"cpus\" or \"pids\"",
+    )?;
+    object_at("git", "an object with \"name\" and \"email\"")?;
+    object_at("credentials", "an object of named credentials")?;
+    if let Some(Value::Object(credentials)) = bottle.get("credentials") {
+        for (cred, spec) in credentials {
+            if !spec.is_object() {
+                return Err((
+                    format!("bottles.{name}.credentials.{cred}"),
+                    "a credential object with \"value\" and \"hosts\"",
+                    json_kind(spec),
                 ));
             }
         }

@@ -1,9 +1,15 @@
 //! Bottles and agents: the manifest format, reading the files (`manifest_files`, the only
 //! I/O here), validation and merging into the catalog, and its reports.
 
+pub mod bottle;
 pub mod catalog;
 pub(crate) mod catalog_report;
+pub mod credential;
+pub mod egress;
 pub mod env_value;
+pub mod git_identity;
 pub(crate) mod host_pattern;
 pub mod manifest;
 pub(crate) mod manifest_files;
+pub(crate) mod number;
+pub mod resources;

@@ -34,6 +34,8 @@ pub struct PipelockContract {
     pub port: u16,
     pub config_path: String,
     pub command: Vec<String>,
+    /// The directories it writes (tmpfs on its read-only root filesystem).
+    pub writable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,7 +47,10 @@ pub struct MitmproxyContract {
     pub ca_cert: String,
     pub addon: String,
     pub command: Vec<String>,
-    pub pipelock_option: String,
+    /// The addon's option naming its config (`env:VAR` or a path).
+    pub config_option: String,
+    /// The directories it writes (tmpfs on its read-only root filesystem).
+    pub writable: Vec<String>,
 }
 
 impl ImageContract {
@@ -116,6 +121,19 @@ impl ImageContract {
             ),
         );
         want(
+            p.writable
+                .iter()
+                .any(|w| p.config_path.starts_with(&format!("{w}/"))),
+            format!(
+                "pipelock.config_path {} is not in a writable directory",
+                p.config_path
+            ),
+        );
+        want(
+            m.writable.contains(&m.confdir),
+            format!("mitmproxy.confdir {} is not writable", m.confdir),
+        );
+        want(
             m.ca_cert.starts_with(&format!("{}/", m.confdir)),
             format!("mitmproxy.ca_cert {} is not in its confdir", m.ca_cert),
         );
@@ -155,22 +173,6 @@ impl AgentContract {
     }
 }
 
-impl PipelockContract {
-    pub fn config_dir(&self) -> &str {
-        self.config_path
-            .rsplit_once('/')
-            .map(|(dir, _)| dir)
-            .unwrap_or("/")
-    }
-
-    pub fn config_file_name(&self) -> &str {
-        self.config_path
-            .rsplit_once('/')
-            .map(|(_, file)| file)
-            .unwrap_or(&self.config_path)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,8 +180,7 @@ mod tests {
     #[test]
     fn contract_parses_and_is_consistent() {
         let c = ImageContract::parse(CONTRACT_JSON).unwrap();
-        assert_eq!(c.pipelock.config_dir(), "/etc/pipelock");
-        assert_eq!(c.pipelock.config_file_name(), "pipelock.yaml");
+        assert!(c.pipelock.writable.iter().any(|w| w == "/etc/pipelock"));
         assert!(c.mitmproxy.command.iter().any(|a| a == &c.mitmproxy.addon));
     }
 

@@ -1,10 +1,9 @@
-//! The bottle's CA certificate as copied out of mitmproxy: unpacked from `docker cp`'s tar,
-//! parsed with x509-parser, refused unless it is a CA certificate with no private key
+//! The bottle's CA certificate as read out of mitmproxy (`docker exec … cat`: its confdir
+//! is a tmpfs, which `docker cp` cannot see), parsed with x509-parser, refused unless it is a CA certificate with no private key
 //! beside it, and fingerprinted with SHA-256. Pure.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaCert {
@@ -16,24 +15,7 @@ pub struct CaCert {
 }
 
 impl CaCert {
-    /// The single file in a `docker cp container:file -` tar.
-    pub fn from_tar(bytes: &[u8]) -> Result<CaCert> {
-        let mut archive = tar::Archive::new(bytes);
-        let mut entries = archive
-            .entries()
-            .context("the copied CA is not a tar stream")?;
-        let mut entry = entries
-            .next()
-            .context("the copied CA archive is empty")?
-            .context("the copied CA archive is corrupt")?;
-        let mut pem = Vec::new();
-        entry
-            .read_to_end(&mut pem)
-            .context("cannot read the copied CA")?;
-        let pem = String::from_utf8(pem).context("the CA file is not PEM text")?;
-        CaCert::from_pem(&pem)
-    }
-
+    /// The certificate as mitmproxy wrote it (`docker exec … cat`), checked.
     pub fn from_pem(text: &str) -> Result<CaCert> {
         if text.contains("PRIVATE KEY") {
             bail!(
@@ -110,12 +92,5 @@ mod tests {
         assert!(key.contains("private key"), "{key}");
         assert!(CaCert::from_pem("hello").is_err());
         assert!(CaCert::from_pem(&format!("{CA}{CA}")).is_err());
-    }
-
-    #[test]
-    fn unpacks_docker_cp_tar() {
-        let bytes = crate::launch::fake_docker::ca_tar().into_bytes();
-        assert_eq!(CaCert::from_tar(&bytes).unwrap().pem, CA);
-        assert!(CaCert::from_tar(&bytes[..100]).is_err());
     }
 }

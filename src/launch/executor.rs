@@ -276,7 +276,9 @@ impl Executor<'_> {
     fn capture(&self, capture: &Capture, stdout: &[u8]) -> Result<Option<String>> {
         match capture {
             Capture::CaCertificate => {
-                let ca = CaCert::from_tar(stdout).context("the bottle's CA certificate")?;
+                let pem = std::str::from_utf8(stdout)
+                    .context("the bottle's CA certificate is not PEM text")?;
+                let ca = CaCert::from_pem(pem).context("the bottle's CA certificate")?;
                 self.board.fill(Slot::CaCertificate, ca.pem);
                 Ok(Some(format!(
                     "bottle CA {} SHA-256 {}",
@@ -434,6 +436,18 @@ fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
     let stdin = match &cmd.stdin {
         Some(Stdin::Text { text }) => Some(text.as_bytes().to_vec()),
         Some(Stdin::Tar { file }) => Some(file.archive()?),
+        Some(Stdin::Tree {
+            path,
+            prefix,
+            uid,
+            gid,
+            ..
+        }) => Some(crate::launch::tree_archive::archive(
+            std::path::Path::new(path),
+            prefix,
+            *uid,
+            *gid,
+        )?),
         Some(Stdin::Slot { slot }) => Some(
             slots
                 .get(*slot)

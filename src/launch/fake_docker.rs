@@ -38,21 +38,8 @@ pub(crate) struct FakeDocker {
     state: Mutex<State>,
 }
 
-/// The CA mitmproxy writes, as `docker cp … -` sends it (a tar of one file).
-pub(crate) fn ca_tar() -> String {
-    let pem = include_str!("../../tests/fixtures/ca-cert.pem");
-    let mut header = tar::Header::new_ustar();
-    header.set_size(pem.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    let mut builder = tar::Builder::new(Vec::new());
-    builder
-        .append_data(&mut header, "mitmproxy-ca-cert.pem", pem.as_bytes())
-        .unwrap();
-    // Tar bytes as a String: the scripted engine's reply is text. The fixture is ASCII
-    // and the header fields are octal text, so this is lossless.
-    String::from_utf8(builder.into_inner().unwrap()).unwrap()
-}
+/// The CA mitmproxy writes, as `docker exec … cat` prints it.
+pub(crate) const CA_PEM: &str = include_str!("../../tests/fixtures/ca-cert.pem");
 
 /// Values after each `flag` in `args`.
 fn values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
@@ -344,7 +331,10 @@ impl FakeDocker {
                     };
                 }
                 let name = rest.get(i).copied().unwrap_or_default();
+                let reads_ca = rest.get(i + 1) == Some(&"cat")
+                    && rest.get(i + 2).is_some_and(|p| p.ends_with("-ca-cert.pem"));
                 match find(&s, name) {
+                    Some(c) if s.world.containers[c].running && reads_ca => Reply::ok(CA_PEM),
                     Some(c) if s.world.containers[c].running => Reply::ok(""),
                     Some(_) => Reply::fail(format!(
                         "Error response from daemon: Container {name} is not running"
@@ -361,7 +351,6 @@ impl FakeDocker {
                     .unwrap_or_default();
                 match find(&s, &container) {
                     None => Reply::fail(format!("Error: No such container:path: {container}")),
-                    Some(_) if *to == "-" => Reply::ok(ca_tar()),
                     Some(_) => Reply::ok(""),
                 }
             }

@@ -1,20 +1,27 @@
 //! Collects the values a launch needs by name: prompted secrets (asked on the terminal,
-//! never echoed), host variables, model credentials, and the literals for the env-file.
-//! I/O (terminal, host environment). Values live only in memory from here on.
+//! never echoed), host variables, credentials, and the literals for the env-file; and
+//! files them under the names the plan's docker commands pass them by. I/O (terminal,
+//! host environment). Values live only in memory from here on.
 
 use crate::config::catalog::Bottle;
+use crate::config::credential::CredentialSource;
 use crate::config::env_value::EnvValue;
 use crate::exit_code::UserError;
+use crate::plan::addon_config::guarded_env;
 use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::Write;
 
 pub struct LaunchValues {
-    /// Forwarded values, passed to docker children by name.
-    pub forwarded: BTreeMap<String, String>,
+    /// Every value a docker child receives by name: the agent's forwarded values (also
+    /// pipelock's, to scan for, and mitmproxy's under `BOT_BOTTLE_GUARDED_*`) and the
+    /// credentials' real values (mitmproxy's and pipelock's, `BOT_BOTTLE_CREDENTIAL_*`).
+    pub by_name: BTreeMap<String, String>,
     /// Literal values, for the 0600 env-file.
     pub literals: Vec<(String, String)>,
+    /// (name, value) of the forwarded values and credentials, for the length warning.
+    secrets: Vec<(String, usize)>,
 }
 
 impl LaunchValues {
@@ -23,19 +30,36 @@ impl LaunchValues {
         bottle: &Bottle,
         host_env: &BTreeMap<String, String>,
     ) -> Result<LaunchValues> {
-        let mut forwarded = BTreeMap::new();
+        let host = |var: &str, name: &str| {
+            host_env.get(var).cloned().ok_or_else(|| {
+                UserError::new(format!("the host variable {var} (for {name}) is not set"))
+            })
+        };
+        let mut by_name = BTreeMap::new();
+        let mut secrets = Vec::new();
         for f in &plan.env.forwarded {
             let value = match &f.source {
-                ForwardSource::Host { var } => host_env.get(var).cloned().ok_or_else(|| {
-                    UserError::new(format!(
-                        "the host variable {var} (for {}) is not set",
-                        f.name
-                    ))
-                })?,
-                ForwardSource::Credential => host_env.get(&f.name).cloned().unwrap_or_default(),
+                ForwardSource::Host { var } => host(var, &f.name)?,
                 ForwardSource::Prompt { prompt } => ask(&f.name, prompt.as_deref())?,
             };
-            forwarded.insert(f.name.clone(), value);
+            secrets.push((f.name.clone(), value.chars().count()));
+            by_name.insert(guarded_env(&f.name), value.clone());
+            by_name.insert(f.name.clone(), value);
+        }
+        for c in &plan.credentials {
+            let value = match &c.source {
+                CredentialSource::Host { var } => host(var, &c.name)?,
+                CredentialSource::Prompt { prompt } => ask(&c.name, prompt.as_deref())?,
+            };
+            if value.is_empty() {
+                return Err(UserError::new(format!(
+                    "the credential {} is empty; give it a value (an empty one could never be injected or recognised)",
+                    c.name
+                ))
+                .into());
+            }
+            secrets.push((c.name.clone(), value.chars().count()));
+            by_name.insert(c.value_env(), value);
         }
         let literals = bottle
             .env
@@ -46,24 +70,20 @@ impl LaunchValues {
             })
             .collect();
         Ok(LaunchValues {
-            forwarded,
+            by_name,
             literals,
+            secrets,
         })
     }
 
-    /// Forwarded values pipelock scans for but, being under its minimum length, cannot
-    /// recognise.
+    /// Secret values (forwarded or credentials) too short for pipelock's environment scan
+    /// to recognise (the addon still refuses a credential found where it did not put it).
     pub fn too_short_for_pipelock(&self, plan: &BottlePlan) -> Vec<String> {
         let min = plan.pipelock.config.dlp.min_env_secret_length as usize;
-        plan.env
-            .scanned_by_pipelock
+        self.secrets
             .iter()
-            .filter(|name| {
-                self.forwarded
-                    .get(*name)
-                    .is_some_and(|v| v.chars().count() < min)
-            })
-            .cloned()
+            .filter(|(_, len)| *len < min)
+            .map(|(name, _)| name.clone())
             .collect()
     }
 

@@ -6,6 +6,7 @@ pub mod ca_cert;
 pub mod executor;
 pub mod launch_values;
 pub(crate) mod slot_board;
+pub(crate) mod tree_archive;
 pub mod undo_stack;
 pub mod undoer;
 

@@ -21,8 +21,9 @@ use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 use crate::progress::{Journal, Progress};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 const IMAGES: [&str; 3] = ["agent:test", "pipelock:test", "mitmproxy:test"];
@@ -33,18 +34,36 @@ const MANIFEST: &str = r#"{
   "agents": { "dev": { "bottle": "dev", "prompt": "Fix it.", "skills": ["review"] } }
 }"#;
 
+/// A real home (with the skill) and working directory: provisioning reads them.
+fn dirs() -> (&'static Path, &'static Path) {
+    static DIRS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    let (_, home, cwd) = DIRS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let cwd = dir.path().join("project");
+        std::fs::create_dir_all(home.join(".claude/skills/review")).unwrap();
+        std::fs::write(home.join(".claude/skills/review/SKILL.md"), "# review\n").unwrap();
+        std::fs::create_dir_all(cwd.join(".git")).unwrap();
+        std::fs::write(cwd.join("main.rs"), "fn main() {}\n").unwrap();
+        (dir, home, cwd)
+    });
+    (home, cwd)
+}
+
 fn host() -> HostSnapshot {
+    let (home, cwd) = dirs();
     HostSnapshot {
         env: BTreeMap::new(),
-        cwd: "/home/user/project".into(),
+        cwd: cwd.to_path_buf(),
         uid: 1000,
         gid: 1000,
-        home: "/home/user".into(),
+        home: home.to_path_buf(),
         launch_id: "0123456789abcdef".into(),
         skills: SkillIndex {
-            dir: "/home/user/.claude/skills".into(),
+            dir: home.join(".claude/skills").display().to_string(),
             names: BTreeSet::from(["review".to_string()]),
         },
+        engine: None,
     }
 }
 
@@ -155,13 +174,22 @@ fn resources(world: &World) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// Whether these are the arguments of the agent container's `docker run`.
+fn is_agent_run(args: &[String]) -> bool {
+    args[0] == "run" && args.iter().any(|a| a == "bot-bottle.role=agent")
+}
+
 /// The env-file path a launch used (from the recorded `docker run`), if any.
 fn env_file(outcome: &Outcome) -> Option<String> {
-    outcome.args().iter().find(|a| a[0] == "run").and_then(|a| {
-        a.windows(2)
-            .find(|w| w[0] == "--env-file")
-            .map(|w| w[1].clone())
-    })
+    outcome
+        .args()
+        .iter()
+        .find(|a| is_agent_run(a))
+        .and_then(|a| {
+            a.windows(2)
+                .find(|w| w[0] == "--env-file")
+                .map(|w| w[1].clone())
+        })
 }
 
 #[test]
@@ -183,6 +211,10 @@ fn a_clean_launch_runs_the_printed_steps_in_order_and_removes_everything() {
         .with(Slot::AgentName, &plan.agent_container.name)
         .with(Slot::Tty, "")
         .with(Slot::EnvFile, &path)
+        .with(
+            Slot::MitmHostEntry,
+            format!("{}:172.30.0.2", plan.mitmproxy.container),
+        )
         .with(Slot::CaCertificate, "-");
     let ran = out.args();
     for lane in plan.launch.iter().flat_map(|p| p.lanes.iter()) {
@@ -204,12 +236,17 @@ fn a_clean_launch_runs_the_printed_steps_in_order_and_removes_everything() {
         }
     }
     // The phases do not overlap, and the progress numbers are the printed plan's.
-    let marks: Vec<usize> = (1..=7)
+    let total = plan.numbered_steps();
+    assert_eq!(
+        total, 4,
+        "images and networks, sidecars and agent, attach, teardown"
+    );
+    let marks: Vec<usize> = (1..=total)
         .map(|n| {
             out.journal
                 .iter()
-                .position(|l| l.starts_with(&format!("bottle: [{n}/7] ")))
-                .unwrap_or_else(|| panic!("no [{n}/7] line: {:#?}", out.journal))
+                .position(|l| l.starts_with(&format!("bottle: [{n}/{total}] ")))
+                .unwrap_or_else(|| panic!("no [{n}/{total}] line: {:#?}", out.journal))
         })
         .collect();
     assert!(marks.windows(2).all(|w| w[0] < w[1]), "{:#?}", out.journal);
@@ -218,12 +255,12 @@ fn a_clean_launch_runs_the_printed_steps_in_order_and_removes_everything() {
         let title = title.replace("<agent-name>", &plan.agent_container.name);
         assert_eq!(
             out.journal[marks[n]],
-            format!("bottle: [{}/7] {title}", n + 1)
+            format!("bottle: [{}/{total}] {title}", n + 1)
         );
     }
     let teardown = out.journal.last().unwrap();
     assert!(
-        teardown.starts_with("bottle: [7/7] teardown: 7 of 7 undo step(s) done"),
+        teardown.starts_with("bottle: [4/4] teardown: 7 of 7 undo step(s) done"),
         "{teardown}"
     );
     // The CA went in as the provision step's stdin, and its fingerprint was shown.
@@ -261,26 +298,26 @@ fn each_undo_is_registered_before_its_step() {
     let plan = a_plan(|o| o.cwd = true);
     let clean = launch(&plan, &Arc::new(fake()), plain);
     assert_eq!(clean.code(), 0, "{:#?}", clean.journal);
-    let creating: Vec<usize> = clean
-        .args()
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| {
-            matches!(a[0].as_str(), "create" | "run" | "build") || a[..2] == ["network", "create"]
-        })
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        creating.len(),
-        7,
-        "cwd image, 3 networks, 2 sidecars, agent"
-    );
+    // Lanes run at the same time, so a create is known by what it names, not by when.
+    fn creates(a: &[String]) -> Option<String> {
+        match a[0].as_str() {
+            "create" | "run" => a
+                .windows(2)
+                .find(|w| w[0] == "--name")
+                .map(|w| w[1].clone()),
+            "network" if a[1] == "create" => a.last().cloned(),
+            _ => None,
+        }
+    }
+    let creating: Vec<String> = clean.args().iter().filter_map(|a| creates(a)).collect();
+    assert_eq!(creating.len(), 6, "3 networks, 2 sidecars, agent");
     for target in creating {
         let docker = Arc::new(fake());
         let before = docker.world();
+        let failing = target.clone();
         let out = launch(&plan, &docker, move |call, now| {
             let reply = now.docker.answer(call);
-            if now.n == target {
+            if creates(&call.args).as_deref() == Some(failing.as_str()) {
                 Reply::fail("created, then the docker CLI lost the engine")
             } else {
                 reply
@@ -309,7 +346,7 @@ fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
         .position(|(how, _)| *how == How::Attach)
         .unwrap()
         + 1;
-    assert!(before_teardown > 20, "{before_teardown}");
+    assert!(before_teardown > 18, "{before_teardown}");
     for target in 0..before_teardown {
         let docker = Arc::new(fake().foreign_container("someone-elses"));
         let before = docker.world();
@@ -337,22 +374,16 @@ fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
             "failing call {target}"
         );
         let created = docker.created();
-        let mut removed = docker.removed();
+        let removed = docker.removed();
         let as_set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
         assert_eq!(as_set(&removed), as_set(&created), "failing call {target}");
-        // The two sidecars start at the same time; their relative order is free.
-        let sidecar = |s: &String| {
-            if s.contains("-pipelock-") || s.contains("-mitm-") {
-                "container <sidecar>".to_string()
-            } else {
-                s.clone()
-            }
-        };
-        removed.reverse();
-        assert_eq!(
-            removed.iter().map(sidecar).collect::<Vec<_>>(),
-            created.iter().map(sidecar).collect::<Vec<_>>(),
-            "failing call {target}: not removed newest first"
+        // Lanes of one phase create at the same time, so only the phases' order is
+        // fixed: everything of the containers' phase goes before the networks.
+        let phase = |s: &String| if s.starts_with("network ") { 1 } else { 2 };
+        let phases: Vec<u8> = removed.iter().map(phase).collect();
+        assert!(
+            phases.windows(2).all(|w| w[0] >= w[1]),
+            "failing call {target}: not removed newest first: {removed:?}"
         );
     }
 }
@@ -371,7 +402,7 @@ fn a_taken_name_is_retried_and_nothing_the_user_typed_is_rewritten() {
     let runs: Vec<String> = out
         .args()
         .iter()
-        .filter(|a| a[0] == "run")
+        .filter(|a| is_agent_run(a))
         .map(|a| a[3].clone())
         .collect();
     assert_eq!(
@@ -413,7 +444,7 @@ fn a_taken_name_is_retried_and_nothing_the_user_typed_is_rewritten() {
     assert!(
         out.journal
             .iter()
-            .any(|l| l == &format!("bottle: [6/7] attach to {renamed}"))
+            .any(|l| l == &format!("bottle: [3/4] attach to {renamed}"))
     );
     let (containers, networks) = resources(&docker.world());
     assert_eq!(
@@ -438,7 +469,7 @@ fn a_pinned_name_in_use_fails_clearly_and_the_other_container_stays() {
         out.error()
     );
     assert_eq!(
-        out.args().iter().filter(|a| a[0] == "run").count(),
+        out.args().iter().filter(|a| is_agent_run(a)).count(),
         1,
         "no retry"
     );
@@ -450,12 +481,12 @@ fn a_pinned_name_in_use_fails_clearly_and_the_other_container_stays() {
 #[test]
 fn a_signal_in_each_phase_tears_down_and_exits_128_plus_the_signal() {
     let plan = a_plan(|o| o.cwd = true);
-    for phase in 1..=6 {
+    for phase in 1..=3 {
         let docker = Arc::new(fake());
         let before = docker.world();
         let raised = Arc::new(AtomicUsize::new(0));
         let r = raised.clone();
-        let mark = format!("bottle: [{phase}/7] ");
+        let mark = format!("bottle: [{phase}/4] ");
         let out = launch(&plan, &docker, move |call, now| {
             let mut reply = now.docker.answer(call);
             let in_phase = now.journal.iter().any(|l| l.starts_with(&mark));
@@ -469,7 +500,7 @@ fn a_signal_in_each_phase_tears_down_and_exits_128_plus_the_signal() {
             raised.load(Ordering::SeqCst) > 0,
             "phase {phase} made no call"
         );
-        let next = format!("bottle: [{}/7] ", phase + 1);
+        let next = format!("bottle: [{}/4] ", phase + 1);
         let later = out
             .journal
             .iter()
@@ -480,7 +511,7 @@ fn a_signal_in_each_phase_tears_down_and_exits_128_plus_the_signal() {
             out.journal
         );
         assert!(
-            out.journal.last().unwrap().contains("[7/7] teardown: "),
+            out.journal.last().unwrap().contains("[4/4] teardown: "),
             "{:#?}",
             out.journal
         );
@@ -559,6 +590,7 @@ fn batched_undos_share_one_command_and_report_each_resource() {
             .planned_slots()
             .with(Slot::Tty, "")
             .with(Slot::EnvFile, "/nonexistent")
+            .with(Slot::MitmHostEntry, "m:172.30.0.2")
             .with(Slot::CaCertificate, "pem");
         let cmd = match &step.action {
             Action::Run { command } => command,
@@ -626,7 +658,7 @@ fn a_step_waits_for_a_slot_that_another_lane_fills() {
             Lane {
                 name: "producer".into(),
                 steps: vec![Step::new(Action::WaitFor {
-                    probe: DockerCommand::new(["cp", "m:/ca.pem", "-"]),
+                    probe: DockerCommand::new(["exec", "m", "cat", "/mitmproxy-ca-cert.pem"]),
                     container: "m".into(),
                     what: "the CA".into(),
                     timeout_seconds: 10,
@@ -639,17 +671,18 @@ fn a_step_waits_for_a_slot_that_another_lane_fills() {
     plan.launch = phases;
     let p = polls.clone();
     let out = launch(&plan, &docker, move |call, now| {
-        if call.args[0] == "cp" && p.fetch_add(1, Ordering::SeqCst) < 3 {
-            return Reply::fail("Error: Could not find the file /ca.pem in container m");
+        if call.args[2] == "cat" && p.fetch_add(1, Ordering::SeqCst) < 3 {
+            return Reply::fail("cat: /mitmproxy-ca-cert.pem: No such file or directory");
         }
         now.docker.answer(call)
     });
     assert_eq!(out.code(), 0, "{:#?}", out.journal);
     let args = out.args();
-    let install = args.iter().position(|a| a[0] == "exec").unwrap();
-    let last_cp = args.iter().rposition(|a| a[0] == "cp").unwrap();
-    assert!(last_cp < install, "{args:#?}");
-    assert_eq!(args.iter().filter(|a| a[0] == "cp").count(), 4);
+    let reads = |a: &&Vec<String>| a[0] == "exec" && a[2] == "cat";
+    let install = args.iter().position(|a| a[3] == "install-ca").unwrap();
+    let last_read = args.iter().rposition(|a| reads(&a)).unwrap();
+    assert!(last_read < install, "{args:#?}");
+    assert_eq!(args.iter().filter(reads).count(), 4);
     let stdin = out.calls[install].1.stdin.clone().unwrap();
     assert!(
         String::from_utf8(stdin)
@@ -712,7 +745,19 @@ fn every_planned_slot_is_filled_before_it_is_needed() {
         check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap();
     }
     let mut plan = a_plan(|_| {});
-    plan.launch.swap(3, 4); // provision before the agent runs
+    // Provisioning before the agent runs.
+    let agent = plan.launch[1]
+        .lanes
+        .iter_mut()
+        .find(|l| l.name == "agent")
+        .unwrap();
+    let run = agent
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, Action::RunAgent { .. }))
+        .unwrap();
+    let moved = agent.steps.remove(run);
+    agent.steps.push(moved);
     let err = check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap_err();
     assert!(err.contains("<agent-name>"), "{err}");
 }

@@ -299,7 +299,7 @@ impl Undoer<'_> {
             unreachable!("a file batch holds file undos")
         };
         let path = match path {
-            Arg::Lit(p) => p.clone(),
+            Arg::Lit(p) | Arg::Content { text: p, .. } => p.clone(),
             Arg::Slot { slot, suffix } => match self.slots.get(*slot) {
                 Some(value) => format!("{value}{suffix}"),
                 // Never filled: the file was never created.

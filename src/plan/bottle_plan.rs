@@ -4,8 +4,13 @@
 //! progress numbering all read the same `launch`. Pure. Secret values are never here,
 //! only their names.
 
+use crate::config::credential::Credential;
+use crate::config::egress::Egress;
+use crate::config::git_identity::GitIdentity;
 use crate::config::manifest::Runtime;
+use crate::config::resources::Resources;
 use crate::image::image_ref::ImageRef;
+use crate::plan::addon_config::AddonConfig;
 use crate::plan::phase::Phase;
 use crate::plan::pipelock_config::PipelockConfig;
 use crate::plan::slot::{Slot, SlotValues};
@@ -22,10 +27,17 @@ pub struct BottlePlan {
     pub slug: String,
     pub runtime: Runtime,
     pub images: PlanImages,
-    /// What pipelock lets through: the default Claude hosts plus the bottle's own.
-    pub allowlist: Vec<String>,
+    /// What pipelock lets through (the default Claude hosts plus the bottle's own), the
+    /// private hosts it may reach, and the rate, size and time limits.
+    pub egress: Egress,
     pub env: PlanEnv,
-    pub derived_image: Option<DerivedImage>,
+    /// Injected at the proxy; the agent holds only placeholders. Names and hosts only.
+    pub credentials: Vec<Credential>,
+    /// The agent container's limits, fitted to the engine when it was asked.
+    pub resources: Resources,
+    pub git: GitIdentity,
+    /// `--cwd`: the directory copied into the agent's work directory.
+    pub cwd: Option<String>,
     /// In creation order: agent network, proxy network, egress network.
     pub networks: Vec<NetworkPlan>,
     pub pipelock: PipelockPlan,
@@ -50,8 +62,7 @@ pub struct PlanEnv {
     /// Passed as `-e NAME`, values only in the docker child's environment.
     pub forwarded: Vec<ForwardedEnv>,
     /// Forwarded names also given to pipelock, whose environment scan then blocks their
-    /// values from leaving. Model credentials are left out: the agent must send them to
-    /// the model's API.
+    /// values from leaving (all of them: the model credentials are not forwarded).
     pub scanned_by_pipelock: Vec<String>,
 }
 
@@ -68,15 +79,6 @@ pub enum ForwardSource {
     Prompt { prompt: Option<String> },
     /// Copied from the host variable `var` (which was set when planning).
     Host { var: String },
-    /// A model credential present in the host environment.
-    Credential,
-}
-
-/// `--cwd`: an agent image with the working directory copied in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DerivedImage {
-    pub tag: String,
-    pub context: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +114,8 @@ pub struct MitmproxyPlan {
     pub container: String,
     /// `http://name:port`, the agent's proxy.
     pub proxy_url: String,
+    /// What the verdict addon is told (its environment carries it).
+    pub addon: AddonConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,6 +125,16 @@ pub struct AgentContainerPlan {
     pub name: String,
     /// `--name` was given: a conflict fails instead of trying `-2`, `-3`, ….
     pub name_pinned: bool,
+}
+
+impl NetworkRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkRole::Agent => "agent",
+            NetworkRole::Proxy => "proxy",
+            NetworkRole::Egress => "egress",
+        }
+    }
 }
 
 impl PlanImages {

@@ -19,7 +19,8 @@ pub struct DockerCommand {
 }
 
 /// An argument: fixed text, or a slot's value (followed by fixed text, as in
-/// `<agent-name>:/path` for `docker cp`).
+/// `<agent-name>:/path` for `docker cp`), or a long fixed text (a rendered config) that
+/// plans show by what it is rather than in full.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Arg {
@@ -28,6 +29,13 @@ pub enum Arg {
         slot: Slot,
         #[serde(skip_serializing_if = "String::is_empty")]
         suffix: String,
+    },
+    Content {
+        /// What the text is, shown in its place (`<the pipelock config>`).
+        shows: String,
+        /// Not in the JSON plan: the plan carries the config it renders.
+        #[serde(skip)]
+        text: String,
     },
 }
 
@@ -39,6 +47,16 @@ pub enum Stdin {
     Text { text: String },
     /// A tar archive holding one file.
     Tar { file: TarFile },
+    /// A tar archive of a host directory, read at launch, every entry owned by
+    /// `uid:gid` and placed under `prefix` (`""` for the archive's top).
+    Tree {
+        path: String,
+        prefix: String,
+        uid: u32,
+        gid: u32,
+        /// What it is, for plans (`the working directory`).
+        shows: String,
+    },
     /// A slot's value (the CA certificate).
     Slot { slot: Slot },
     /// The user's terminal.
@@ -86,6 +104,15 @@ impl DockerCommand {
         self
     }
 
+    /// A long fixed argument shown as `<shows>` in plans.
+    pub fn content(mut self, shows: impl Into<String>, text: impl Into<String>) -> Self {
+        self.args.push(Arg::Content {
+            shows: shows.into(),
+            text: text.into(),
+        });
+        self
+    }
+
     /// Passes `name` through the child environment (`-e NAME` must be in `args` for `run`).
     pub fn pass_env(mut self, name: impl Into<String>) -> Self {
         self.env.push(name.into());
@@ -104,7 +131,7 @@ impl DockerCommand {
             .iter()
             .filter_map(|a| match a {
                 Arg::Slot { slot, .. } => Some(*slot),
-                Arg::Lit(_) => None,
+                Arg::Lit(_) | Arg::Content { .. } => None,
             })
             .collect();
         if let Some(Stdin::Slot { slot }) = &self.stdin {
@@ -121,7 +148,7 @@ impl DockerCommand {
         let mut out = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             match arg {
-                Arg::Lit(s) => out.push(s.clone()),
+                Arg::Lit(s) | Arg::Content { text: s, .. } => out.push(s.clone()),
                 Arg::Slot { slot, suffix } => {
                     let value = slots.get(*slot).ok_or(*slot)?;
                     if !(value.is_empty() && suffix.is_empty()) {
@@ -140,6 +167,7 @@ impl DockerCommand {
         for arg in &self.args {
             match arg {
                 Arg::Lit(s) => parts.push(crate::engine::call::quote(s)),
+                Arg::Content { shows, .. } => parts.push(format!("<{shows}>")),
                 Arg::Slot { slot, suffix } => match slots.get(*slot) {
                     Some("") if suffix.is_empty() => {}
                     Some(v) => parts.push(crate::engine::call::quote(&format!("{v}{suffix}"))),
@@ -151,6 +179,9 @@ impl DockerCommand {
         match &self.stdin {
             Some(Stdin::Text { .. }) => line.push_str(" <<< (text below)"),
             Some(Stdin::Tar { file }) => line.push_str(&format!(" < (tar of {})", file.shows)),
+            Some(Stdin::Tree { path, shows, .. }) => {
+                line.push_str(&format!(" < (tar of {shows} {path})"))
+            }
             Some(Stdin::Slot { slot }) => line.push_str(&format!(" < {}", slot.placeholder())),
             Some(Stdin::Terminal) | None => {}
         }

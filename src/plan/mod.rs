@@ -1,6 +1,7 @@
 //! The plan of a launch, as plain data (`BottlePlan`: phases, lanes, steps, their undos,
 //! the slots only the launch fills), the planner that makes it, and its human form. Pure.
 
+pub mod addon_config;
 pub mod bottle_plan;
 pub mod docker_command;
 pub mod phase;

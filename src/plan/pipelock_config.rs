@@ -1,7 +1,9 @@
 //! `PipelockConfig`: the pipelock configuration a bottle runs with, and its rendering
-//! (JSON, which pipelock reads as YAML). Pure. pipelock rejects unknown keys, so only keys
-//! from its documented schema appear here.
+//! (JSON, which pipelock reads as YAML). Pure. pipelock (v2.3.0, the pinned release)
+//! rejects unknown keys at any depth, so only keys from its schema appear here; each is
+//! explained, with the source line that defines it, in docs/pipelock.md.
 
+use crate::config::egress::Egress;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -10,15 +12,36 @@ pub struct PipelockConfig {
     pub mode: &'static str,
     pub enforce: bool,
     pub api_allowlist: Vec<String>,
+    /// Hosts on private addresses pipelock may still connect to (its SSRF check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_domains: Vec<String>,
     pub forward_proxy: ForwardProxy,
+    pub fetch_proxy: FetchProxy,
     pub dlp: Dlp,
+    pub seed_phrase_detection: SeedPhraseDetection,
     pub request_body_scanning: RequestBodyScanning,
+    pub response_scanning: ResponseScanning,
     pub logging: Logging,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForwardProxy {
     pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FetchProxy {
+    /// The whole request, streamed response included: a model answer takes minutes.
+    pub timeout_seconds: u64,
+    /// Larger non-streamed responses are cut short.
+    pub max_response_mb: u64,
+    pub monitoring: Monitoring,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Monitoring {
+    /// Per registrable domain; pipelock's default of 60 is below one agent's rate.
+    pub max_requests_per_minute: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,10 +52,30 @@ pub struct Dlp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeedPhraseDetection {
+    /// 12 (the default) matches ordinary English in Claude Code's requests.
+    pub min_words: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestBodyScanning {
     pub enabled: bool,
     pub action: &'static str,
+    /// The same limit the addon enforces before anything reaches pipelock.
+    pub max_body_bytes: u64,
     pub scan_headers: bool,
+    /// Every header, not only pipelock's list of sensitive ones ...
+    pub header_mode: &'static str,
+    /// ... except those the addon injects credentials into (it scans them itself).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseScanning {
+    pub enabled: bool,
+    /// What a match in a response does.
+    pub action: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,24 +86,48 @@ pub struct Logging {
     pub include_blocked: bool,
 }
 
+/// pipelock's environment scan ignores shorter values.
+pub const MIN_ENV_SECRET_LENGTH: u32 = 16;
+/// BIP-39 seed phrases of fewer words are not looked for (see [`SeedPhraseDetection`]).
+pub const SEED_PHRASE_MIN_WORDS: u32 = 24;
+
 impl PipelockConfig {
-    /// Strict allowlist enforcement with DLP blocking; `allowlist` is the bottle's.
-    pub fn for_allowlist(allowlist: &[String]) -> PipelockConfig {
+    /// Strict allowlist enforcement with DLP blocking, the bottle's egress settings, and
+    /// `ignore_headers`, the headers credentials are injected into.
+    pub fn for_bottle(egress: &Egress, ignore_headers: &[String]) -> PipelockConfig {
         PipelockConfig {
             version: 1,
             mode: "strict",
             enforce: true,
-            api_allowlist: allowlist.to_vec(),
+            api_allowlist: egress.allowlist.clone(),
+            trusted_domains: egress.private_hosts.clone(),
             forward_proxy: ForwardProxy { enabled: true },
+            fetch_proxy: FetchProxy {
+                timeout_seconds: egress.request_timeout_seconds,
+                max_response_mb: egress.max_response_mb,
+                monitoring: Monitoring {
+                    max_requests_per_minute: egress.requests_per_minute,
+                },
+            },
             dlp: Dlp {
                 include_defaults: true,
                 scan_env: true,
-                min_env_secret_length: 16,
+                min_env_secret_length: MIN_ENV_SECRET_LENGTH,
+            },
+            seed_phrase_detection: SeedPhraseDetection {
+                min_words: SEED_PHRASE_MIN_WORDS,
             },
             request_body_scanning: RequestBodyScanning {
                 enabled: true,
                 action: "block",
+                max_body_bytes: egress.max_request_bytes(),
                 scan_headers: true,
+                header_mode: "all",
+                ignore_headers: ignore_headers.to_vec(),
+            },
+            response_scanning: ResponseScanning {
+                enabled: true,
+                action: "warn",
             },
             logging: Logging {
                 format: "json",

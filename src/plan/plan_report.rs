@@ -2,7 +2,9 @@
 //! then the launch phase by phase, numbered as the progress lines number them, each docker
 //! command shell-quoted, and teardown. Pure.
 
+use crate::config::credential::{CredentialSource, Scheme};
 use crate::image::image_ref::ImageSource;
+use crate::plan::addon_config::ADDON_CONFIG_ENV;
 use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::slot::{Slot, SlotValues};
@@ -27,13 +29,38 @@ pub fn render(plan: &BottlePlan) -> String {
         };
         let _ = writeln!(w, "  {:<10} {}  ({from})", image.role.name(), image.arg());
     }
-    if let Some(d) = &plan.derived_image {
-        let _ = writeln!(w, "  --cwd      {} (agent image + {})", d.tag, d.context);
+    if let Some(dir) = &plan.cwd {
+        let _ = writeln!(
+            w,
+            "  --cwd      {dir} copied into the agent's work directory"
+        );
     }
+    let e = &plan.egress;
     let _ = writeln!(w, "\nEgress allowlist (enforced by pipelock):");
-    for host in &plan.allowlist {
-        let _ = writeln!(w, "  {host}");
+    for host in &e.allowlist {
+        let private = if e.private_hosts.contains(host) {
+            "  (private address allowed)"
+        } else {
+            ""
+        };
+        let _ = writeln!(w, "  {host}{private}");
     }
+    for host in e.private_hosts.iter().filter(|h| !e.allowlist.contains(h)) {
+        let _ = writeln!(w, "  (private address allowed: {host})");
+    }
+    let _ = writeln!(
+        w,
+        "Limits: {} requests/minute per domain, request bodies up to {} MiB, responses up to {} MiB, {} s per request",
+        e.requests_per_minute, e.max_request_mb, e.max_response_mb, e.request_timeout_seconds
+    );
+    let r = &plan.resources;
+    let _ = writeln!(
+        w,
+        "Agent limits: {} MiB memory (no swap), {} CPUs, {} processes",
+        r.memory_mb,
+        crate::config::number::thousandths_text(r.cpu_millis),
+        r.pids
+    );
     let _ = writeln!(
         w,
         "\nEnvironment (names only; values never appear in plans):"
@@ -52,7 +79,6 @@ pub fn render(plan: &BottlePlan) -> String {
             ForwardSource::Prompt { prompt: Some(p) } => format!("asked at launch: {p:?}"),
             ForwardSource::Prompt { prompt: None } => "asked at launch".to_string(),
             ForwardSource::Host { var } => format!("from host ${var}"),
-            ForwardSource::Credential => "model credential from the host".to_string(),
         };
         let scanned = if plan.env.scanned_by_pipelock.contains(&f.name) {
             "; pipelock blocks its value from leaving"
@@ -60,6 +86,39 @@ pub fn render(plan: &BottlePlan) -> String {
             ""
         };
         let _ = writeln!(w, "  {:<24} {how}{scanned}", f.name);
+    }
+    let _ = writeln!(
+        w,
+        "\nCredentials (the agent holds a placeholder; mitmproxy puts the value in, for these hosts only):"
+    );
+    if plan.credentials.is_empty() {
+        let _ = writeln!(w, "  (none)");
+    }
+    for c in &plan.credentials {
+        let from = match &c.source {
+            CredentialSource::Prompt { prompt: Some(p) } => format!("asked at launch: {p:?}"),
+            CredentialSource::Prompt { prompt: None } => "asked at launch".to_string(),
+            CredentialSource::Host { var } => format!("from host ${var}"),
+        };
+        let how = match &c.scheme {
+            Scheme::Plain => c.header.clone(),
+            Scheme::Bearer => format!("{}: Bearer", c.header),
+            Scheme::Basic { username } => format!("{}: Basic ({username})", c.header),
+        };
+        let _ = writeln!(
+            w,
+            "  {:<24} {from}; {how} to {}",
+            c.name,
+            c.hosts.join(", ")
+        );
+    }
+    if plan.git.name.is_some() || plan.git.email.is_some() {
+        let _ = writeln!(
+            w,
+            "\nGit identity: {} <{}>",
+            plan.git.name.as_deref().unwrap_or("(unset)"),
+            plan.git.email.as_deref().unwrap_or("(unset)")
+        );
     }
     let total = plan.numbered_steps();
     let known = plan.planned_slots();
@@ -91,6 +150,11 @@ pub fn render(plan: &BottlePlan) -> String {
     }
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {
+        let _ = writeln!(w, "  {line}");
+    }
+    let _ = writeln!(w, "\nThe addon config (mitmproxy's {ADDON_CONFIG_ENV}):");
+    let pretty = serde_json::to_string_pretty(&plan.mitmproxy.addon).expect("plain data");
+    for line in pretty.lines() {
         let _ = writeln!(w, "  {line}");
     }
     out

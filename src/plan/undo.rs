@@ -72,7 +72,7 @@ impl Undo {
                 Slot::EnvFile.placeholder()
             ),
             Undo::File { path } => match path {
-                Arg::Lit(p) => format!("rm {p}"),
+                Arg::Lit(p) | Arg::Content { text: p, .. } => format!("rm {p}"),
                 Arg::Slot { slot, suffix } => format!("rm {}{suffix}", slot.placeholder()),
             },
         }

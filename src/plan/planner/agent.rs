@@ -1,27 +1,35 @@
-//! The agent container: `docker run` on the agent network only, its proxy and trust set
-//! by environment, literal values through a short-lived env-file, forwarded values by
-//! name; and the steps around it (env-file, mitmproxy's host entry for runsc). Pure.
+//! The agent container: `docker run` on the agent network only, confined and limited,
+//! with no DNS of its own (mitmproxy's address comes by `--add-host`), its proxy and trust
+//! set by environment, literal values through a short-lived env-file, forwarded values by
+//! name, and each credential as its placeholder; and the steps around it. Pure.
 
+use crate::config::credential::Credential;
 use crate::config::manifest::Runtime;
+use crate::config::resources::Resources;
 use crate::image::contract::ImageContract;
 use crate::plan::bottle_plan::{AgentContainerPlan, PlanEnv};
 use crate::plan::docker_command::{Arg, DockerCommand};
+use crate::plan::planner::hardening;
 use crate::plan::planner::names::Names;
 use crate::plan::role::Role;
 use crate::plan::slot::Slot;
-use crate::plan::step::{Action, Capture, Step};
+use crate::plan::step::{Action, Step};
 use crate::plan::undo::Undo;
 
 /// Agent names tried after a conflict: `name`, `name-2`, … `name-10`.
 pub(crate) const NAME_ATTEMPTS: u32 = 10;
 
-pub(crate) fn agent_container(
-    names: &Names,
-    image: &str,
-    env: &PlanEnv,
-    runtime: Runtime,
-    proxy_url: &str,
-) -> (AgentContainerPlan, Vec<Step>) {
+/// What the agent container is made of.
+pub(crate) struct AgentInput<'a> {
+    pub image: &'a str,
+    pub env: &'a PlanEnv,
+    pub credentials: &'a [Credential],
+    pub resources: &'a Resources,
+    pub runtime: Runtime,
+    pub proxy_url: &'a str,
+}
+
+pub(crate) fn agent_container(names: &Names, input: AgentInput) -> (AgentContainerPlan, Vec<Step>) {
     let c = &ImageContract::get().agent;
     let mut steps = Vec::new();
     let mut run = DockerCommand::new(["run", "--detach", "--name"])
@@ -34,33 +42,25 @@ pub(crate) fn agent_container(
             &c.user_spec(),
             "--workdir",
             &c.workdir,
-        ]);
-    if runtime == Runtime::Runsc {
-        // gVisor cannot use Docker's embedded DNS: mitmproxy's address comes by --add-host.
-        let net = &names.net_agent;
-        steps.push(Step::new(Action::Query {
-            query: DockerCommand::new([
-                "inspect".to_string(),
-                "--format".into(),
-                format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-                names.mitmproxy.clone(),
-            ]),
-            capture: Capture::HostEntry {
-                name: names.mitmproxy.clone(),
-            },
-        }));
+        ])
+        .args(hardening::confined())
+        .args(input.resources.docker_args())
+        .args(hardening::no_outside_dns())
+        // The agent resolves nothing: its one peer's address comes in here.
+        .arg("--add-host")
+        .slot(Slot::MitmHostEntry);
+    if input.runtime == Runtime::Runsc {
         run = run
-            .args(["--runtime", "runsc", "--add-host"])
-            .slot(Slot::MitmHostEntry)
+            .args(["--runtime", "runsc"])
             // Claude Code's runtime (Bun) crashes under gVisor with its JIT on.
             .args(["--env", "BUN_JSC_useJIT=0"]);
     }
     let bundle = c.ca_bundle_path();
     let fixed_env = [
-        ("HTTPS_PROXY", proxy_url),
-        ("HTTP_PROXY", proxy_url),
-        ("https_proxy", proxy_url),
-        ("http_proxy", proxy_url),
+        ("HTTPS_PROXY", input.proxy_url),
+        ("HTTP_PROXY", input.proxy_url),
+        ("https_proxy", input.proxy_url),
+        ("http_proxy", input.proxy_url),
         ("NO_PROXY", "localhost,127.0.0.1"),
         ("no_proxy", "localhost,127.0.0.1"),
         // Node's built-in fetch ignores the proxy variables unless asked (Node >= 22.21).
@@ -74,13 +74,12 @@ pub(crate) fn agent_container(
     for (k, v) in fixed_env {
         run = run.args(["--env".to_string(), format!("{k}={v}")]);
     }
-    let literals = !env.literals.is_empty();
+    let literals = !input.env.literals.is_empty();
     if literals {
         // 0600 by construction; deleted right after `docker run` read it, and by teardown.
-        steps.insert(
-            0,
+        steps.push(
             Step::new(Action::WriteEnvFile {
-                names: env.literals.clone(),
+                names: input.env.literals.clone(),
             })
             .undo(Undo::File {
                 path: Arg::Slot {
@@ -91,10 +90,17 @@ pub(crate) fn agent_container(
         );
         run = run.arg("--env-file").slot(Slot::EnvFile);
     }
-    for f in &env.forwarded {
+    for f in &input.env.forwarded {
         run = run.args(["--env", &f.name]).pass_env(&f.name);
     }
-    let run = run.arg(image).args(c.command.iter().cloned());
+    // Placeholders are not secret: the real values never come near the agent.
+    for cred in input.credentials {
+        run = run.args([
+            "--env".to_string(),
+            format!("{}={}", cred.name, cred.placeholder()),
+        ]);
+    }
+    let run = run.arg(input.image).args(c.command.iter().cloned());
     steps.push(
         Step::new(Action::RunAgent {
             run,

@@ -4,6 +4,8 @@
 
 mod agent;
 mod attach;
+mod git_config;
+mod hardening;
 mod images;
 mod names;
 mod networks;
@@ -15,6 +17,7 @@ mod sidecars;
 use crate::config::catalog::{Catalog, is_docker_name};
 use crate::exit_code::UserError;
 use crate::host_snapshot::HostSnapshot;
+use crate::plan::addon_config::unscanned_headers;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::Slot;
@@ -43,45 +46,85 @@ pub fn plan(
     if let Some(name) = &options.name {
         check_container_name(name)?;
     }
+    let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
+        UserError::new(format!(
+            "{}: bottles.{}.resources{path}: {m}",
+            bottle.source, bottle.name
+        ))
+    })?;
     let names = Names::new(
         &agent.name,
         &host.launch_id,
         options.name.as_deref(),
         host.uid,
     );
-    let env = plan_env::plan_env(bottle, host)?;
+    let (env, credentials) = plan_env::plan_env(bottle, host)?;
+    let ignore_headers = unscanned_headers(&credentials);
     let images = images::images(options, host)?;
-    let derived = options
-        .cwd
-        .then(|| images::derived_image(&names, &images.agent, host));
-    let agent_image = derived
-        .as_ref()
-        .map(|(d, _)| d.tag.clone())
-        .unwrap_or_else(|| images.agent.arg());
-    let (networks, network_steps) = networks::networks(&names);
+    let (networks, network_lanes) = networks::networks(&names);
     let (pipelock, pipelock_lane) = sidecars::pipelock(
         &names,
         &images.pipelock,
-        &bottle.allowlist,
-        &env.scanned_by_pipelock,
-    );
-    let (mitmproxy, mitmproxy_lane) = sidecars::mitmproxy(&names, &images.mitmproxy);
-    let (agent_container, agent_steps) = agent::agent_container(
-        &names,
-        &agent_image,
-        &env,
-        bottle.runtime,
-        &mitmproxy.proxy_url,
-    );
-    let launch = vec![
-        Phase::single("images", images::image_steps(&images, derived.as_ref())),
-        Phase::single("networks", network_steps),
-        Phase {
-            title: "pipelock and mitmproxy (started together)".into(),
-            lanes: vec![pipelock_lane, mitmproxy_lane],
+        sidecars::PipelockInput {
+            egress: &bottle.egress,
+            scanned_env: &env.scanned_by_pipelock,
+            credentials: &credentials,
+            ignore_headers: &ignore_headers,
+            engine: host.engine,
         },
-        Phase::single("agent", agent_steps),
-        Phase::single("provision", provision::provision(agent, host)),
+    );
+    let (mitmproxy, mitmproxy_lane) = sidecars::mitmproxy(
+        &names,
+        &images.mitmproxy,
+        sidecars::MitmproxyInput {
+            egress: &bottle.egress,
+            credentials: &credentials,
+            guarded: &env.scanned_by_pipelock,
+            engine: host.engine,
+        },
+    );
+    let agent_image = images.agent.arg();
+    let (agent_container, mut agent_steps) = agent::agent_container(
+        &names,
+        agent::AgentInput {
+            image: &agent_image,
+            env: &env,
+            credentials: &credentials,
+            resources: &resources,
+            runtime: bottle.runtime,
+            proxy_url: &mitmproxy.proxy_url,
+        },
+    );
+    agent_steps.extend(provision::provision(provision::ProvisionInput {
+        agent,
+        host,
+        cwd: options.cwd,
+        git: &bottle.git,
+        credentials: &credentials,
+    }));
+    // The order of the launch, and the only place it is decided. Everything that does
+    // not wait for something else runs at once: the images and networks; then the two
+    // sidecars and the agent (which waits only for mitmproxy's address, and provisions
+    // while the sidecars come up, its CA last). The agent's command runs at attach, once
+    // every lane is done: never before both sidecars answer.
+    let mut first = images::image_lanes(&images);
+    first.extend(network_lanes);
+    let launch = vec![
+        Phase {
+            title: "images and networks".into(),
+            lanes: first,
+        },
+        Phase {
+            title: "pipelock, mitmproxy and the agent (started together)".into(),
+            lanes: vec![
+                pipelock_lane,
+                mitmproxy_lane,
+                Lane {
+                    name: "agent".into(),
+                    steps: agent_steps,
+                },
+            ],
+        },
         Phase {
             title: format!("attach to {}", Slot::AgentName.placeholder()),
             lanes: vec![Lane {
@@ -99,9 +142,12 @@ pub fn plan(
         slug: names.slug.clone(),
         runtime: bottle.runtime,
         images,
-        allowlist: bottle.allowlist.clone(),
+        egress: bottle.egress.clone(),
         env,
-        derived_image: derived.map(|(d, _)| d),
+        credentials,
+        resources,
+        git: bottle.git.clone(),
+        cwd: options.cwd.then(|| host.cwd.display().to_string()),
         networks,
         pipelock,
         mitmproxy,

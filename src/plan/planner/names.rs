@@ -16,8 +16,6 @@ pub(crate) struct Names {
     pub net_agent: String,
     pub net_proxy: String,
     pub net_egress: String,
-    /// The `--cwd` image's tag.
-    pub cwd_image: String,
     pub labels: Labels,
 }
 
@@ -35,7 +33,6 @@ impl Names {
             net_agent: format!("bot-bottle-net-{slug}"),
             net_proxy: format!("bot-bottle-proxy-{slug}"),
             net_egress: format!("bot-bottle-egress-{slug}"),
-            cwd_image: format!("bot-bottle-cwd-{slug}:latest"),
             labels: Labels {
                 bottle_id: launch_id.to_string(),
                 agent: agent.to_string(),

@@ -4,13 +4,14 @@
 
 use crate::plan::bottle_plan::{NetworkPlan, NetworkRole};
 use crate::plan::docker_command::DockerCommand;
+use crate::plan::phase::Lane;
 use crate::plan::planner::names::Names;
 use crate::plan::role::Role;
 use crate::plan::step::Step;
 use crate::plan::undo::Undo;
 
-/// The networks in creation order, and the steps that create them.
-pub(crate) fn networks(names: &Names) -> (Vec<NetworkPlan>, Vec<Step>) {
+/// The networks in creation order, and the lanes that create them (all at once).
+pub(crate) fn networks(names: &Names) -> (Vec<NetworkPlan>, Vec<Lane>) {
     let specs = [
         (
             &names.net_agent,
@@ -54,8 +55,11 @@ pub(crate) fn networks(names: &Names) -> (Vec<NetworkPlan>, Vec<Step>) {
                 role,
                 internal,
             };
-            let step = Step::run(create).undo(Undo::Network { name: name.clone() });
-            (plan, step)
+            let lane = Lane {
+                name: format!("{} network", role.name()),
+                steps: vec![Step::run(create).undo(Undo::Network { name: name.clone() })],
+            };
+            (plan, lane)
         })
         .unzip()
 }

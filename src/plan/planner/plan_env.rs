@@ -1,14 +1,25 @@
-//! The bottle's environment for one launch, by name: literals for the env-file, values
-//! forwarded by name (prompts, host variables, model credentials), and which of those
-//! pipelock scans for. Pure.
+//! The bottle's environment and credentials for one launch, by name: literals for the
+//! env-file, values forwarded into the agent by name (prompts, host variables), which of
+//! those pipelock scans for, and the credentials injected at the proxy (the bottle's own,
+//! and the model credentials the host has). Pure.
 
-use crate::config::catalog::{AUTH_ENV, Bottle};
+use crate::config::catalog::Bottle;
+use crate::config::credential::{Credential, CredentialSource, MODEL_CREDENTIALS};
 use crate::config::env_value::EnvValue;
 use crate::exit_code::UserError;
 use crate::host_snapshot::HostSnapshot;
 use crate::plan::bottle_plan::{ForwardSource, ForwardedEnv, PlanEnv};
 
-pub(crate) fn plan_env(bottle: &Bottle, host: &HostSnapshot) -> Result<PlanEnv, UserError> {
+pub(crate) fn plan_env(
+    bottle: &Bottle,
+    host: &HostSnapshot,
+) -> Result<(PlanEnv, Vec<Credential>), UserError> {
+    let unset = |path: String, var: &str| {
+        UserError::new(format!(
+            "{}: bottles.{}.{path}: the host variable {var} is not set; export it, or change the value",
+            bottle.source, bottle.name
+        ))
+    };
     let mut literals = Vec::new();
     let mut forwarded = Vec::new();
     for (name, value) in &bottle.env {
@@ -22,10 +33,7 @@ pub(crate) fn plan_env(bottle: &Bottle, host: &HostSnapshot) -> Result<PlanEnv, 
             },
             EnvValue::Host { var } => {
                 if host.var(var).is_none() {
-                    return Err(UserError::new(format!(
-                        "{}: bottles.{}.env.{name}: the host variable {var} is not set; export it, or change the value",
-                        bottle.source, bottle.name
-                    )));
+                    return Err(unset(format!("env.{name}"), var));
                 }
                 ForwardSource::Host { var: var.clone() }
             }
@@ -35,23 +43,27 @@ pub(crate) fn plan_env(bottle: &Bottle, host: &HostSnapshot) -> Result<PlanEnv, 
             source,
         });
     }
-    for cred in AUTH_ENV {
-        let declared = bottle.env.iter().any(|(n, _)| n == cred);
-        if !declared && host.var(cred).is_some_and(|v| !v.is_empty()) {
-            forwarded.push(ForwardedEnv {
-                name: cred.to_string(),
-                source: ForwardSource::Credential,
-            });
+    let mut credentials = bottle.credentials.clone();
+    for cred in &credentials {
+        if let CredentialSource::Host { var } = &cred.source
+            && host.var(var).is_none()
+        {
+            return Err(unset(format!("credentials.{}.value", cred.name), var));
         }
     }
-    let scanned_by_pipelock = forwarded
-        .iter()
-        .filter(|f| !AUTH_ENV.contains(&f.name.as_str()))
-        .map(|f| f.name.clone())
-        .collect();
-    Ok(PlanEnv {
-        literals,
-        forwarded,
-        scanned_by_pipelock,
-    })
+    for name in MODEL_CREDENTIALS {
+        let declared = credentials.iter().any(|c| c.name == *name);
+        if !declared && host.var(name).is_some_and(|v| !v.is_empty()) {
+            credentials.push(Credential::model(name));
+        }
+    }
+    let scanned_by_pipelock = forwarded.iter().map(|f| f.name.clone()).collect();
+    Ok((
+        PlanEnv {
+            literals,
+            forwarded,
+            scanned_by_pipelock,
+        },
+        credentials,
+    ))
 }

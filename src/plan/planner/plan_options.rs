@@ -5,7 +5,7 @@ pub struct PlanOptions {
     pub agent: String,
     /// `--name`: the agent container's exact name.
     pub name: Option<String>,
-    /// `--cwd`: copy the working directory into a derived agent image.
+    /// `--cwd`: copy the working directory into the agent's work directory.
     pub cwd: bool,
     pub agent_image: Option<String>,
     pub pipelock_image: Option<String>,

@@ -1,13 +1,29 @@
-//! Provisioning the running agent container, in order: the bottle's CA (installed alone
-//! and in a bundle with the system roots), the prompt, and each skill. Every command names
-//! the container by [`Slot::AgentName`]. Pure.
+//! Provisioning the running agent container, in order: the working directory (`--cwd`:
+//! the user's directory, `.git` included, copied in as the agent's own), each skill, the
+//! prompt, the git config, and last the bottle's CA (installed alone and in a bundle with
+//! the system roots), which waits for mitmproxy. Copies are tars owned by the agent user
+//! (`docker cp -` keeps a piped tar's owners), so no step needs a capability. Every
+//! command names the container by [`Slot::AgentName`]. Pure.
 
 use crate::config::catalog::Agent;
+use crate::config::credential::Credential;
+use crate::config::git_identity::GitIdentity;
 use crate::host_snapshot::HostSnapshot;
 use crate::image::contract::ImageContract;
 use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::planner::git_config::git_config;
 use crate::plan::slot::Slot;
 use crate::plan::step::Step;
+
+/// What provisioning puts into the agent.
+pub(crate) struct ProvisionInput<'a> {
+    pub agent: &'a Agent,
+    pub host: &'a HostSnapshot,
+    /// `--cwd`: copy the working directory in.
+    pub cwd: bool,
+    pub git: &'a GitIdentity,
+    pub credentials: &'a [Credential],
+}
 
 /// `docker exec [--interactive] --user USER <agent> ARGS…`.
 fn exec(interactive: bool, user: &str) -> DockerCommand {
@@ -17,9 +33,77 @@ fn exec(interactive: bool, user: &str) -> DockerCommand {
         .slot(Slot::AgentName)
 }
 
-pub(crate) fn provision(agent: &Agent, host: &HostSnapshot) -> Vec<Step> {
+/// `docker cp - <agent>:DIR` of a host directory's tar, owned by the agent user.
+fn copy_tree(from: String, prefix: &str, into: &str, shows: &str) -> DockerCommand {
     let c = &ImageContract::get().agent;
-    let mut steps = vec![
+    DockerCommand::new(["cp", "-"])
+        .slot_then(Slot::AgentName, format!(":{into}"))
+        .stdin(Stdin::Tree {
+            path: from,
+            prefix: prefix.to_string(),
+            uid: c.uid,
+            gid: c.gid,
+            shows: shows.to_string(),
+        })
+}
+
+pub(crate) fn provision(input: ProvisionInput) -> Vec<Step> {
+    let c = &ImageContract::get().agent;
+    let mut steps = Vec::new();
+    if input.cwd {
+        steps.push(
+            Step::run(copy_tree(
+                input.host.cwd.display().to_string(),
+                "",
+                &c.workdir,
+                "the working directory",
+            ))
+            .announce(format!(
+                "provision --cwd: copying {}",
+                input.host.cwd.display()
+            )),
+        );
+    }
+    for skill in &input.agent.skills {
+        let under_home = c
+            .skills_dir
+            .strip_prefix(&format!("{}/", c.home))
+            .expect("the contract checks skills_dir is under home");
+        steps.push(
+            Step::run(copy_tree(
+                input.host.skill_dir(skill).display().to_string(),
+                &format!("{under_home}/{skill}"),
+                &c.home,
+                &format!("the skill {skill}"),
+            ))
+            .announce(format!("provision skill:{skill}")),
+        );
+    }
+    if let Some(prompt) = &input.agent.prompt {
+        let path = c.prompt_path();
+        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
+        steps.push(
+            Step::run(
+                exec(true, &c.user_spec())
+                    .args(["sh", "-c", &format!("mkdir -p {dir} && cat > {path}")])
+                    .stdin(Stdin::Text {
+                        text: prompt.clone(),
+                    }),
+            )
+            .announce("provision prompt"),
+        );
+    }
+    if let Some(config) = git_config(input.git, input.credentials) {
+        steps.push(
+            Step::run(
+                exec(true, &c.user_spec())
+                    .args(["sh", "-c", &format!("cat > {}/.gitconfig", c.home)])
+                    .stdin(Stdin::Text { text: config }),
+            )
+            .announce("provision git"),
+        );
+    }
+    steps.push(
         Step::run(
             exec(true, "0")
                 .args([
@@ -38,40 +122,6 @@ pub(crate) fn provision(agent: &Agent, host: &HostSnapshot) -> Vec<Step> {
                 }),
         )
         .announce("provision ca"),
-    ];
-    if let Some(prompt) = &agent.prompt {
-        let path = c.prompt_path();
-        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
-        steps.push(
-            Step::run(
-                exec(true, &c.user_spec())
-                    .args(["sh", "-c", &format!("mkdir -p {dir} && cat > {path}")])
-                    .stdin(Stdin::Text {
-                        text: prompt.clone(),
-                    }),
-            )
-            .announce("provision prompt"),
-        );
-    }
-    for skill in &agent.skills {
-        let dest = format!("{}/{skill}", c.skills_dir);
-        steps.push(
-            Step::run(exec(false, "0").args(["mkdir", "-p", &c.skills_dir]))
-                .announce(format!("provision skill:{skill}")),
-        );
-        steps.push(Step::run(
-            DockerCommand::new([
-                "cp".to_string(),
-                format!("{}/.", host.skill_dir(skill).display()),
-            ])
-            .slot_then(Slot::AgentName, format!(":{dest}")),
-        ));
-        steps.push(Step::run(exec(false, "0").args([
-            "chown",
-            "-R",
-            &c.user_spec(),
-            &format!("{}/.claude", c.home),
-        ])));
-    }
+    );
     steps
 }

@@ -1,36 +1,40 @@
-//! The two sidecars, each a lane of steps: pipelock (created on the proxy network, its
-//! config copied in as a tar, joined to egress, started, waited for on `/health`) and
-//! mitmproxy (agent and proxy networks, started, waited for until its CA can be copied
-//! out). Pure.
+//! The two sidecars, each a lane of steps. pipelock: started on the proxy network with its
+//! config written by a tiny shell wrapper into a private tmpfs (its root filesystem is
+//! read-only, so nothing can be copied in), joined to egress, waited for on `/health`.
+//! mitmproxy: started on the agent network with the addon's config in its environment,
+//! joined to the proxy network; its address on the agent network is read (the agent
+//! reaches it by `--add-host`, not by DNS), and it is waited for until its CA certificate
+//! can be read. Both confined (see `hardening`). Pure.
 
+use crate::config::credential::Credential;
+use crate::config::egress::Egress;
+use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
+use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
-use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::docker_command::DockerCommand;
 use crate::plan::phase::Lane;
 use crate::plan::pipelock_config::PipelockConfig;
+use crate::plan::planner::hardening;
 use crate::plan::planner::names::Names;
 use crate::plan::role::Role;
 use crate::plan::step::{Action, Capture, Step};
-use crate::plan::tar_file::TarFile;
 use crate::plan::undo::Undo;
 
 /// How long pipelock's `/health` and mitmproxy's CA may take to appear.
 pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
+/// The private tmpfs directories' size.
+const TMPFS_MB: u64 = 64;
 
-/// `docker create` of a sidecar on one network (`docker run` joins only one; the second
-/// is connected before it starts), and the step with its undo.
-fn create(
-    names: &Names,
-    name: &str,
-    role: Role,
-    network: &str,
-    uid: u32,
-    gid: u32,
-) -> DockerCommand {
-    DockerCommand::new(["create", "--name", name])
+/// `docker run --detach` of a sidecar, confined, on one network (`docker run` joins only
+/// one; the second is connected right after).
+fn run(names: &Names, name: &str, role: Role, network: &str, uid: u32, gid: u32) -> DockerCommand {
+    DockerCommand::new(["run", "--detach", "--name", name])
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
+        .args(hardening::confined())
+        .args(hardening::no_outside_dns())
 }
 
 fn undo(names: &Names, role: Role) -> Undo {
@@ -40,41 +44,59 @@ fn undo(names: &Names, role: Role) -> Undo {
     }
 }
 
+/// What pipelock needs from the bottle.
+pub(crate) struct PipelockInput<'a> {
+    pub egress: &'a Egress,
+    /// The agent's forwarded secrets, by name: pipelock's environment scan blocks them.
+    pub scanned_env: &'a [String],
+    pub credentials: &'a [Credential],
+    pub ignore_headers: &'a [String],
+    pub engine: Option<EngineCapacity>,
+}
+
 pub(crate) fn pipelock(
     names: &Names,
     image: &ImageRef,
-    allowlist: &[String],
-    scanned_env: &[String],
+    input: PipelockInput,
 ) -> (PipelockPlan, Lane) {
     let c = &ImageContract::get().pipelock;
     let name = &names.pipelock;
-    let config = PipelockConfig::for_allowlist(allowlist);
-    let mut create = create(names, name, Role::Pipelock, &names.net_proxy, c.uid, c.gid);
-    for var in scanned_env {
-        create = create.args(["--env", var]).pass_env(var);
+    let config = PipelockConfig::for_bottle(input.egress, input.ignore_headers);
+    // It buffers non-streamed responses and whole request bodies while it scans them.
+    let memory_mb = 256 + 4 * (input.egress.max_response_mb + input.egress.max_request_mb);
+    let mut run = run(names, name, Role::Pipelock, &names.net_proxy, c.uid, c.gid)
+        .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
+        .args(hardening::sidecar_limits(memory_mb, input.engine));
+    // The real values pipelock scans for, by name only. Credentials too: they may leave
+    // only in the headers the addon injects them into, which pipelock skips.
+    for var in input.scanned_env {
+        run = run.args(["--env", var]).pass_env(var);
     }
-    let create = create.arg(image.arg()).args(c.command.iter().cloned());
-    let config_file = TarFile {
-        name: c.config_file_name().to_string(),
-        mode: 0o644,
-        uid: c.uid,
-        gid: c.gid,
-        shows: "the pipelock config".into(),
-        text: config.render(),
-    };
+    for cred in input.credentials {
+        let var = cred.value_env();
+        run = run.args(["--env", &var]).pass_env(var);
+    }
+    let run = run
+        .arg(image.arg())
+        .args([
+            "sh",
+            "-c",
+            &format!(
+                "printf '%s' \"$1\" > {} && shift && exec \"$@\"",
+                c.config_path
+            ),
+            "bot-bottle-pipelock",
+        ])
+        .content("the pipelock config, below", config.render())
+        .args(c.command.iter().cloned());
     let steps = vec![
-        Step::run(create).undo(undo(names, Role::Pipelock)),
-        Step::run(
-            DockerCommand::new(["cp", "-", &format!("{name}:{}", c.config_dir())])
-                .stdin(Stdin::Tar { file: config_file }),
-        ),
+        Step::run(run).undo(undo(names, Role::Pipelock)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
             &names.net_egress,
             name,
         ])),
-        Step::run(DockerCommand::new(["start", name])),
         Step::new(Action::WaitFor {
             probe: DockerCommand::new([
                 "exec",
@@ -104,29 +126,76 @@ pub(crate) fn pipelock(
     (plan, lane)
 }
 
-pub(crate) fn mitmproxy(names: &Names, image: &ImageRef) -> (MitmproxyPlan, Lane) {
+/// What mitmproxy needs from the bottle.
+pub(crate) struct MitmproxyInput<'a> {
+    pub egress: &'a Egress,
+    pub credentials: &'a [Credential],
+    /// The agent's forwarded secrets, by name.
+    pub guarded: &'a [String],
+    pub engine: Option<EngineCapacity>,
+}
+
+pub(crate) fn mitmproxy(
+    names: &Names,
+    image: &ImageRef,
+    input: MitmproxyInput,
+) -> (MitmproxyPlan, Lane) {
     let c = &ImageContract::get().mitmproxy;
     let pipelock_port = ImageContract::get().pipelock.port;
     let name = &names.mitmproxy;
-    let create = create(names, name, Role::Mitmproxy, &names.net_agent, c.uid, c.gid)
+    let addon = AddonConfig::new(
+        format!("{}:{pipelock_port}", names.pipelock),
+        input.egress.max_request_bytes(),
+        vec![names.pipelock.clone(), names.mitmproxy.clone()],
+        input.credentials,
+        input.guarded,
+    );
+    // The addon buffers request bodies up to four times the body limit in all.
+    let memory_mb = 256 + 8 * input.egress.max_request_mb;
+    let mut run = run(names, name, Role::Mitmproxy, &names.net_agent, c.uid, c.gid)
+        .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
+        .args(hardening::sidecar_limits(memory_mb, input.engine));
+    for cred in input.credentials {
+        let var = cred.value_env();
+        run = run.args(["--env", &var]).pass_env(var);
+    }
+    for secret in input.guarded {
+        let var = guarded_env(secret);
+        run = run.args(["--env", &var]).pass_env(var);
+    }
+    let run = run
+        .arg("--env")
+        .content(
+            format!("{ADDON_CONFIG_ENV}=the addon config, below"),
+            format!("{ADDON_CONFIG_ENV}={}", addon.render()),
+        )
         .arg(image.arg())
         .args(c.command.iter().cloned())
         .args([
             "--set".to_string(),
-            format!("{}={}:{pipelock_port}", c.pipelock_option, names.pipelock),
+            format!("{}=env:{ADDON_CONFIG_ENV}", c.config_option),
         ]);
+    let net = &names.net_agent;
     let steps = vec![
-        Step::run(create).undo(undo(names, Role::Mitmproxy)),
+        Step::run(run).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
             &names.net_proxy,
             name,
         ])),
-        Step::run(DockerCommand::new(["start", name])),
-        // Only the certificate is ever copied out, never the key beside it.
+        Step::new(Action::Query {
+            query: DockerCommand::new([
+                "inspect".to_string(),
+                "--format".into(),
+                format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+                name.clone(),
+            ]),
+            capture: Capture::HostEntry { name: name.clone() },
+        }),
+        // Only the certificate is ever read out, never the key beside it.
         Step::new(Action::WaitFor {
-            probe: DockerCommand::new(["cp", &format!("{name}:{}", c.ca_cert), "-"]),
+            probe: DockerCommand::new(["exec", name, "cat", &c.ca_cert]),
             container: name.clone(),
             what: "mitmproxy's CA certificate".into(),
             timeout_seconds: READY_TIMEOUT_SECONDS,
@@ -137,6 +206,7 @@ pub(crate) fn mitmproxy(names: &Names, image: &ImageRef) -> (MitmproxyPlan, Lane
     let plan = MitmproxyPlan {
         container: name.clone(),
         proxy_url: format!("http://{name}:{}", c.port),
+        addon,
     };
     let lane = Lane {
         name: "mitmproxy".into(),

@@ -1,0 +1,39 @@
+//! `GitIdentity`: the bottle's `git` settings, the author name and email the agent's
+//! commits carry. Pure.
+
+use crate::config::manifest::GitSpec;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GitIdentity {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl GitIdentity {
+    /// Checks the bottle's `git` object. An error is `(path under git, message)`.
+    pub fn from_spec(spec: &GitSpec) -> Result<GitIdentity, (String, String)> {
+        for (field, value) in [("name", &spec.name), ("email", &spec.email)] {
+            if let Some(v) = value
+                && (v.trim().is_empty() || v.contains(['\n', '\r', '\0']))
+            {
+                return Err((
+                    format!(".{field}"),
+                    format!("the git {field} may not be empty or hold a newline or NUL"),
+                ));
+            }
+        }
+        if let Some(email) = &spec.email
+            && (!email.contains('@') || email.contains(['<', '>']))
+        {
+            return Err((
+                ".email".into(),
+                format!("`{email}` is not an email address like a@example.com"),
+            ));
+        }
+        Ok(GitIdentity {
+            name: spec.name.clone(),
+            email: spec.email.clone(),
+        })
+    }
+}

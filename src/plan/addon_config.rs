@@ -1,0 +1,112 @@
+//! `AddonConfig`: what mitmproxy's verdict addon (nix/mitmproxy/bottle_verdict.py) is
+//! told: where pipelock listens, the request body limit, the sidecars a CONNECT may never
+//! reach, the credentials to inject (placeholder, hosts, header; the real values only by
+//! the name of the variable that carries them), the agent's secrets to guard, and the
+//! headers pipelock skips. Its schema is the addon's (docs/addon.md). Pure.
+
+use crate::config::credential::{Credential, Scheme};
+use serde::Serialize;
+
+/// The addon reads its config from this variable of mitmproxy's environment.
+pub const ADDON_CONFIG_ENV: &str = "BOT_BOTTLE_ADDON_CONFIG";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddonConfig {
+    pub version: u32,
+    /// `host:port` of pipelock's listener.
+    pub pipelock: String,
+    pub max_body_bytes: u64,
+    pub sidecars: Vec<String>,
+    pub credentials: Vec<AddonCredential>,
+    pub guarded: Vec<Guarded>,
+    pub unscanned_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddonCredential {
+    pub name: String,
+    /// The variable of mitmproxy's environment holding the real value.
+    pub env: String,
+    pub hosts: Vec<String>,
+    pub header: String,
+    /// `null`, `"Bearer"` or `"Basic"`.
+    pub scheme: Option<&'static str>,
+    pub placeholder: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// A secret the agent holds (a forwarded env value): the addon refuses requests that carry
+/// it in the headers pipelock skips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guarded {
+    pub name: String,
+    pub env: String,
+}
+
+impl AddonConfig {
+    pub fn new(
+        pipelock: String,
+        max_body_bytes: u64,
+        sidecars: Vec<String>,
+        credentials: &[Credential],
+        guarded: &[String],
+    ) -> AddonConfig {
+        AddonConfig {
+            version: 1,
+            pipelock,
+            max_body_bytes,
+            sidecars,
+            credentials: credentials
+                .iter()
+                .map(|c| AddonCredential {
+                    name: c.name.clone(),
+                    env: c.value_env(),
+                    hosts: c.hosts.clone(),
+                    header: c.header.to_ascii_lowercase(),
+                    scheme: match c.scheme {
+                        Scheme::Plain => None,
+                        Scheme::Bearer => Some("Bearer"),
+                        Scheme::Basic { .. } => Some("Basic"),
+                    },
+                    placeholder: c.placeholder(),
+                    username: match &c.scheme {
+                        Scheme::Basic { username } => Some(username.clone()),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            guarded: guarded
+                .iter()
+                .map(|name| Guarded {
+                    name: name.clone(),
+                    env: guarded_env(name),
+                })
+                .collect(),
+            unscanned_headers: unscanned_headers(credentials),
+        }
+    }
+
+    /// The JSON the addon reads (one line: it travels in an environment variable).
+    pub fn render(&self) -> String {
+        serde_json::to_string(self).expect("plain data serializes")
+    }
+}
+
+/// The variable of mitmproxy's environment that carries a guarded secret's value.
+pub fn guarded_env(name: &str) -> String {
+    format!("BOT_BOTTLE_GUARDED_{name}")
+}
+
+/// The headers credentials go in, lower-cased, each once, in order: pipelock is told to
+/// skip them (the injected value would trip its scan) and the addon scans them instead.
+pub fn unscanned_headers(credentials: &[Credential]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in credentials {
+        let h = c.header.to_ascii_lowercase();
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out
+}
