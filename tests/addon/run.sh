@@ -5,13 +5,13 @@
 # pytest (e.g. -k stream -x).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bash "$repo/tests/images/build.sh"
+flock /tmp/bot-bottle-image-build.lock bash "$repo/tests/images/build.sh"
 # shellcheck disable=SC1091
 . "$repo/target/test-images/images.env"
 echo "[addon-tests] running pytest in $BOT_BOTTLE_MITMPROXY_IMAGE (--network none)"
 exec docker run --rm --network none --user 0 \
   --add-host allowed.test:127.0.0.1 --add-host denied.test:127.0.0.1 \
-  --add-host other.allowed.test:127.0.0.1 \
+  --add-host other.allowed.test:127.0.0.1 --add-host bot-bottle-pipelock-addontest:127.0.0.1 \
   -v "$repo":/src:ro -e BOT_BOTTLE_REPO=/src -e PYTHONDONTWRITEBYTECODE=1 \
   -w /src/tests/addon \
   "$BOT_BOTTLE_MITMPROXY_IMAGE" \
