@@ -1017,8 +1017,8 @@ class BottleVerdict:
             "bot_bottle": "request", "v": 1,
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(st.ts)) + f".{int(st.ts * 1000) % 1000:03d}Z",
             "id": flow.id, "method": st.method or flow.request.method,
-            "scheme": st.scheme, "host": st.host or flow.request.host, "port": st.port,
-            "path": path_without_query_values(st.path) if st.path is not None else None,
+            "scheme": st.scheme, "host": self._redact(st.host or flow.request.host), "port": st.port,
+            "path": self._redact(path_without_query_values(st.path)) if st.path is not None else None,
             "status": status, "verdict": verdict, "by": by, "reason_code": code,
             "reason": reason[:REASON_MAX] if reason else reason,
             "credential": ",".join(st.credentials) or None,
@@ -1028,6 +1028,17 @@ class BottleVerdict:
         }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
+
+    def _redact(self, text: str) -> str:
+        """Known values never reach the log, even when the agent put one in a path or host."""
+        if not self.cfg or not self.cfg.known or not text:
+            return text
+        for k in self.cfg.known:
+            for f in k.forms:
+                s = f.decode("latin-1")
+                if s in text:
+                    text = text.replace(s, f"<{k.name}>")
+        return text
 
     # -- connections -----------------------------------------------------------------------
     def server_connect(self, data) -> None:
