@@ -40,6 +40,7 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
 
 # No `from __future__ import annotations`: mitmproxy loads scripts outside sys.modules,
 # where dataclasses cannot resolve string annotations.
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -67,6 +68,7 @@ LEGACY_MAX_BODY = 16 * 1024 * 1024
 BUDGET_FACTOR = 4  # default memory budget for buffered request bodies = 4 x max_body_bytes
 MIN_SCAN_LEN = 8  # known values shorter than this are not searched for (false positives)
 REASON_MAX = 300
+PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 PIPELOCK_DOWN_MARK = "bot-bottle fails closed, the request was not sent"
 HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -614,6 +616,10 @@ class BottleVerdict:
         self.buffered_total = 0
         self.tickets: dict[str, set[str]] = {}
         self.hostname = norm_host(socket.gethostname())
+        # pipelock's resolved address (host, port, resolved at): a new server connection to
+        # an IP skips mitmproxy's per-connection name lookup (an executor hop, and a DNS
+        # round trip to Docker's resolver in a bottle).
+        self.pl_resolved: tuple[str, int, float] | None = None
 
     # -- options -------------------------------------------------------------------------
     def load(self, loader) -> None:
@@ -852,7 +858,7 @@ class BottleVerdict:
         host_header = req.host_header
         absolute = req.url  # e.g. https://api.example.com/v1/messages?x=1
         target_scheme, target_host, target_port = req.scheme, req.host, req.port
-        ph, pp = cfg.pipelock
+        ph, pp = await self._pipelock_address()
         req.scheme = "http"
         req.host = ph  # the setter also rewrites Host/:authority ...
         req.port = pp
@@ -860,6 +866,29 @@ class BottleVerdict:
         req.host_header = host_header or mitm_url.hostport(target_scheme, target_host, target_port)
         st.retargeted = True
         self.tickets.setdefault(flow.client_conn.id, set()).add(flow.id)
+
+    async def _pipelock_address(self) -> tuple[str, int]:
+        host, port = self.cfg.pipelock
+        r = self.pl_resolved
+        if r is not None and time.monotonic() - r[2] < PIPELOCK_RESOLVE_TTL:
+            return r[0], r[1]
+        if is_ip_literal(host):
+            return host, port
+        try:
+            infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM), 5)
+            ip = infos[0][4][0]
+        except (OSError, asyncio.TimeoutError, IndexError):
+            return host, port  # mitmproxy's own connect then fails with the worded error
+        self.pl_resolved = (ip, port, time.monotonic())
+        return ip, port
+
+    def _is_pipelock(self, addr) -> bool:
+        if addr is None or self.cfg is None or self.cfg.pipelock is None:
+            return False
+        a = (addr[0], addr[1])
+        r = self.pl_resolved
+        return a == self.cfg.pipelock or (r is not None and a == (r[0], r[1]))
 
     def _injection_plan(self, req) -> dict:
         """header (lower case) -> (credential, new value), for credentials bound to this
@@ -1045,9 +1074,8 @@ class BottleVerdict:
         """The single door out: a connection to pipelock, for a request re-targeted there."""
         server = data.server
         addr = server.address
-        pl = self.cfg.pipelock if self.cfg else None
         tickets = self.tickets.get(data.client.id)
-        if pl is None or addr is None or (addr[0], addr[1]) != pl or not tickets:
+        if not self._is_pipelock(addr) or not tickets:
             server.error = (
                 f"bot-bottle: mitmproxy connects only to pipelock, and only for an HTTP request it re-targeted "
                 f"there; refused a connection to {addr[0] if addr else '?'}:{addr[1] if addr else '?'}")
@@ -1056,12 +1084,14 @@ class BottleVerdict:
         tickets.pop()
 
     def server_connect_error(self, data) -> None:
-        addr = data.server.address
-        if self.cfg and self.cfg.pipelock and addr and (addr[0], addr[1]) == self.cfg.pipelock \
-                and PIPELOCK_DOWN_MARK not in (data.server.error or "") and not str(data.server.error or "").startswith("bot-bottle:"):
-            data.server.error = (f"pipelock at {self.cfg.pipelock_text} is unreachable ({data.server.error}); "
-                                 f"{PIPELOCK_DOWN_MARK}")
-            log.warning("bottle_verdict: %s", data.server.error)
+        if not self._is_pipelock(data.server.address):
+            return
+        self.pl_resolved = None  # resolve again next time (pipelock may have a new address)
+        err = str(data.server.error or "")
+        if PIPELOCK_DOWN_MARK in err or err.startswith("bot-bottle:"):
+            return
+        data.server.error = f"pipelock at {self.cfg.pipelock_text} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
+        log.warning("bottle_verdict: %s", data.server.error)
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

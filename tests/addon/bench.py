@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import (ADDON, DOUBLE, DOUBLE_SRC, MITMDUMP, ORIGIN,  # noqa: E402
+from conftest import (ADDON, DOUBLE, DOUBLE_SRC, MITMDUMP, ORIGIN, PIPELOCK_NAME,  # noqa: E402
                       SYSTEM_PY, TEST_NAMES, ensure_test_hosts, free_port, stop, wait_port)
 
 PATH = "/bench"
@@ -141,15 +141,16 @@ BENCH_PIPELOCK_CONFIG = {  # valid for the old double, the conformance double an
 
 
 def start_mitm(tmp: Path, name: str, addon: Path, dport: int, procs: list) -> tuple[int, Path, subprocess.Popen]:
+    """pipelock is named by its sidecar name (resolved via /etc/hosts here), as in a bottle."""
     port = free_port()
     conf = tmp / f"{name}-conf"
     args = [MITMDUMP, "--listen-host", "127.0.0.1", "--listen-port", str(port), "-s", str(addon),
             "--set", f"confdir={conf}", "--set", "connection_strategy=lazy", "--set", "upstream_cert=false"]
     if name == "old":  # the addon at 34cddb8: options, probe connection per server connection
-        args += ["-q", "--set", f"bottle_pipelock=127.0.0.1:{dport}"]
+        args += ["-q", "--set", f"bottle_pipelock={PIPELOCK_NAME}:{dport}"]
     else:
         cfg = tmp / "addon.json"
-        cfg.write_text(json.dumps({"version": 1, "pipelock": f"127.0.0.1:{dport}", "max_body_bytes": 16 * 1024 * 1024,
+        cfg.write_text(json.dumps({"version": 1, "pipelock": f"{PIPELOCK_NAME}:{dport}", "max_body_bytes": 16 * 1024 * 1024,
                                    "sidecars": [], "credentials": [], "guarded": [], "unscanned_headers": []}))
         args += ["--set", f"bottle_config={cfg}"]
     p = subprocess.Popen(args, stdout=(tmp / f"{name}.out").open("w"), stderr=subprocess.STDOUT)

@@ -8,8 +8,22 @@ import ssl
 import time
 
 import httpx
+import pytest
 
 from conftest import PIPELOCK_NAME, addon_config, pipelock_config
+
+MARK: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def mark_lines(request):
+    """Remember how many log lines each mitmdump had before the test."""
+    for name in ("mitm",):
+        if name in request.fixturenames:
+            m = request.getfixturevalue(name)
+            MARK[id(m)] = len(m.lines())
+    yield
+
 
 KEYS = ["bot_bottle", "v", "ts", "id", "method", "scheme", "host", "port", "path", "status", "verdict", "by",
         "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms"]
@@ -20,10 +34,14 @@ def client(mitm, timeout=60.0) -> httpx.Client:
     return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
 
 
-def last(mitm, path_prefix, n=1):
+def last(mitm, path_prefix, n=1, since=None):
+    """The newest n lines for path_prefix, written after `since` (a line count); the line is
+    written when mitmproxy has passed the response on, which can be just after the client
+    has read it."""
+    since = MARK.get(id(mitm), 0) if since is None else since
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        hits = [x for x in mitm.lines() if (x["path"] or "").startswith(path_prefix)]
+        hits = [x for x in mitm.lines()[since:] if (x["path"] or "").startswith(path_prefix)]
         if len(hits) >= n:
             return hits[-n:] if n > 1 else hits[-1]
         time.sleep(0.05)
