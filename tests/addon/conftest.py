@@ -401,7 +401,8 @@ class RecordingListener:
     """A fake pipelock listener: records every connection and the raw bytes it received,
     answers each read with a 403 `blocked:` text and closes."""
 
-    def __init__(self):
+    def __init__(self, status: int = 403):
+        self.status = status  # 200: a fast "pipelock" that reads the body and says ok
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -434,6 +435,20 @@ class RecordingListener:
                 if not chunk:
                     break
                 data += chunk
+            if self.status == 200:
+                head, _, rest = data.partition(b"\r\n\r\n")
+                n = next((int(v) for k, _, v in (ln.partition(b":") for ln in head.split(b"\r\n"))
+                          if k.strip().lower() == b"content-length"), 0)
+                got = len(rest)
+                while got < n:
+                    chunk = conn.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+                data = head + b"\r\n\r\n" + b"<%d body bytes>" % got
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                             b"Content-Length: 3\r\n\r\nok\n")
+                return
             body = b"blocked: recording listener\n"
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -452,6 +467,15 @@ class RecordingListener:
 @pytest.fixture
 def recording_listener():
     rl = RecordingListener()
+    yield rl
+    rl.close()
+
+
+@pytest.fixture
+def fast_pipelock():
+    """A "pipelock" that reads each request and answers 200 at once: for tests about
+    mitmproxy's own memory (a real pipelock scans 16 MiB bodies for minutes)."""
+    rl = RecordingListener(status=200)
     yield rl
     rl.close()
 

@@ -240,7 +240,7 @@ def test_websocket_library_cannot_connect(mitm, origin):
 
     ctx = ssl.create_default_context(cafile=str(mitm.ca))
     with pytest.raises(InvalidStatus) as ei:
-        with connect("wss://allowed.test/ws", ssl=ctx, proxy=mitm.proxy, open_timeout=10):
+        with connect("wss://allowed.test/ws", ssl=ctx, proxy=mitm.proxy, open_timeout=30):
             pass
     assert ei.value.response.status_code == 403
     assert origin.seen()["connections"] == []

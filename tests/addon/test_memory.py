@@ -56,8 +56,8 @@ class HeldUpload:
         return status, head + b"\r\n\r\n" + body
 
 
-def test_budget_refuses_the_upload_that_would_go_over(start_mitm, double, origin):
-    cfg = addon_config(double.addr, max_body_bytes=1 * MiB, body_budget_bytes=3 * MiB)
+def test_budget_refuses_the_upload_that_would_go_over(start_mitm, fast_pipelock, origin):
+    cfg = addon_config(fast_pipelock.addr, max_body_bytes=1 * MiB, body_budget_bytes=3 * MiB)
     m = start_mitm(config=cfg, name="mitm-budget")
     held = [HeldUpload(m, MiB - 100) for _ in range(3)]  # 3 x ~1 MiB buffered: at the budget
     over = HeldUpload(m, MiB - 100)
@@ -69,14 +69,16 @@ def test_budget_refuses_the_upload_that_would_go_over(start_mitm, double, origin
     assert [s for s, _ in results[1:]] == [200, 200, 200], [r[:200] for _, r in results[1:]]
     # the budget is released: the next upload goes through
     assert HeldUpload(m, MiB - 100).finish()[0] == 200
-    assert len(origin.requests("/upload")) == 4
+    time.sleep(0.3)
+    assert len(fast_pipelock.connections) == 4
+    assert all(c.endswith(b"<%d body bytes>" % (MiB - 100)) for c in fast_pipelock.connections)
 
 
-def test_rss_stays_bounded_with_held_uploads(start_mitm, double, origin):
+def test_rss_stays_bounded_with_held_uploads(start_mitm, fast_pipelock, origin):
     """8 held uploads of max_body_bytes - 1 each (16 MiB): without the budget mitmproxy
     held them all (the issue measured 75 -> 331 MB with 8 x 32 MiB); with it, at most the
     budget (64 MiB) is buffered and the others are refused."""
-    m = start_mitm(double.addr, name="mitm-rss")
+    m = start_mitm(fast_pipelock.addr, name="mitm-rss")
     time.sleep(0.5)
     before = m.rss_kb()
     held = [HeldUpload(m, MAX_BODY - 1) for _ in range(8)]
@@ -90,10 +92,10 @@ def test_rss_stays_bounded_with_held_uploads(start_mitm, double, origin):
     assert grew_mb < budget_mb * 1.5 + 20, (before, during)
 
 
-def test_over_limit_body_is_dropped_not_buffered(start_mitm, double, origin):
+def test_over_limit_body_is_dropped_not_buffered(start_mitm, fast_pipelock, origin):
     """A 64 MiB upload against a 16 MiB limit: refused 413, and mitmproxy's memory does
     not grow by the body (it is read and dropped)."""
-    m = start_mitm(double.addr, name="mitm-drop")
+    m = start_mitm(fast_pipelock.addr, name="mitm-drop")
     time.sleep(0.5)
     before = m.rss_kb()
     u = HeldUpload(m, 64 * MiB)
