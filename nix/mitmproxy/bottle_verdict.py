@@ -76,7 +76,7 @@ HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 # pipelock v2.3.0's default DLP patterns, verbatim: internal/config/defaults.go (tag v2.3.0,
-# commit 7a3b7de), the line number is the first field. pipelock compiles each with a (?i)
+# commit 7a3b7de), the line number is the first field (the last entry: core.go). pipelock compiles each with a (?i)
 # prefix (scanner.New); three have post-match validators (internal/scanner/validate.go).
 # The addon applies them to the headers pipelock is told to skip (ignore_headers), which
 # pipelock would otherwise have scanned with exactly these patterns.
@@ -129,6 +129,10 @@ PIPELOCK_DEFAULT_DLP_PATTERNS = [
     (196, 'Environment Variable Secret', r'''(?-i:[A-Z][A-Z0-9]*[_-](?:SECRET(?:[_-]ACCESS)?[_-]?KEY|SECRET|PASSWORD|PASSWD|TOKEN|API[_-]?KEY))\b\s*=\s*\S{8,}''', 'high', None),
     (205, 'Credit Card Number', r'''\b\d{4}(?:[- ]?\d){11,15}\b''', 'medium', 'luhn'),
     (206, 'IBAN', r'''\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b''', 'medium', 'mod97'),
+    # pipelock's immutable core floor (internal/scanner/core.go, scanCoreDLP) repeats most of
+    # the above and adds this one (core.go:68); cross-checked with
+    # /work/notes/pipelock-default-patterns.json (56 entries, 49 distinct names).
+    (68, 'GCP Service Account Key', r'''"type"\s*:\s*"service_account"''', 'critical', None),
 ]
 
 
