@@ -2,8 +2,9 @@
 //! turns its outcome into an exit code. I/O.
 
 use crate::cli::{Cli, Command, LaunchArgs};
-use crate::config::catalog::Catalog;
+use crate::config::catalog::{Agent, Catalog, ManifestOrigin, ManifestText};
 use crate::config::resources::EngineCapacity;
+use crate::config::trust::{self, Trust};
 use crate::config::{catalog_report, manifest_files};
 use crate::engine::docker_cli::DockerCli;
 use crate::engine::docker_engine::DockerEngine;
@@ -20,6 +21,7 @@ use crate::resources::inventory::Inventory;
 use crate::signals;
 use anyhow::Result;
 use clap::Parser;
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 /// Parses the command line, runs it, and returns the process's exit code.
@@ -75,6 +77,9 @@ fn run(cli: Cli) -> Result<i32> {
             out_line(catalog_report::agents(&catalog).trim_end());
             Ok(exit_code::SUCCESS)
         }
+        Command::Allow { file, revoke } => {
+            allow(&HostSnapshot::capture()?, file.as_deref(), *revoke)
+        }
         Command::Info { agent } => {
             let catalog = load_catalog(&HostSnapshot::capture()?)?;
             let agent = catalog.agent(agent)?;
@@ -86,24 +91,21 @@ fn run(cli: Cli) -> Result<i32> {
 
 fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
     let mut host = HostSnapshot::capture()?;
-    let catalog = load_catalog(&host)?;
+    let (catalog, files) = load_files(&host)?;
     // Everything the input decides is checked before Docker is asked anything.
     let plan = planner::plan(&catalog, &args.to_options(), &host)?;
     if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
         return Err(UserError::new(image.advice()).into());
     }
+    let progress = Progress::new(cli.quiet);
+    let agent = &catalog.agents[&plan.agent];
+    if agent.from_working_dir {
+        check_working_dir_trust(agent, &catalog, &files, &host, &progress)?;
+    }
     let docker = engine(cli.verbose)?;
     // Limits are fitted to (and checked against) what this engine has.
     host.engine = Some(engine_capacity(&docker)?);
     let plan = planner::plan(&catalog, &args.to_options(), &host)?;
-    let progress = Progress::new(cli.quiet);
-    let agent = &catalog.agents[&plan.agent];
-    if agent.from_working_dir {
-        progress.warn(&format!(
-            "agent `{}` is defined by {} (the working directory's manifest), in bottle `{}`",
-            agent.name, agent.source, plan.bottle
-        ));
-    }
     // Asked before anything exists, so ^C at a prompt leaves nothing behind.
     let values = LaunchValues::collect(&plan, &catalog.bottles[&plan.bottle], &host.env)?;
     for name in values.too_short_for_pipelock(&plan) {
@@ -154,6 +156,130 @@ fn engine(verbose: bool) -> Result<DockerCli> {
 }
 
 fn load_catalog(host: &HostSnapshot) -> Result<Catalog> {
+    Ok(load_files(host)?.0)
+}
+
+/// The catalog and the files it came from.
+fn load_files(host: &HostSnapshot) -> Result<(Catalog, Vec<ManifestText>)> {
     let files = manifest_files::read(&host.env, &host.home, &host.cwd)?;
-    Catalog::load(&files, &host.skills).map_err(|e| UserError::new(e.to_string()).into())
+    let catalog = Catalog::load(&files, &host.skills).map_err(|e| UserError::new(e.to_string()))?;
+    Ok((catalog, files))
+}
+
+/// An agent from the working directory's manifest runs only once the user has allowed
+/// that file as it is now: asked on a terminal, an error naming `bottle allow` elsewhere.
+fn check_working_dir_trust(
+    agent: &Agent,
+    catalog: &Catalog,
+    files: &[ManifestText],
+    host: &HostSnapshot,
+    progress: &Progress,
+) -> Result<()> {
+    let Some(file) = files
+        .iter()
+        .find(|f| matches!(f.origin, ManifestOrigin::WorkingDir(_)))
+    else {
+        return Ok(());
+    };
+    // By its real path, as `bottle allow` records it.
+    let path = std::fs::canonicalize(file.origin.label())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.origin.label().to_string());
+    let store_path = trust::store_path(&host.env, &host.home);
+    let mut store = trust::load(&store_path)?;
+    let state = store.check(&path, &file.text);
+    if state == Trust::Allowed {
+        progress.warn(&format!(
+            "agent `{}` is defined by {path} (the working directory's manifest, allowed by you)",
+            agent.name
+        ));
+        return Ok(());
+    }
+    let why = match state {
+        Trust::Changed => "has changed since you allowed it",
+        _ => "is not allowed yet",
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(UserError::new(format!(
+            "agent `{}` comes from {path}, which {why}: a repository's manifest chooses what its agents run. Read it, then allow it with `bottle allow {path}` (nothing was started)",
+            agent.name
+        ))
+        .into());
+    }
+    let agents: BTreeSet<String> = catalog
+        .agents
+        .values()
+        .filter(|a| a.from_working_dir)
+        .map(|a| a.name.clone())
+        .collect();
+    let question = format!(
+        "bottle: {path} {why}. It defines:\n{}bottle: allow it (sha256 {})? [y/N] ",
+        trust::summary(&file.text, &agents),
+        &trust::digest(&file.text)[..16]
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), question.as_bytes());
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        return Err(UserError::new(format!("{path} was not allowed; nothing was started")).into());
+    }
+    store.allow(&path, &file.text);
+    trust::save(&store_path, &store)?;
+    progress.warn(&format!("allowed {path}"));
+    Ok(())
+}
+
+/// `bottle allow [FILE] [--revoke]`.
+fn allow(host: &HostSnapshot, file: Option<&std::path::Path>, revoke: bool) -> Result<i32> {
+    let given = file
+        .map(|f| host.cwd.join(f))
+        .unwrap_or_else(|| host.cwd.join(manifest_files::FILE_NAME));
+    let store_path = trust::store_path(&host.env, &host.home);
+    let mut store = trust::load(&store_path)?;
+    if revoke {
+        let path = std::fs::canonicalize(&given).unwrap_or(given);
+        let label = path.display().to_string();
+        if store.revoke(&label) {
+            trust::save(&store_path, &store)?;
+            out_line(&format!(
+                "revoked {label}: its agents will not run until allowed again"
+            ));
+        } else {
+            out_line(&format!("{label} was not allowed; nothing to revoke"));
+        }
+        return Ok(exit_code::SUCCESS);
+    }
+    let path = std::fs::canonicalize(&given).map_err(|e| {
+        UserError::new(format!(
+            "{}: cannot read the manifest: {e}",
+            given.display()
+        ))
+    })?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        UserError::new(format!("{}: cannot read the manifest: {e}", path.display()))
+    })?;
+    let label = path.display().to_string();
+    // Allowing means running its agents: the file must be a valid working-directory
+    // manifest, checked exactly as a launch would.
+    let as_working_dir = ManifestText {
+        origin: ManifestOrigin::WorkingDir(label.clone()),
+        text: text.clone(),
+    };
+    let catalog = Catalog::load(&[as_working_dir], &host.skills)
+        .map_err(|e| UserError::new(e.to_string()))?;
+    let agents: BTreeSet<String> = catalog
+        .agents
+        .values()
+        .filter(|a| a.from_working_dir)
+        .map(|a| a.name.clone())
+        .collect();
+    store.allow(&label, &text);
+    trust::save(&store_path, &store)?;
+    out_line(&format!(
+        "allowed {label} (sha256 {}); its agents:\n{}",
+        &trust::digest(&text)[..16],
+        trust::summary(&text, &agents).trim_end()
+    ));
+    Ok(exit_code::SUCCESS)
 }

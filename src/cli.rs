@@ -94,6 +94,21 @@ pub enum Command {
         /// The agent's name (see `bottle agents`).
         agent: String,
     },
+    /// Allow a repository's ./bot-bottle.json, so `bottle run` will start its agents.
+    ///
+    /// A working directory's manifest comes with whatever repository you are in and picks
+    /// its agents' commands and prompts, so bottle runs an agent from it only once you
+    /// have allowed the file, by path and content (SHA-256): any later change asks again.
+    /// On a terminal `bottle run` offers to allow it; elsewhere it stops and names this
+    /// command. Prints what the file's agents run first.
+    Allow {
+        /// The manifest (default: ./bot-bottle.json).
+        #[arg(value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// Forget the file instead: its agents will not run until allowed again.
+        #[arg(long)]
+        revoke: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,3 +13,4 @@ pub mod manifest;
 pub(crate) mod manifest_files;
 pub(crate) mod number;
 pub mod resources;
+pub mod trust;

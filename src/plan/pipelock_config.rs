@@ -53,8 +53,10 @@ pub struct Dlp {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeedPhraseDetection {
+    pub enabled: bool,
     /// 12 (the default) matches ordinary English in Claude Code's requests.
     pub min_words: u32,
+    pub verify_checksum: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,9 +75,21 @@ pub struct RequestBodyScanning {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResponseScanning {
+    /// Also the switch for streaming: off, an event stream is buffered whole.
     pub enabled: bool,
-    /// What a match in a response does.
+    /// A match in a page is logged: docs match the injection patterns all the time.
     pub action: &'static str,
+    pub sse_streaming: SseStreaming,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SseStreaming {
+    pub enabled: bool,
+    /// Logged, not ended: ordinary model text matches the patterns, and a block ends the
+    /// answer mid-stream.
+    pub action: &'static str,
+    /// Larger events would be dropped; a server tool's result arrives as one big event.
+    pub max_event_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,7 +129,9 @@ impl PipelockConfig {
                 min_env_secret_length: MIN_ENV_SECRET_LENGTH,
             },
             seed_phrase_detection: SeedPhraseDetection {
+                enabled: true,
                 min_words: SEED_PHRASE_MIN_WORDS,
+                verify_checksum: true,
             },
             request_body_scanning: RequestBodyScanning {
                 enabled: true,
@@ -128,6 +144,11 @@ impl PipelockConfig {
             response_scanning: ResponseScanning {
                 enabled: true,
                 action: "warn",
+                sse_streaming: SseStreaming {
+                    enabled: true,
+                    action: "warn",
+                    max_event_bytes: 1024 * 1024,
+                },
             },
             logging: Logging {
                 format: "json",
