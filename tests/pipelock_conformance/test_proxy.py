@@ -335,3 +335,54 @@ def test_response_injection_is_logged_in_warn_mode_and_blocked_in_block_mode(sta
     pl2 = start(config(response_scanning={"action": "block"}))
     status, headers, body = pl2.request("GET", "http://allowed.test/inject-page")
     assert_block(status, headers, body, 403, "blocked: response contains injection")
+
+
+def test_response_framing_follows_gos_server(start):
+    """copyResponseHeaders (forward.go:1753) drops Content-Length; Go's server then sets it for
+    a small body written at once (<= 2 KiB) and uses chunked encoding above that."""
+    pl = start(BASE)
+    status, headers, body = pl.request("GET", "http://allowed.test/bytes?n=1000")
+    assert status == 200 and header(headers, "Content-Length") == "1000" and len(body) == 1000
+    status, headers, body = pl.request("GET", "http://allowed.test/bytes?n=5000")
+    assert header(headers, "Content-Length") is None and header(headers, "Transfer-Encoding") == "chunked"
+    assert header(headers, "Content-Type") == "application/octet-stream" and len(body) == 5000
+
+
+def test_explain_blocks_adds_a_hint_header(start):
+    pl = start({**BASE, "explain_blocks": True})
+    status, headers, body = pl.request("GET", "http://denied.test/x")
+    assert status == 403 and header(headers, "X-Pipelock-Hint") == \
+        "Domain not on the allowlist. In strict mode, only allowlisted domains are reachable."
+
+
+def test_high_entropy_subdomain_is_blocked_before_dns(start):
+    pl = start(BASE)
+    label = "k7q9zm2lp4vb8nc3xr5w"          # 20 distinct characters: 4.32 bits
+    status, _, body = pl.request("GET", f"http://{label}.allowed.test/x")
+    assert (status, body.decode()) == (
+        403, f'blocked: high entropy subdomain label "{label}" (4.32 > 4.00 threshold)\n')
+
+
+def test_connect_headers_are_scanned(start):
+    pl = start(config(request_body_scanning={"action": "block"}))
+    from conftest import API_KEY
+    s = pl.raw(b"CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\n"
+               b"Proxy-Authorization: Bearer " + API_KEY.encode() + b"\r\n\r\n")
+    data = s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 403 Forbidden\r\n") and data.endswith(b"CONNECT blocked: header DLP match\n")
+
+
+def test_config_file_change_is_reloaded(start, docker):
+    """internal/config/reload.go: a change of the file (fsnotify) or SIGHUP re-reads it."""
+    pl = start({**BASE, "api_allowlist": ["allowed.test"]})
+    assert pl.request("GET", "http://other.allowed.test/x")[0] == 403
+    new = json.dumps({**BASE, "api_allowlist": ["allowed.test", "other.allowed.test"]}).encode()
+    docker.put_file(pl.cid, "/etc/pipelock", "pipelock.yaml", new)
+    docker.kill(pl.cid, "HUP")
+    assert pl.wait_event("config_reload", timeout=10, status="success"), pl.entries()
+    assert pl.request("GET", "http://other.allowed.test/x")[0] == 200
+    docker.put_file(pl.cid, "/etc/pipelock", "pipelock.yaml", b'{"surprise": 1}')
+    docker.kill(pl.cid, "HUP")
+    time.sleep(1.5)
+    assert "config reload failed" in pl.stderr()
+    assert pl.request("GET", "http://other.allowed.test/x")[0] == 200      # old config kept
