@@ -386,3 +386,52 @@ def test_config_file_change_is_reloaded(start, docker):
     time.sleep(1.5)
     assert "config reload failed" in pl.stderr()
     assert pl.request("GET", "http://other.allowed.test/x")[0] == 200      # old config kept
+
+
+def test_sse_event_size_limit(start):
+    """sse_generic.go:148-162: an event over max_event_bytes (64 KiB default) ends the stream in
+    block mode and is dropped (the stream goes on) in warn mode."""
+    pl = start(BASE)
+    c = pl.conn()
+    c.request("GET", "http://allowed.test/sse?n=4&interval_ms=50&big_at=2&big_bytes=70000")
+    events, clean = _read_stream(c.getresponse())
+    assert clean and len(events) == 2
+    ev = pl.wait_event("blocked", scanner="sse_stream")
+    assert ev and ev[0]["reason"].startswith("sse stream finding: sse event exceeds max_event_bytes")
+    pl2 = start(config(response_scanning={"sse_streaming": {"action": "warn"}}))
+    c = pl2.conn()
+    c.request("GET", "http://allowed.test/sse?n=4&interval_ms=50&big_at=2&big_bytes=70000")
+    events, clean = _read_stream(c.getresponse())
+    assert clean and [json.loads(e.split("data: ", 1)[1])["i"] for _, e in events] == [0, 1, 3]
+    pl3 = start(config(response_scanning={"sse_streaming": {"max_event_bytes": 100000}}))
+    c = pl3.conn()
+    c.request("GET", "http://allowed.test/sse?n=4&interval_ms=50&big_at=2&big_bytes=70000")
+    events, clean = _read_stream(c.getresponse())
+    assert clean and len(events) == 4
+
+
+def test_sse_scanning_off_passes_bytes_through(start):
+    """sse_generic.go:122-123 + 258-283: with sse_streaming.enabled false the stream is relayed
+    verbatim (comments kept), flushed per read."""
+    pl = start(config(response_scanning={"sse_streaming": {"enabled": False}}))
+    c = pl.conn()
+    c.request("GET", "http://allowed.test/sse?n=3&interval_ms=300&comment=1&inject_at=1")
+    events, clean = _read_stream(c.getresponse())
+    assert clean and [e for _, e in events].count(": keep-alive comment") == 3
+    assert len(events) == 6 and events[0][0] < 0.5
+
+
+def test_response_scanning_off_buffers_sse_and_core_patterns_block(start):
+    """With response_scanning.enabled false the SSE branch is skipped (forward.go:1282-1286) but
+    the core response patterns keep ResponseScanningEnabled() true (response.go:458-463): the
+    stream is buffered like any response and a core match blocks (ResponseAction() is block)."""
+    pl = start(config(response_scanning={"enabled": False}))
+    c = pl.conn()
+    t0 = time.monotonic()
+    c.request("GET", "http://allowed.test/sse?n=4&interval_ms=500")
+    r = c.getresponse()
+    first = time.monotonic() - t0
+    body = r.read()
+    assert r.status == 200 and first >= 1.4 and body.count(b"event: tick") == 4
+    status, headers, body = pl.request("GET", "http://allowed.test/inject-page")
+    assert_block(status, headers, body, 403, "blocked: response contains injection")
