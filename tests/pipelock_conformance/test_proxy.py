@@ -435,3 +435,24 @@ def test_response_scanning_off_buffers_sse_and_core_patterns_block(start):
     assert r.status == 200 and first >= 1.4 and body.count(b"event: tick") == 4
     status, headers, body = pl.request("GET", "http://allowed.test/inject-page")
     assert_block(status, headers, body, 403, "blocked: response contains injection")
+
+
+def test_keep_alive_chunked_body_and_expect_continue(start, origin):
+    """Go's server: several requests on one connection; a chunked request body is sent on
+    chunked (r.Clone keeps TransferEncoding although forward.go:1011-1016 re-wraps the body);
+    `Expect: 100-continue` is answered when the handler reads the body."""
+    pl = start(BASE)
+    c = pl.conn()
+    for i in range(3):
+        c.request("GET", f"http://allowed.test/echo?i={i}")
+        assert c.getresponse().read() and True
+    c.request("POST", "http://allowed.test/echo", body=iter([b"hello ", b"chunked ", b"world"]),
+              encode_chunked=True, headers={"Content-Type": "text/plain"})
+    seen = json.loads(c.getresponse().read())
+    got = {k.lower(): v for k, v in seen["headers"]}
+    assert seen["body_len"] == 19 and got.get("transfer-encoding") == "chunked"
+    s = pl.raw(b"POST http://allowed.test/echo HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 5\r\n"
+               b"Content-Type: text/plain\r\nExpect: 100-continue\r\n\r\n")
+    assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    s.sendall(b"hello")
+    assert s.recv(4096).startswith(b"HTTP/1.1 200 OK\r\n")

@@ -3289,14 +3289,15 @@ class Upstream:
             self.conn.close()
 
 
-def forward_request(state, method, url, headers, body, ctx):
-    """p.client.Do(outReq) with CheckRedirect (proxy.go:485-556)."""
+def forward_request(state, method, url, headers, body, ctx, chunked=False):
+    """p.client.Do(outReq) with CheckRedirect (proxy.go:485-556). `chunked`: the client sent a
+    chunked body; r.Clone keeps TransferEncoding, so Go's transport sends it chunked too."""
     cfg = state.cfg
     deadline = Deadline(cfg.timeout_seconds)
     via = []
     cur_url, cur_method, cur_body, cur_headers = url, method, body, headers.copy()
     while True:
-        resp = _do_one(state, cur_method, cur_url, cur_headers, cur_body, deadline)
+        resp = _do_one(state, cur_method, cur_url, cur_headers, cur_body, deadline, chunked)
         follow, new_method, include_body = _redirect_behavior(cur_method, resp.status, cur_body)
         loc = resp.headers.get("Location")
         if not follow or not loc:
@@ -3327,6 +3328,7 @@ def forward_request(state, method, url, headers, body, ctx):
         if not include_body:
             h.delete("Content-Length")
             cur_body = b""
+            chunked = False
         if new_url.hostname.lower() != via[0].hostname.lower() and \
                 not new_url.hostname.lower().endswith("." + via[0].hostname.lower()):
             for k in ("Authorization", "Www-Authenticate", "Cookie", "Cookie2"):
@@ -3336,7 +3338,7 @@ def forward_request(state, method, url, headers, body, ctx):
         cur_url, cur_method, cur_headers = new_url, new_method, h
 
 
-def _do_one(state, method, url, headers, body, deadline):
+def _do_one(state, method, url, headers, body, deadline, chunked=False):
     scheme = url.scheme
     port = int(url.port) if url.port else (443 if scheme == "https" else 80)
     host = url.hostname
@@ -3346,8 +3348,9 @@ def _do_one(state, method, url, headers, body, deadline):
     out.append(("Host", url.host if url.port and port != default_port else host))
     if not headers.has("User-Agent"):
         out.append(("User-Agent", "Go-http-client/1.1"))
-    send_len = bool(body) or method in ("POST", "PUT", "PATCH")
-    if send_len:
+    if chunked:
+        out.append(("Transfer-Encoding", "chunked"))
+    elif body or method in ("POST", "PUT", "PATCH"):
         out.append(("Content-Length", str(len(body))))
     for k in sorted({k for k, _ in headers.items}):
         if k in ("Host", "Content-Length", "Transfer-Encoding"):
@@ -3361,7 +3364,11 @@ def _do_one(state, method, url, headers, body, deadline):
             conn.putrequest(method, url.request_uri(), skip_host=True, skip_accept_encoding=True)
             for k, v in out:
                 conn.putheader(k, v)
-            conn.endheaders(body if body else None)
+            if chunked:
+                conn.endheaders(body, encode_chunked=True) if body else conn.endheaders(
+                    [b""], encode_chunked=True)
+            else:
+                conn.endheaders(body if body else None)
             resp = conn.getresponse()
             return Upstream(resp, conn, key, url, deadline)
         except socket.timeout:
@@ -3712,7 +3719,8 @@ def handle_forward(req, w, client_ip):
         out_headers.delete(h)
     remove_hop_by_hop(out_headers)
     try:
-        up = forward_request(State, req.method, strip_agent_param(url), out_headers, body, ctx)
+        up = forward_request(State, req.method, strip_agent_param(url), out_headers, body, ctx,
+                             chunked=req.chunked)
     except RedirectBlocked as b:
         return _block(w, "blocked: " + b.reason)
     except UpstreamError as e:
