@@ -2721,6 +2721,9 @@ class Logger:
         self._emit("info", "config_reload", [("status", status), ("detail", detail),
                                              ("config_hash", config_hash)], "configuration reloaded")
 
+    def shutdown(self, reason):                  # logger.go:887
+        self._emit("info", "shutdown", [("reason", reason)], "pipelock stopping")
+
     def startup(self, listen, mode, version, config_hash):
         self._emit("info", "startup", [("listen", listen), ("mode", mode), ("version", version),
                                        ("config_hash", config_hash)], "pipelock started")
@@ -3103,6 +3106,8 @@ class ResponseWriter:
     def write_full(self, status, body):
         """WriteHeader + one Write + return from the handler."""
         self.status = status
+        if body and not self.headers.has("Content-Type") and status not in (204, 304):
+            self.headers.set("Content-Type", detect_content_type(body))
         if status in (204, 304) or self.req.method == "HEAD":
             self._head(status, content_length=None if status in (204, 304) else len(body))
             return
@@ -3133,6 +3138,28 @@ class ResponseWriter:
                 self._send(b"0\r\n\r\n")
             except OSError:
                 pass
+
+
+def detect_content_type(data):
+    """A subset of Go's http.DetectContentType (the server sniffs when the handler set no
+    Content-Type): HTML, PDF, PNG, GIF, JPEG, gzip, zip, binary, else UTF-8 text."""
+    head = data[:512]
+    lstripped = head.lstrip(b"\t\n\x0c\r ").lower()
+    for tag in (b"<!doctype html", b"<html", b"<head", b"<script", b"<iframe", b"<h1", b"<div",
+                b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<body", b"<br", b"<p",
+                b"<!--"):
+        if lstripped.startswith(tag) and lstripped[len(tag):len(tag) + 1] in (b" ", b">"):
+            return "text/html; charset=utf-8"
+    for magic, ctype in ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+                         (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"),
+                         (b"\xff\xd8\xff", "image/jpeg"), (b"\x1f\x8b\x08", "application/x-gzip"),
+                         (b"PK\x03\x04", "application/zip")):
+        if head.startswith(magic):
+            return ctype
+    if any(b in b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0e\x0f\x10\x11\x12\x13\x14\x15"
+                b"\x16\x17\x18\x19\x1a\x1c\x1d\x1e\x1f" for b in head):
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
 
 
 def _status_text(code):
@@ -4209,7 +4236,12 @@ def cmd_run(args):
         State.log.config_reload("success", f"mode={new.mode}", new.hash)
 
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload, daemon=True).start())
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    def stop(*_):
+        State.log.shutdown("signal received")
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
     def watch():                                      # fsnotify on the file (reload.go:50-96)
         last = None
