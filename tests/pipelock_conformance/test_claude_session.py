@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import API_KEY, BASE, LEAK_TOKEN, OAUTH_TOKEN, STREAM_SECONDS, merge
+from conftest import API_KEY, LEAK_TOKEN, OAUTH_TOKEN, STREAM_SECONDS, merge
 from shapes import PRODUCT_CONFIG, claude_messages_body, image_upload_body
 
 ENV = {"ANTHROPIC_API_KEY": API_KEY, "CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN,

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BASE, NETWORK, PORT, config, merge
+from conftest import BASE, PORT, config, merge
 from shapes import PRODUCT_CONFIG
 
 # Every key docs/pipelock.md documents, with a value of the right type (many are defaults).

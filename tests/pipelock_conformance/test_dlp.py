@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import API_KEY, BASE, GITHUB_TOKEN, LEAK_TOKEN, OAUTH_TOKEN, config, header
+from conftest import API_KEY, BASE, GITHUB_TOKEN, LEAK_TOKEN, OAUTH_TOKEN, config
 
 ENV = {"BOTTLE_LEAK_TOKEN": LEAK_TOKEN, "BOTTLE_OTHER_TOKEN": LEAK_TOKEN.replace("+", "~")}
 BLOCKING = config(request_body_scanning={"action": "block"})

@@ -94,7 +94,6 @@ import json
 import math
 import os
 import re
-import select
 import signal
 import socket
 import socketserver
