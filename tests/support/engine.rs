@@ -127,14 +127,29 @@ impl Engine {
                 "BOT_BOTTLE_AGENT_IMAGE",
                 &self.images["BOT_BOTTLE_AGENT_IMAGE"],
             )
-            .env(
-                "BOT_BOTTLE_PIPELOCK_IMAGE",
-                &self.images["BOT_BOTTLE_PIPELOCK_IMAGE"],
-            )
+            .env("BOT_BOTTLE_PIPELOCK_IMAGE", &self.pipelock())
             .env(
                 "BOT_BOTTLE_MITMPROXY_IMAGE",
                 &self.images["BOT_BOTTLE_MITMPROXY_IMAGE"],
             )
+    }
+
+    /// The pipelock image the launch tests run: the test double, or the image
+    /// BOT_BOTTLE_TEST_PIPELOCK_IMAGE names (a real pipelock built by hand, see
+    /// docs/pipelock.md).
+    pub fn pipelock(&self) -> String {
+        std::env::var("BOT_BOTTLE_TEST_PIPELOCK_IMAGE")
+            .ok()
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| self.images["BOT_BOTTLE_PIPELOCK_IMAGE"].clone())
+    }
+
+    /// A user whose agent runs the real Claude Code CLI (the test agent image plus it).
+    pub fn claude_user(&self, manifest: &str) -> Test {
+        self.user(manifest).env(
+            "BOT_BOTTLE_AGENT_IMAGE",
+            &self.images["BOT_BOTTLE_TEST_CLAUDE_AGENT_IMAGE"],
+        )
     }
 
     /// Same, with the pipelock double that waits for the fake internet.
@@ -329,9 +344,34 @@ pub struct Internet {
     pipelock_log: Arc<Mutex<String>>,
 }
 
+/// The file [`Internet::attach`] creates in the agent once the fake internet is wired.
+pub const ONLINE_MARKER: &str = "/tmp/.bot-bottle-test-online";
+
+/// `command` run only once the fake internet is wired (the marker exists): with any
+/// pipelock, real or double, the agent's first request finds the origin there.
+pub fn online(command: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = [
+        "sh",
+        "-c",
+        &format!("until [ -e {ONLINE_MARKER} ]; do sleep 0.1; done; exec \"$@\""),
+        "sh",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    out.extend(command.iter().map(|s| s.to_string()));
+    out
+}
+
 impl Internet {
     /// Waits for the egress network and pipelock of `agent`'s launch, then wires them.
     pub fn attach(engine: &Engine, agent: &str) -> Internet {
+        Internet::attach_with(engine, agent, None)
+    }
+
+    /// Same, starting the origin with `ORIGIN_CONFIG` (the fake API's keys, the git
+    /// server's password: tests/images/README.md); then marks the agent online.
+    pub fn attach_with(engine: &Engine, agent: &str, origin_config: Option<&str>) -> Internet {
         let deadline = Instant::now() + Duration::from_secs(60);
         let by = |role: &str| {
             vec![
@@ -374,8 +414,13 @@ impl Internet {
         for host in HOSTS {
             args.extend(["--network-alias", host]);
         }
+        let config = origin_config.map(|c| format!("ORIGIN_CONFIG={c}"));
+        if let Some(config) = &config {
+            args.extend(["--env", config]);
+        }
         args.push(engine.origin_image());
         docker(&args);
+        wait_for_origin(&origin);
         let origin_ip = docker(&[
             "inspect",
             "--format",
@@ -414,6 +459,7 @@ impl Internet {
             }
             let _ = child.wait();
         });
+        mark_online(agent, deadline);
         Internet {
             origin,
             origin_ip,
@@ -449,6 +495,37 @@ impl Internet {
 impl Drop for Internet {
     fn drop(&mut self) {
         let _ = docker_try(&["rm", "-f", &self.origin]);
+    }
+}
+
+/// Until the origin answers on its control listener.
+fn wait_for_origin(origin: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !docker_try(&["exec", origin, "curl", "-sf", "http://127.0.0.1:80/__config"]).0 {
+        assert!(Instant::now() < deadline, "the origin {origin} never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Creates [`ONLINE_MARKER`] in `agent`'s container once it runs (a launch that fails
+/// earlier has none: nothing to mark).
+fn mark_online(agent: &str, deadline: Instant) {
+    while Instant::now() < deadline {
+        let running = docker(&[
+            "ps",
+            "--filter",
+            &format!("label=bot-bottle.agent={agent}"),
+            "--filter",
+            "label=bot-bottle.role=agent",
+            "--format",
+            "{{.Names}}",
+        ]);
+        if let Some(name) = running.lines().find(|l| !l.is_empty())
+            && docker_try(&["exec", name, "touch", ONLINE_MARKER]).0
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
