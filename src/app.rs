@@ -262,12 +262,16 @@ fn allow(host: &HostSnapshot, file: Option<&std::path::Path>, revoke: bool) -> R
     let label = path.display().to_string();
     // Allowing means running its agents: the file must be a valid working-directory
     // manifest, checked exactly as a launch would.
-    let as_working_dir = ManifestText {
+    // With the user's own file: its agents may name the user's bottles.
+    let mut files: Vec<ManifestText> = manifest_files::read(&host.env, &host.home, &host.cwd)?
+        .into_iter()
+        .filter(|f| matches!(f.origin, ManifestOrigin::User(_)))
+        .collect();
+    files.push(ManifestText {
         origin: ManifestOrigin::WorkingDir(label.clone()),
         text: text.clone(),
-    };
-    let catalog = Catalog::load(&[as_working_dir], &host.skills)
-        .map_err(|e| UserError::new(e.to_string()))?;
+    });
+    let catalog = Catalog::load(&files, &host.skills).map_err(|e| UserError::new(e.to_string()))?;
     let agents: BTreeSet<String> = catalog
         .agents
         .values()

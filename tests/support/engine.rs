@@ -281,6 +281,16 @@ impl Bottle {
         }
     }
 
+    /// Waits for the `[n/N] attach to NAME` line; returns the agent container's name.
+    pub fn wait_for_attach(&mut self, timeout: Duration) -> String {
+        let line = self.wait_for("] attach to ", timeout);
+        line.split("attach to ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no container name in {line:?}"))
+            .to_string()
+    }
+
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
@@ -501,8 +511,19 @@ impl Drop for Internet {
 /// Until the origin answers on its control listener.
 fn wait_for_origin(origin: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !docker_try(&["exec", origin, "curl", "-sf", "http://127.0.0.1:80/__config"]).0 {
-        assert!(Instant::now() < deadline, "the origin {origin} never answered");
+    while !docker_try(&[
+        "exec",
+        origin,
+        "curl",
+        "-sf",
+        "http://127.0.0.1:80/__config",
+    ])
+    .0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the origin {origin} never answered"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
