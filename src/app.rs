@@ -16,6 +16,8 @@ use crate::plan::{plan_report, planner};
 use crate::progress::{Progress, err_line, out_line};
 use crate::resources::cleanup;
 use crate::resources::inventory::Inventory;
+use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use anyhow::Result;
 use clap::Parser;
@@ -54,8 +56,10 @@ fn run(cli: Cli) -> Result<i32> {
             yes,
             all_users,
         } => {
-            let uid = (!all_users).then(host_snapshot::uid);
-            cleanup::run(&engine(cli.verbose)?, *yes, uid, target.as_deref())
+            let uid = host_snapshot::uid();
+            let dir = RuntimeDir::open(&host_snapshot::env_vars(), uid)?;
+            let uid = (!all_users).then_some(uid);
+            cleanup::run(&engine(cli.verbose)?, *yes, uid, target.as_deref(), &dir)
         }
         Command::Run(args) => run_agent(&cli, args),
         Command::Plan(args) => {
@@ -106,8 +110,11 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
             "{name} is shorter than 16 characters: pipelock's environment scan will not recognise it leaving the bottle"
         ));
     }
+    let runtime = RuntimeDir::open(&host.env, host.uid)?;
     let docker = docker.with_secrets(values.forwarded.clone());
     signals::install(docker.in_flight())?;
+    // Before anything exists: the record names everything the launch then creates.
+    let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
@@ -118,6 +125,8 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
         env_file_text: &env_file_text,
         slots: SlotValues::default().with(Slot::Tty, if tty { "--tty" } else { "" }),
         ready_timeout: None,
+        record: &record,
+        before_teardown: None,
     };
     executor::run(&plan, input, &docker, &progress)
 }

@@ -5,6 +5,7 @@
 pub mod ca_cert;
 pub mod executor;
 pub mod launch_values;
+pub mod naming;
 pub(crate) mod slot_board;
 pub mod undo_stack;
 pub mod undoer;
