@@ -11,6 +11,6 @@ pub mod undo_stack;
 pub mod undoer;
 
 #[cfg(test)]
-mod fake_docker;
+pub(crate) mod fake_docker;
 #[cfg(test)]
 mod tests;
