@@ -59,6 +59,18 @@ impl Progress {
         }
     }
 
+    /// A line without a timing (the exit report's summary), silenced by `-q` like steps.
+    pub fn say(&self, message: &str) {
+        if let Some(journal) = &self.journal {
+            journal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("bottle: {message}"));
+        } else if !self.quiet {
+            err_line(&format!("bottle: {message}"));
+        }
+    }
+
     pub fn warn(&self, message: &str) {
         match &self.journal {
             Some(journal) => journal

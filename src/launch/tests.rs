@@ -1141,7 +1141,10 @@ fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_imag
         crate::resources::cleanup::run(&engine, true, Some(1000), Some("web"), &dir).unwrap();
     assert_eq!(code, 0);
     assert_eq!(docker.world(), world);
-    assert_eq!(dir.bottle_ids().unwrap(), std::slice::from_ref(&plan.bottle_id));
+    assert_eq!(
+        dir.bottle_ids().unwrap(),
+        std::slice::from_ref(&plan.bottle_id)
+    );
 
     let code = crate::resources::cleanup::run(&engine, true, Some(1000), None, &dir).unwrap();
     assert_eq!(code, 0);
