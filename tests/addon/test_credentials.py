@@ -1,0 +1,194 @@
+"""Issue 11: credentials injected at the proxy (design.md "Credentials injected at the proxy").
+
+The agent holds only placeholders. The addon swaps a placeholder for the real value only on
+https requests to the credential's bound hosts, in the declared header (null scheme, Bearer,
+Basic); a real credential value or a guarded secret found anywhere the addon did not put it
+is refused before anything is sent; the headers pipelock skips (ignore_headers) are scanned
+here with pipelock v2.3.0's default DLP patterns. Values in conftest.py have real formats.
+"""
+
+import base64
+import json
+import ssl
+import subprocess
+import urllib.parse
+
+import httpx
+import pytest
+
+from conftest import ANTHROPIC_KEY, CREDENTIALS, GIT_TOKEN, OAUTH_TOKEN, SECRET_VALUE, fake_key
+
+PH = {c["name"]: c["placeholder"] for c in CREDENTIALS}
+
+
+def client(mitm, timeout=30.0) -> httpx.Client:
+    ctx = ssl.create_default_context(cafile=str(mitm.ca))
+    return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
+
+
+def echo(mitm, url, method="GET", **kw):
+    with client(mitm) as c:
+        r = c.request(method, url, **kw)
+    assert r.status_code == 200, r.text[:500]
+    body = r.json()
+    return {k.lower(): v for k, v in body["headers"]}, body
+
+
+def basic(user, password) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# -- injection ------------------------------------------------------------------------------
+def test_x_api_key_placeholder_injected_on_bound_host(mitm, double, origin):
+    double.require_header_semantics()
+    hdrs, _ = echo(mitm, "https://allowed.test/echo", "POST", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]},
+                   content=b'{"model":"claude"}')
+    assert hdrs["x-api-key"] == ANTHROPIC_KEY
+    line = mitm.wait_lines(1)[-1]
+    assert line["credential"] == "ANTHROPIC_API_KEY" and line["verdict"] == "allowed"
+
+
+def test_bearer_placeholder_injected_on_bound_host(mitm, double, origin):
+    double.require_header_semantics()
+    hdrs, _ = echo(mitm, "https://ALLOWED.TEST./echo", headers={"Authorization": f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"})
+    assert hdrs["authorization"] == f"Bearer {OAUTH_TOKEN}"
+
+
+def test_basic_placeholder_injected_like_git(mitm, double, origin):
+    """git sends Basic user:password from its credential helper; curl -u does the same."""
+    double.require_header_semantics()
+    out = subprocess.run(["curl", "-sS", "--proxy", mitm.proxy, "--cacert", str(mitm.ca),
+                          "-u", f"x-access-token:{PH['GIT_TOKEN']}", "https://other.allowed.test/echo"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    hdrs = {k.lower(): v for k, v in json.loads(out.stdout)["headers"]}
+    assert hdrs["authorization"] == basic("x-access-token", GIT_TOKEN)
+
+
+def test_placeholder_to_unbound_host_passes_unchanged(mitm, double, origin):
+    # bound to allowed.test only: other.allowed.test gets the worthless placeholder
+    hdrs, _ = echo(mitm, "https://other.allowed.test/echo",
+                   headers={"x-api-key": PH["ANTHROPIC_API_KEY"]})
+    assert hdrs["x-api-key"] == PH["ANTHROPIC_API_KEY"]
+    hdrs, _ = echo(mitm, "https://other.allowed.test/echo",
+                   headers={"Authorization": f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"})
+    assert hdrs["authorization"] == f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"
+    # GIT_TOKEN is bound to other.allowed.test only
+    hdrs, _ = echo(mitm, "https://allowed.test/echo", headers={"Authorization": basic("u", PH["GIT_TOKEN"])})
+    assert hdrs["authorization"] == basic("u", PH["GIT_TOKEN"])
+    assert mitm.wait_lines(1)[-1]["credential"] is None
+
+
+def test_placeholder_not_injected_in_other_places(mitm, double, origin):
+    """Only the declared header: not another header, the URL, the body, or plain http."""
+    hdrs, body = echo(mitm, f"https://allowed.test/echo?k={PH['ANTHROPIC_API_KEY']}", "POST",
+                      headers={"X-Other": PH["ANTHROPIC_API_KEY"]}, content=PH["ANTHROPIC_API_KEY"].encode())
+    assert hdrs["x-other"] == PH["ANTHROPIC_API_KEY"] and body["body"] == PH["ANTHROPIC_API_KEY"]
+    assert PH["ANTHROPIC_API_KEY"] in body["path"]
+    hdrs, _ = echo(mitm, "http://allowed.test/echo", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]})
+    assert hdrs["x-api-key"] == PH["ANTHROPIC_API_KEY"]  # never over plain http
+
+
+# -- found secrets ---------------------------------------------------------------------------
+def b64(s, url=False, pad=True):
+    e = (base64.urlsafe_b64encode if url else base64.b64encode)(s.encode()).decode()
+    return e if pad else e.rstrip("=")
+
+
+LEAK_PLACES = {
+    "url-raw": lambda v: dict(url=f"https://other.allowed.test/x?q={v}"),
+    "url-percent": lambda v: dict(url="https://other.allowed.test/x?q=" + urllib.parse.quote(v, safe="").replace("-", "%2D")),
+    "url-path-base64url": lambda v: dict(url=f"https://other.allowed.test/{b64(v, url=True, pad=False)}"),
+    "custom-header": lambda v: dict(headers={"X-Debug": v}),
+    "authorization-basic-to-other-host": lambda v: dict(headers={"Authorization": basic("me", v)}, host="denied.test"),
+    "body-raw": lambda v: dict(content=f'{{"note": "{v}"}}'.encode()),
+    "body-base64": lambda v: dict(content=b64(v).encode()),
+    "body-base64url-unpadded": lambda v: dict(content=b64(v, url=True, pad=False).encode()),
+    "body-base64-inside-blob": lambda v: dict(content=base64.b64encode(b"xy" + v.encode() + b"zz-tail").decode().encode()),
+    "body-hex": lambda v: dict(content=v.encode().hex().encode()),
+    "body-hex-upper": lambda v: dict(content=v.encode().hex().upper().encode()),
+    "body-form-urlencoded": lambda v: dict(content=urllib.parse.urlencode({"token": v + " x"}).encode()),
+}
+
+
+def send_leak(mitm, place, value):
+    kw = LEAK_PLACES[place](value)
+    url = kw.pop("url", "https://other.allowed.test/upload")
+    host = kw.pop("host", None)
+    if host:
+        url = url.replace("other.allowed.test", host)
+    with client(mitm) as c:
+        return c.post(url, **kw)
+
+
+@pytest.mark.parametrize("place", sorted(LEAK_PLACES))
+@pytest.mark.parametrize("which", ["credential", "guarded"])
+def test_found_secret_refused_before_anything_is_sent(mitm, double, origin, place, which):
+    before = len(double.requests())
+    value = GIT_TOKEN if which == "credential" else SECRET_VALUE
+    r = send_leak(mitm, place, value)
+    assert r.status_code == 403, r.text
+    code = "credential_leak" if which == "credential" else "secret_leak"
+    assert r.headers["x-bot-bottle-block-reason"] == code
+    assert r.text.startswith("blocked: bot-bottle: ") and r.text.endswith("\n")
+    if which == "credential":
+        assert "GIT_TOKEN" in r.text and "placeholder" in r.text  # says what to do
+    assert value not in r.text
+    assert len(double.requests()) == before  # pipelock never saw it
+    assert origin.seen()["connections"] == []
+
+
+def test_real_value_in_its_own_header_is_refused(mitm, double, origin):
+    """The agent must never hold the real value: sending it, even to the bound host in
+    the declared header, is a leak (the agent found it somewhere)."""
+    with client(mitm) as c:
+        r = c.get("https://allowed.test/echo", headers={"x-api-key": ANTHROPIC_KEY})
+    assert r.status_code == 403 and r.headers["x-bot-bottle-block-reason"] == "credential_leak"
+    assert origin.seen()["connections"] == []
+
+
+def test_leak_check_runs_before_injection(mitm, double, origin):
+    with client(mitm) as c:
+        r = c.post("https://allowed.test/echo", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]},
+                   content=f"stolen={OAUTH_TOKEN}".encode())
+    assert r.status_code == 403 and r.headers["x-bot-bottle-block-reason"] == "credential_leak"
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in r.text
+
+
+# -- the headers pipelock skips -----------------------------------------------------------------
+UNSCANNED_HITS = {
+    "github-token-bearer": ("Authorization", "Bearer " + fake_key("ghp_", 36, "other-gh"), "GitHub Token"),
+    "anthropic-key-x-api-key": ("X-Api-Key", fake_key("sk-ant-api03-", 95, "other-ant"), "Anthropic API Key"),
+    "aws-in-basic": ("Authorization", basic("AKIA" + "Z7X2M5WN4TQ3EGRJ", "pw"), "AWS Access ID"),
+    "jwt-bearer": ("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "JWT Token"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSCANNED_HITS))
+def test_unscanned_header_scanned_by_addon(mitm, double, origin, case):
+    name, value, pattern = UNSCANNED_HITS[case]
+    before = len(double.requests())
+    with client(mitm) as c:
+        r = c.get("https://other.allowed.test/echo", headers={name: value})
+    assert r.status_code == 403, r.text
+    assert r.headers["x-bot-bottle-block-reason"] == "header_dlp"
+    assert pattern in r.text and name in r.text
+    assert len(double.requests()) == before
+    assert origin.seen()["connections"] == []
+
+
+def test_unscanned_header_without_secret_passes(mitm, double, origin):
+    double.require_header_semantics()
+    hdrs, _ = echo(mitm, "https://other.allowed.test/echo", headers={"Authorization": "Bearer not-a-secret"})
+    assert hdrs["authorization"] == "Bearer not-a-secret"
+
+
+def test_no_value_in_mitmproxy_output(workdir, mitm):
+    """Runs last in this file: nothing mitmproxy printed (request log, its own log lines)
+    contains a real value, raw or base64."""
+    text = "".join(p.read_text(errors="replace") for p in workdir.glob("mitm*.out")) + \
+        "".join(p.read_text(errors="replace") for p in workdir.glob("mitm*.err"))
+    assert text, "no mitmproxy output to check"
+    for v in (ANTHROPIC_KEY, OAUTH_TOKEN, GIT_TOKEN, SECRET_VALUE):
+        for form in (v, b64(v), b64(v, url=True, pad=False)):
+            assert form not in text
