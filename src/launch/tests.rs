@@ -1112,6 +1112,11 @@ fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_imag
     let mut build = vec!["build".to_string(), "--tag".into(), "saved-agent:1".into()];
     build.extend(labels("agent"));
     docker.answer(&Call::new(build));
+    // An image the launch built (the `--cwd` image), which its record lists.
+    let cwd_tag = "bot-bottle-cwd-dev-01234567:latest";
+    let mut cwd = vec!["build".to_string(), "--tag".into(), cwd_tag.into()];
+    cwd.extend(labels("cwd-image"));
+    docker.answer(&Call::new(cwd));
     let mut saved = vec!["run".to_string(), "--name".into(), "my-saved-agent".into()];
     saved.extend(labels("agent"));
     saved.push("saved-agent:1".into());
@@ -1129,6 +1134,11 @@ fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_imag
             role: "agent".into(),
             name: "my-pinned".into(),
             id: None,
+        })
+        .unwrap();
+    record
+        .note(&crate::runtime::launch_record::Entry::Image {
+            tag: cwd_tag.into(),
         })
         .unwrap();
     std::fs::write(dir.env_file(&plan.bottle_id), "LOG_LEVEL=debug\n").unwrap();
@@ -1153,6 +1163,10 @@ fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_imag
     assert_eq!(names, ["my-saved-agent"]);
     assert!(left.networks.is_empty(), "{:?}", left.networks);
     assert!(left.images.iter().any(|i| i.name == "saved-agent:1"));
+    assert!(
+        !left.images.iter().any(|i| i.name == cwd_tag),
+        "the image the record lists is removed"
+    );
     assert!(
         dir.bottle_ids().unwrap().is_empty(),
         "records and env-files are swept"

@@ -101,17 +101,38 @@ impl Inventory {
             ],
             "network ls",
         )?;
-        let images = list(
+        // `docker image ls` has no label template (Docker 20.10): list the tags, then
+        // read their labels in one `docker image inspect`.
+        let tags = list(
             &[
                 "image",
                 "ls",
                 "--filter",
                 &filter,
                 "--format",
-                &format!("{{{{.Repository}}}}:{{{{.Tag}}}}\t{labels}\t{role}"),
+                "{{.Repository}}:{{.Tag}}",
             ],
             "image ls",
         )?;
+        let tags: Vec<&str> = tags.lines().filter(|t| !t.contains("<none>")).collect();
+        let images = if tags.is_empty() {
+            String::new()
+        } else {
+            let label = |k: &str| format!("{{{{index .Config.Labels \"{k}\"}}}}");
+            let format = format!(
+                "{}\t{}\t{}",
+                label(LABEL_ID),
+                label(LABEL_AGENT),
+                label(LABEL_ROLE)
+            );
+            let mut args = vec!["image", "inspect", "--format", &format];
+            args.extend(&tags);
+            let labels = list(&args, "image inspect")?;
+            tags.iter()
+                .zip(labels.lines())
+                .map(|(tag, l)| format!("{tag}\t{l}\n"))
+                .collect()
+        };
         Ok(Inventory {
             containers,
             networks: rows(&nets),
