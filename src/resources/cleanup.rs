@@ -68,7 +68,7 @@ pub fn run(
     if inventory.is_empty() && records.is_empty() {
         let of = target.map(|t| format!(" of `{t}`")).unwrap_or_default();
         out_line(&format!(
-            "nothing to clean up: no bot-bottle containers, networks, images or launch records{of}"
+            "nothing to clean up: no bot-bottle containers, networks or images{of}, and no launch record"
         ));
         return Ok(SUCCESS);
     }
