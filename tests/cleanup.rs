@@ -50,15 +50,7 @@ fn a_committed_agent_image_and_a_container_made_from_it_survive_teardown_and_cle
     let agent = "t-commit";
     let (t, runtime) = user(&e, agent);
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
-    let attach = bottle.wait_for("[6/7] attach to ", T);
-    let agent_ctr = attach
-        .split("attach to ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let agent_ctr = bottle.wait_for_attach(T);
     let pid = std::process::id();
     let image = format!("bot-bottle-test-saved-{pid}:1");
     let copy = format!("bot-bottle-test-fromsaved-{pid}");

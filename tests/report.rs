@@ -241,15 +241,19 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
         let report_arg = file.display().to_string();
         let mut bottle = Bottle::spawn(&t, &["run", "--report", &report_arg, agent]);
         let _net = Internet::attach(&e, agent);
-        let attach = bottle.wait_for("[6/7] attach to ", T);
-        let agent_ctr = attach
-            .split("attach to ")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string();
+        let agent_ctr = bottle.wait_for_attach(T);
+        // Through the proxy: `docker exec` runs with the container's environment.
+        let curl = |url: &str| {
+            support::engine::docker_try(&[
+                "exec",
+                &agent_ctr,
+                "curl",
+                "-sS",
+                "--max-time",
+                "20",
+                url,
+            ])
+        };
         let mut follow = None;
         if signal == libc::SIGINT {
             let mut logs = t
@@ -266,15 +270,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
                 }
             });
             std::thread::sleep(Duration::from_secs(1));
-            let (ok, got) = support::engine::docker_try(&[
-                "exec",
-                &agent_ctr,
-                "curl",
-                "-sS",
-                "--max-time",
-                "20",
-                "https://allowed.test/hello",
-            ]);
+            let (ok, got) = curl("https://allowed.test/hello");
             let made = Instant::now();
             assert!(ok && got.contains("hello from allowed.test"), "{got}");
             let (at, line) = rx
@@ -291,15 +287,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
             );
             follow = Some(logs);
         } else {
-            let (ok, got) = support::engine::docker_try(&[
-                "exec",
-                &agent_ctr,
-                "curl",
-                "-sS",
-                "--max-time",
-                "20",
-                "https://denied.test/x",
-            ]);
+            let (ok, got) = curl("https://denied.test/x");
             assert!(ok && got.contains("blocked"), "{got}");
         }
         bottle.signal(signal);

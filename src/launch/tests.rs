@@ -193,6 +193,23 @@ fn launch_with(
     }
 }
 
+/// A script whose call number `target` fails, and so does the same command whenever it
+/// is repeated (so a wait does not simply poll past it).
+fn failing_at(target: usize) -> impl Fn(&Call, Now) -> Reply + Send + Sync + 'static {
+    let failing: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
+    move |call, now| {
+        let mut failing = failing.lock().unwrap();
+        if now.n == target {
+            *failing = Some(call.args.clone());
+        }
+        if failing.as_ref() == Some(&call.args) {
+            Reply::fail("Error response from daemon: something broke")
+        } else {
+            now.docker.answer(call)
+        }
+    }
+}
+
 fn plain(call: &Call, now: Now) -> Reply {
     now.docker.answer(call)
 }
@@ -369,18 +386,7 @@ fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
     for target in 0..before_teardown {
         let docker = Arc::new(fake().foreign_container("someone-elses"));
         let before = docker.world();
-        let failing: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
-        let out = launch(&plan, &docker, move |call, now| {
-            let mut failing = failing.lock().unwrap();
-            if now.n == target {
-                *failing = Some(call.args.clone());
-            }
-            if failing.as_ref() == Some(&call.args) {
-                Reply::fail("Error response from daemon: something broke")
-            } else {
-                now.docker.answer(call)
-            }
-        });
+        let out = launch(&plan, &docker, failing_at(target));
         assert_ne!(out.code(), 0, "failing call {target}: {:#?}", out.journal);
         assert_eq!(
             resources(&docker.world()),
@@ -832,19 +838,7 @@ fn a_partial_launch_is_torn_down_in_one_round_and_leaves_no_record() {
         .unwrap();
     for target in 0..attach {
         let docker = Arc::new(fake());
-        // That call fails, and so does the same command whenever it is repeated.
-        let failing: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
-        let out = launch(&plan, &docker, move |call, now| {
-            let mut failing = failing.lock().unwrap();
-            if now.n == target {
-                *failing = Some(call.args.clone());
-            }
-            if failing.as_ref() == Some(&call.args) {
-                Reply::fail("Error response from daemon: something broke")
-            } else {
-                now.docker.answer(call)
-            }
-        });
+        let out = launch(&plan, &docker, failing_at(target));
         assert_ne!(out.code(), 0, "failing call {target}");
         let calls = teardown_calls(&out);
         for (what, n) in [("ps", 1), ("rm", 1)] {

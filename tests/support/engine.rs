@@ -266,6 +266,16 @@ impl Bottle {
         }
     }
 
+    /// Waits for the `[n/N] attach to NAME` line; returns the agent container's name.
+    pub fn wait_for_attach(&mut self, timeout: Duration) -> String {
+        let line = self.wait_for("] attach to ", timeout);
+        line.split("attach to ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no container name in {line:?}"))
+            .to_string()
+    }
+
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
