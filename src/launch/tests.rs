@@ -1236,3 +1236,52 @@ fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file()
     assert_eq!(report["log"]["error"], "mitmproxy was never started");
     assert_eq!(report["ended"]["how"], "failed");
 }
+
+/// The naming scheme teardown and cleanup recognise is the one the planner uses.
+#[test]
+fn the_naming_check_matches_the_planners_names() {
+    use crate::launch::naming::is_schemed;
+    use crate::plan::bottle_plan::NetworkRole;
+    let plan = a_plan(|o| o.cwd = true);
+    let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
+    assert!(is_schemed(
+        Role::Agent,
+        agent,
+        id,
+        &plan.agent_container.name
+    ));
+    for n in 2..=10 {
+        let retry = format!("{}-{n}", plan.agent_container.name);
+        assert!(is_schemed(Role::Agent, agent, id, &retry), "{retry}");
+    }
+    assert!(is_schemed(
+        Role::Pipelock,
+        agent,
+        id,
+        &plan.pipelock.container
+    ));
+    assert!(is_schemed(
+        Role::Mitmproxy,
+        agent,
+        id,
+        &plan.mitmproxy.container
+    ));
+    for net in &plan.networks {
+        let role = match net.role {
+            NetworkRole::Agent => Role::AgentNetwork,
+            NetworkRole::Proxy => Role::ProxyNetwork,
+            NetworkRole::Egress => Role::EgressNetwork,
+        };
+        assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
+    }
+    let cwd = plan.derived_image.as_ref().unwrap();
+    assert!(is_schemed(Role::CwdImage, agent, id, &cwd.tag));
+    // A pinned name is not the scheme's: only the launch (or its record) knows it.
+    let pinned = a_plan(|o| o.name = Some("my-claude".into()));
+    assert!(!is_schemed(
+        Role::Agent,
+        agent,
+        id,
+        &pinned.agent_container.name
+    ));
+}
