@@ -117,17 +117,21 @@ def bottle_run(i):
     t0, t1 = float(wall["start"]), float(wall["end"])
     cmd = float((work / f"bottle-{i}.out").read_text().split()[0]) - t0
     starts, titles, total_phases = {}, {}, None
-    teardown = None
+    teardown = last = None
     for line in err.splitlines():
         m = re.search(r"\[(\d+)/(\d+)\] (.*?) \((\d+\.\d+)s\)$", line)
         if not m:
             continue
-        n, total_phases = int(m.group(1)), int(m.group(2))
+        n, total_phases, last = int(m.group(1)), int(m.group(2)), float(m.group(4))
         if n not in starts:
             starts[n], titles[n] = float(m.group(4)), m.group(3)
         t = re.search(r"undo step\(s\) done in (\d+\.\d+)s", line)
         if t:
             teardown = float(t.group(1))
+    # Progress stamps count from bottle's own start, after its process started and
+    # planned: shift them onto the wall clock by what the last line leaves to the exit.
+    offset = (t1 - t0) - last
+    starts = {n: s + offset for n, s in starts.items()}
     phases = {}
     for n in range(1, total_phases):
         title = titles[n]
@@ -136,11 +140,12 @@ def bottle_run(i):
         end = starts.get(n + 1)
         if key == "attach":
             phases["attach (to the command)"] = cmd - starts[n]
-            phases["exit (command end to teardown, exit report)"] = end - cmd
+            phases["exit (command end to teardown: exit report)"] = end - cmd
         else:
             phases[key] = end - starts[n]
     phases["teardown"] = teardown
     phases["launch (start to the command)"] = cmd
+    phases["of which before bottle's first line"] = offset
     phases["total"] = t1 - t0
     return phases
 
