@@ -1,7 +1,7 @@
 //! The `bottle` program: parses the command line, reads the host, runs one subcommand and
 //! turns its outcome into an exit code. I/O.
 
-use crate::cli::{Cli, Command, LaunchArgs};
+use crate::cli::{Cli, Command, RunArgs};
 use crate::config::catalog::{Agent, Catalog, ManifestOrigin, ManifestText};
 use crate::config::resources::EngineCapacity;
 use crate::config::trust::{self, Trust};
@@ -11,13 +11,18 @@ use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{self, UserError};
 use crate::host_snapshot::{self, HostSnapshot};
 use crate::image::images_command;
-use crate::launch::executor::{self, LaunchInput};
+use crate::launch::executor::{self, Ending, LaunchInput};
 use crate::launch::launch_values::LaunchValues;
 use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::undo::Undo;
 use crate::plan::{plan_report, planner};
 use crate::progress::{Progress, err_line, out_line};
+use crate::report::exit_report::ExitReporter;
+use crate::report::logs_command::{self, LogsRequest};
 use crate::resources::cleanup;
 use crate::resources::inventory::Inventory;
+use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use anyhow::Result;
 use clap::Parser;
@@ -57,10 +62,35 @@ fn run(cli: Cli) -> Result<i32> {
             yes,
             all_users,
         } => {
-            let uid = (!all_users).then(host_snapshot::uid);
-            cleanup::run(&engine(cli.verbose)?, *yes, uid, target.as_deref())
+            let uid = host_snapshot::uid();
+            let dir = RuntimeDir::open(&host_snapshot::env_vars(), uid)?;
+            let uid = (!all_users).then_some(uid);
+            cleanup::run(&engine(cli.verbose)?, *yes, uid, target.as_deref(), &dir)
         }
         Command::Run(args) => run_agent(&cli, args),
+        Command::Logs {
+            target,
+            follow,
+            json,
+            blocked,
+        } => {
+            let docker = engine(cli.verbose)?;
+            let catalog = HostSnapshot::capture()
+                .ok()
+                .and_then(|host| load_catalog(&host).ok());
+            let is_agent = |name: &str| {
+                catalog
+                    .as_ref()
+                    .is_some_and(|c| c.agents.contains_key(name))
+            };
+            let request = LogsRequest {
+                target: target.clone(),
+                follow: *follow,
+                json: *json,
+                blocked: *blocked,
+            };
+            logs_command::run(&docker, &request, &is_agent, &mut std::io::stdout())
+        }
         Command::Plan(args) => {
             let host = HostSnapshot::capture()?;
             let catalog = load_catalog(&host)?;
@@ -89,11 +119,11 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
+fn run_agent(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let mut host = HostSnapshot::capture()?;
     let (catalog, files) = load_files(&host)?;
     // Everything the input decides is checked before Docker is asked anything.
-    let plan = planner::plan(&catalog, &args.to_options(), &host)?;
+    let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
     if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
         return Err(UserError::new(image.advice()).into());
     }
@@ -105,7 +135,7 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
     let docker = engine(cli.verbose)?;
     // Limits are fitted to (and checked against) what this engine has.
     host.engine = Some(engine_capacity(&docker)?);
-    let plan = planner::plan(&catalog, &args.to_options(), &host)?;
+    let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
     // Asked before anything exists, so ^C at a prompt leaves nothing behind.
     let values = LaunchValues::collect(&plan, &catalog.bottles[&plan.bottle], &host.env)?;
     for name in values.too_short_for_pipelock(&plan) {
@@ -113,18 +143,31 @@ fn run_agent(cli: &Cli, args: &LaunchArgs) -> Result<i32> {
             "{name} is shorter than 16 characters: pipelock's environment scan will not recognise it leaving the bottle"
         ));
     }
+    let runtime = RuntimeDir::open(&host.env, host.uid)?;
     let docker = docker.with_secrets(values.by_name.clone());
     signals::install(docker.in_flight())?;
+    // Before anything exists: the record names everything the launch then creates.
+    let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
     ));
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let env_file_text = values.env_file_text();
+    let reporter = ExitReporter {
+        plan: &plan,
+        progress: &progress,
+        file: args.report.clone(),
+    };
+    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
+        reporter.before_teardown(engine, registered, ending)
+    };
     let input = LaunchInput {
         env_file_text: &env_file_text,
         slots: SlotValues::default().with(Slot::Tty, if tty { "--tty" } else { "" }),
         ready_timeout: None,
+        record: &record,
+        before_teardown: Some(&before_teardown),
     };
     executor::run(&plan, input, &docker, &progress)
 }

@@ -25,12 +25,15 @@ Examples:
   bottle info agent                 explain one agent and its bottle
   bottle plan agent                 show every docker command a launch would run
   bottle ls                         list running bottles
+  bottle logs -f agent              follow the requests of agent's running bottle
+  bottle run --report r.json agent  also write the exit report as JSON
   bottle cleanup -y                 remove every bot-bottle container and network
   bottle cleanup -y reviewer        only those of agent `reviewer`
 
 Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
 unknown agent), nothing was started; 128+N a signal N ended the launch (130 for
-SIGINT), after teardown. `bottle run` otherwise exits with the command's own code.";
+SIGINT), after teardown. `bottle run` otherwise exits with the command's own code.
+`bottle logs`: 3 when the bottle is not running.";
 
 #[derive(Debug, Parser)]
 #[command(name = "bottle", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -53,7 +56,30 @@ pub enum Command {
     /// provisioning (CA, prompt, skills), attach. Whatever ends the session (the command
     /// exits, a step fails, SIGINT/SIGTERM/SIGHUP), every container, network and temp
     /// file is removed. Exits with the command's exit code.
-    Run(LaunchArgs),
+    ///
+    /// Before teardown, on every exit path, a short summary of the bottle's traffic
+    /// (requests, allowed and blocked per host, bytes, blocks by reason) goes to stderr
+    /// (not with -q); --report FILE also writes it as JSON (docs/report.md).
+    Run(RunArgs),
+    /// Show a running bottle's requests, one line each, as they happen.
+    ///
+    /// Reads its mitmproxy's request log. Exit codes: 0; 1 no Docker engine or docker
+    /// failed; 2 unknown agent or bottle id, or an agent with several running bottles;
+    /// 3 the bottle is not running.
+    Logs {
+        /// The agent (when it has one running bottle) or the bottle id (`bottle ls`).
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: String,
+        /// Keep following until the bottle ends.
+        #[arg(short, long)]
+        follow: bool,
+        /// The request log's JSON lines as written (schema in docs/addon.md).
+        #[arg(long)]
+        json: bool,
+        /// Only the requests pipelock blocked or bot-bottle refused.
+        #[arg(long)]
+        blocked: bool,
+    },
     /// List running bottles: agent, bottle id, age and containers.
     Ls,
     /// Remove the bot-bottle containers, networks and --cwd images you launched on this
@@ -109,6 +135,15 @@ pub enum Command {
         #[arg(long)]
         revoke: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+    /// Also write the exit report as JSON to FILE (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,8 @@
 //! mitmproxy → pipelock. The pure core goes manifest → catalog (`config`) → plan (`plan`);
 //! the edges do I/O: the host snapshot, the executor (`launch`), the engine seam every
 //! docker process goes through (`engine`), images (`image`), `ls` and `cleanup`
-//! (`resources`). `app` is the program.
+//! (`resources`), the runtime directory with each launch's env-file and record
+//! (`runtime`), and what left the bottle (`report`). `app` is the program.
 
 pub mod app;
 pub(crate) mod cli;
@@ -14,6 +15,8 @@ pub mod image;
 pub(crate) mod launch;
 pub mod plan;
 pub(crate) mod progress;
+pub mod report;
 pub(crate) mod resources;
+pub(crate) mod runtime;
 pub(crate) mod signals;
 pub(crate) mod table;

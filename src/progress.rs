@@ -1,4 +1,4 @@
-//! Progress lines on stderr (`bottle: [2/7] networks (0.31s)`), silenced by `-q`; warnings
+//! Progress lines on stderr (`bottle: [1/4] images and networks (0.31s)`), silenced by `-q`; warnings
 //! always print. Writes never panic: a closed terminal (SIGHUP) must not stop a teardown.
 //! I/O.
 
@@ -46,16 +46,27 @@ impl Progress {
     }
 
     pub fn step(&self, message: &str) {
+        self.line(message, true);
+    }
+
+    /// A line without a timing (the exit report's summary), silenced by `-q` like steps.
+    pub fn say(&self, message: &str) {
+        self.line(message, false);
+    }
+
+    fn line(&self, message: &str, timed: bool) {
         if let Some(journal) = &self.journal {
             journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(format!("bottle: {message}"));
         } else if !self.quiet {
-            err_line(&format!(
-                "bottle: {message} ({:.2}s)",
-                self.start.elapsed().as_secs_f64()
-            ));
+            let timing = if timed {
+                format!(" ({:.2}s)", self.start.elapsed().as_secs_f64())
+            } else {
+                String::new()
+            };
+            err_line(&format!("bottle: {message}{timing}"));
         }
     }
 

@@ -143,6 +143,22 @@ impl DockerEngine for DockerCli {
         }))
     }
 
+    /// In bottle's process group: a terminal's ^C stops it with bottle.
+    fn stream(&self, call: &Call) -> Result<Box<dyn ProgramOutput>> {
+        self.show(&call.shown);
+        let expr = self.pass_env(duct::cmd("docker", &call.args), call)?;
+        let reader = expr
+            .stdin_null()
+            .stderr_capture()
+            .unchecked()
+            .reader()
+            .context("cannot start `docker`: is it installed and on PATH?")?;
+        Ok(Box::new(StreamOutput {
+            reader,
+            program: call.shown.clone(),
+        }))
+    }
+
     fn signal(&self) -> Option<i32> {
         self.in_flight.signal()
     }

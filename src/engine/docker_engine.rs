@@ -25,6 +25,10 @@ pub trait DockerEngine: Sync {
     /// Starts `program` (an image stream script, no arguments) and hands back its stdout.
     fn stream_stdout(&self, program: &Path) -> Result<Box<dyn ProgramOutput>>;
 
+    /// Starts a docker command and hands back its stdout as it is written (`docker logs
+    /// --follow`); stdin is closed. Dropping the output early stops the command.
+    fn stream(&self, call: &Call) -> Result<Box<dyn ProgramOutput>>;
+
     /// The signal that interrupted the launch, if one did.
     fn signal(&self) -> Option<i32>;
 

@@ -126,10 +126,45 @@ impl DockerEngine for ScriptedEngine {
         )
     }
 
+    /// The scripted reply's stdout, all at once; a failed reply fails at `finish`.
+    fn stream(&self, call: &Call) -> Result<Box<dyn ProgramOutput>> {
+        let done = self.answer(How::Run, call);
+        let failure = (!done.ok()).then(|| format!("`{}` failed: {}", call.shown, done.stderr));
+        Ok(Box::new(Replayed {
+            stdout: std::io::Cursor::new(done.stdout),
+            failure,
+        }))
+    }
+
     fn signal(&self) -> Option<i32> {
         match self.signal.load(Ordering::SeqCst) {
             0 => None,
             s => Some(s),
         }
+    }
+}
+
+/// A scripted reply's stdout, read as a stream.
+struct Replayed {
+    stdout: std::io::Cursor<Vec<u8>>,
+    failure: Option<String>,
+}
+
+impl std::io::Read for Replayed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stdout.read(buf)
+    }
+}
+
+impl ProgramOutput for Replayed {
+    fn finish(self: Box<Self>) -> Result<()> {
+        match self.failure {
+            Some(f) => bail!("{f}"),
+            None => Ok(()),
+        }
+    }
+
+    fn abort(self: Box<Self>) -> Option<String> {
+        self.failure
     }
 }

@@ -2,8 +2,10 @@
 //! phases in order, the lanes of a phase on threads of their own, the steps of a lane in
 //! order, each registering its undo before it starts and waiting for the slots it needs —
 //! then attaches the user and tears everything down on every exit path (normal end,
-//! failed step, signal, panic). It decides nothing about the order: the planner does.
-//! I/O (through the engine; the env-file).
+//! failed step, signal, panic), after a hook that may still read the containers (the
+//! exit report). What it creates is written to the launch record as it goes. It decides
+//! nothing about the order: the planner does. I/O (through the engine; the env-file and
+//! the record in the runtime directory).
 
 use crate::engine::answer::Answer;
 use crate::engine::call::{Call, Mode};
@@ -17,15 +19,39 @@ use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Capture, Step};
+use crate::plan::undo::Undo;
 use crate::progress::Progress;
+use crate::runtime::launch_record::{Entry, LaunchRecord};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often a wait polls.
 const POLL: Duration = Duration::from_millis(100);
+/// A wait whose probe failed without saying why asks whether the container still runs
+/// every this many polls (one docker call per poll otherwise).
+const STATE_EVERY: u32 = 5;
+
+/// How the launch ended, as the hook before teardown sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The attached command exited with this code.
+    Exited(i32),
+    /// A step failed (its error).
+    Failed(String),
+    /// A signal stopped the launch.
+    Signal(i32),
+    /// bottle itself panicked.
+    Panicked,
+}
+
+/// Runs before teardown, on every exit path, while the containers still exist (the exit
+/// report reads mitmproxy's log here). Gets the engine, the undos registered so far
+/// (what was created, or started to be) and how the launch ended.
+pub type BeforeTeardown<'a> = &'a (dyn Fn(&dyn DockerEngine, &[Undo], &Ending) + Sync);
 
 /// What the launch needs besides the plan.
 pub struct LaunchInput<'a> {
@@ -35,6 +61,10 @@ pub struct LaunchInput<'a> {
     pub slots: SlotValues,
     /// Overrides every wait's own timeout (tests).
     pub ready_timeout: Option<Duration>,
+    /// Where the launch writes what it creates, and its env-file; removed once teardown
+    /// has undone everything.
+    pub record: &'a LaunchRecord,
+    pub before_teardown: Option<BeforeTeardown<'a>>,
 }
 
 /// Runs the plan and returns the exit code of the agent's command. Teardown always runs;
@@ -57,6 +87,18 @@ pub fn run(
         total: plan.numbered_steps(),
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| exec.phases(&plan.launch)));
+    if let Some(hook) = input.before_teardown {
+        let ending = match (&outcome, engine.signal()) {
+            (Err(_), _) => Ending::Panicked,
+            (Ok(Ok(code)), None) => Ending::Exited(*code),
+            (Ok(Ok(code)), Some(_)) if *code == 0 => Ending::Exited(0),
+            (Ok(_), Some(signal)) => Ending::Signal(signal),
+            (Ok(Err(e)), None) => Ending::Failed(format!("{e:#}")),
+        };
+        let registered = undo.registered();
+        // A panic in the hook must not stop the teardown.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| hook(engine, &registered, &ending)));
+    }
     let failures = exec.teardown();
     let signal = engine.signal();
     match outcome {
@@ -177,19 +219,23 @@ impl Executor<'_> {
         Ok(code)
     }
 
+    /// A lane's steps in order. Its failure, or a panic in it, stops the other lanes of
+    /// its phase (a lane waiting for a slot this one would have filled must not wait on).
     fn lane(&self, phase: usize, lane: &Lane) -> Result<Option<i32>> {
-        let mut code = None;
-        for step in &lane.steps {
-            match self.step(phase, step) {
-                Ok(Some(c)) => code = Some(c),
-                Ok(None) => {}
-                Err(e) => {
-                    self.failed.store(true, Ordering::SeqCst);
-                    return Err(e);
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut code = None;
+            for step in &lane.steps {
+                if let Some(c) = self.step(phase, step)? {
+                    code = Some(c);
                 }
             }
+            Ok(code)
+        }));
+        let result = run.unwrap_or_else(|_| Err(anyhow!("a launch step panicked")));
+        if result.is_err() {
+            self.failed.store(true, Ordering::SeqCst);
         }
-        Ok(code)
+        result
     }
 
     fn step(&self, phase: usize, step: &Step) -> Result<Option<i32>> {
@@ -200,31 +246,80 @@ impl Executor<'_> {
         let slots = self.board.wait(&step.needs(), || self.stop_if_needed())?;
         if let Some(undo) = &step.undo {
             self.undo.push(undo.clone());
+            self.note_creating(undo, &step.action, &slots)?;
         }
-        let (code, note) = self.act(phase, &step.action, &slots)?;
+        let (code, note) = self.act(phase, step, &slots)?;
         for line in step.done.iter().chain(note.as_ref()) {
             self.progress.step(&self.line(phase, line));
         }
         Ok(code)
     }
 
-    /// Runs one action; returns the exit code (attach) and a progress note.
+    /// Writes to the record what the step is about to create, before it runs.
+    fn note_creating(&self, undo: &Undo, action: &Action, slots: &SlotValues) -> Result<()> {
+        let record = self.input.record;
+        match (undo, action) {
+            (Undo::Network { name }, _) => record.note(&Entry::Network { name: name.clone() }),
+            (Undo::Image { tag }, _) => record.note(&Entry::Image { tag: tag.clone() }),
+            (Undo::Containers { bottle_id, role }, Action::Run { command }) => {
+                let argv = command.argv(slots).unwrap_or_default();
+                match container_name(&argv) {
+                    Some(name) => {
+                        self.undo.may_exist(bottle_id, name);
+                        record.note(&Entry::Container {
+                            role: role.label().into(),
+                            name: name.into(),
+                            id: None,
+                        })
+                    }
+                    None => Ok(()),
+                }
+            }
+            // The agent's name is known per attempt (run_agent); the env-file's path when
+            // it is chosen (write_env_file).
+            _ => Ok(()),
+        }
+    }
+
+    /// The create behind `undo` answered with the container's id: known for teardown and
+    /// written to the record.
+    fn note_created(&self, undo: &Undo, stdout: &str, name: &str) -> Result<()> {
+        let Undo::Containers { role, .. } = undo else {
+            return Ok(());
+        };
+        let id = stdout.lines().last().unwrap_or_default().trim();
+        if id.is_empty() {
+            return Ok(());
+        }
+        self.undo.created(undo, id, name);
+        self.input.record.note(&Entry::Container {
+            role: role.label().into(),
+            name: name.into(),
+            id: Some(id.into()),
+        })
+    }
+
+    /// Runs one step's action; returns the exit code (attach) and a progress note.
     fn act(
         &self,
         phase: usize,
-        action: &Action,
+        step: &Step,
         slots: &SlotValues,
     ) -> Result<(Option<i32>, Option<String>)> {
         let engine = self.engine;
         let mut note = None;
-        match action {
+        match &step.action {
             Action::EnsureImage { image } => {
                 crate::image::loader::ensure_loaded(engine, image, &mut |m: &str| {
                     self.progress.step(&self.line(phase, m))
                 })?;
             }
             Action::Run { command } => {
-                engine.check(&call(command, slots, Mode::Finish)?)?;
+                let argv = command.argv(slots).unwrap_or_default();
+                let done = engine.check(&call(command, slots, Mode::Finish)?)?;
+                if let (Some(undo), Some(name)) = (&step.undo, container_name(&argv)) {
+                    self.note_created(undo, &String::from_utf8_lossy(&done.stdout), name)?;
+                }
             }
             Action::WaitFor {
                 probe,
@@ -261,7 +356,15 @@ impl Executor<'_> {
                 name,
                 pinned,
                 attempts,
-            } => self.run_agent(phase, run, slots, name, *pinned, *attempts)?,
+            } => self.run_agent(
+                phase,
+                step.undo.as_ref(),
+                run,
+                slots,
+                name,
+                *pinned,
+                *attempts,
+            )?,
             Action::Attach { command } => {
                 return Ok((
                     Some(engine.attach(&call(command, slots, Mode::Step)?)?),
@@ -298,7 +401,10 @@ impl Executor<'_> {
     }
 
     /// Polls `probe` until it succeeds, the container stops running, the timeout passes,
-    /// or the launch stops. Returns the probe's stdout.
+    /// or the launch stops. Returns the probe's stdout. One docker call per poll: the
+    /// probe's own failure often says the container is gone or stopped (`docker exec`);
+    /// when it does not (`docker cp` works on a stopped container), the container's state
+    /// is asked every [`STATE_EVERY`] polls, and once more before giving up.
     fn wait_for(
         &self,
         probe: &DockerCommand,
@@ -310,21 +416,36 @@ impl Executor<'_> {
         let engine = self.engine;
         let probe = call(probe, slots, Mode::Step)?;
         let deadline = Instant::now() + timeout;
+        let mut polls = 0u32;
         loop {
             self.stop_if_needed()?;
             let got = engine.run(&probe)?;
             if got.ok() {
                 return Ok(got.stdout);
             }
-            let state = engine.query(&["inspect", "--format", "{{.State.Status}}", container])?;
-            let running = state.stdout_text() == "running";
-            if !running || Instant::now() >= deadline {
+            polls += 1;
+            let said = probe_says_stopped(&got.stderr, container);
+            let timed_out = Instant::now() >= deadline;
+            let state = if said || timed_out || polls.is_multiple_of(STATE_EVERY) {
+                self.stop_if_needed()?;
+                let state =
+                    engine.query(&["inspect", "--format", "{{.State.Status}}", container])?;
+                Some(if state.ok() {
+                    state.stdout_text()
+                } else {
+                    "gone".to_string()
+                })
+            } else {
+                None
+            };
+            let running = state.as_deref().is_none_or(|s| s == "running");
+            if !running || timed_out {
                 self.stop_if_needed()?;
                 let logs = engine.query(&["logs", "--tail", "20", container])?;
                 let why = if running {
                     format!("timed out after {}s", timeout.as_secs())
                 } else {
-                    format!("container {container} is {}", state.stdout_text())
+                    format!("container {container} is {}", state.unwrap_or_default())
                 };
                 bail!(
                     "waiting for {what}: {why}; last log lines:\n{}{}",
@@ -336,25 +457,34 @@ impl Executor<'_> {
         }
     }
 
-    /// A new 0600 file (by construction) with the literal values; its path fills
-    /// [`Slot::EnvFile`] before anything is written, so teardown removes it whatever
+    /// A new 0600 file (by construction) with the literal values, in the runtime
+    /// directory; its path is in the record and fills [`Slot::EnvFile`] before the file
+    /// exists, so teardown (or `bottle cleanup` after a SIGKILL) removes it whatever
     /// happens next.
     fn write_env_file(&self) -> Result<()> {
-        let file = tempfile::Builder::new()
-            .prefix("bot-bottle-env-")
-            .tempfile()
-            .context("cannot create the env-file")?;
-        let (mut file, path) = file.keep().context("cannot keep the env-file")?;
-        self.board.fill(Slot::EnvFile, path.display().to_string());
+        let path = self.input.record.env_file();
+        let shown = path.display().to_string();
+        self.input.record.note(&Entry::EnvFile {
+            path: shown.clone(),
+        })?;
+        self.board.fill(Slot::EnvFile, shown.clone());
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create the env-file {shown}"))?;
         file.write_all(self.input.env_file_text.as_bytes())
             .context("cannot write the env-file")
     }
 
     /// `docker run` of the agent; a name in use is retried as `name-2` … unless pinned.
     /// The name used fills [`Slot::AgentName`].
+    #[allow(clippy::too_many_arguments)]
     fn run_agent(
         &self,
         phase: usize,
+        undo: Option<&Undo>,
         run: &DockerCommand,
         slots: &SlotValues,
         base: &str,
@@ -366,6 +496,14 @@ impl Executor<'_> {
                 1 => base.to_string(),
                 n => format!("{base}-{n}"),
             };
+            if let Some(Undo::Containers { bottle_id, role }) = undo {
+                self.undo.may_exist(bottle_id, &name);
+                self.input.record.note(&Entry::Container {
+                    role: role.label().into(),
+                    name: name.clone(),
+                    id: None,
+                })?;
+            }
             let call = call(
                 run,
                 &slots.clone().with(Slot::AgentName, &name),
@@ -374,6 +512,9 @@ impl Executor<'_> {
             let done = self.engine.run(&call)?;
             match Answer::of(&done) {
                 Answer::Done => {
+                    if let Some(undo) = undo {
+                        self.note_created(undo, &String::from_utf8_lossy(&done.stdout), &name)?;
+                    }
                     self.board.fill(Slot::AgentName, name);
                     return Ok(());
                 }
@@ -405,10 +546,20 @@ impl Executor<'_> {
         let reports = self.undo.run_all(self.engine, &self.board.snapshot());
         let mut failures = 0;
         for report in &reports {
+            for kept in &report.kept {
+                self.progress.warn(&format!("teardown: {kept}"));
+            }
             if let Err(e) = &report.result {
                 self.progress.warn(&format!("teardown: {e}"));
                 failures += 1;
             }
+        }
+        let record = self.input.record;
+        if failures == 0
+            && let Err(e) = record.remove()
+        {
+            self.progress
+                .warn(&format!("cannot remove {}: {e}", record.path().display()));
         }
         self.progress.step(&self.line(
             last,
@@ -426,6 +577,24 @@ impl Executor<'_> {
         ));
         failures
     }
+}
+
+/// The `--name` a `docker create`/`run` argv gives its container.
+fn container_name(argv: &[String]) -> Option<&str> {
+    match argv.first().map(String::as_str) {
+        Some("create" | "run") => argv
+            .windows(2)
+            .find(|w| w[0] == "--name")
+            .map(|w| w[1].as_str()),
+        _ => None,
+    }
+}
+
+/// Whether a failed probe's message says the container is not running or is gone
+/// (`docker exec`'s answers), so that no state query is needed.
+fn probe_says_stopped(stderr: &str, container: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    (s.contains("is not running") || s.contains("no such container")) && stderr.contains(container)
 }
 
 /// The engine call for a plan command: slots filled, stdin made.

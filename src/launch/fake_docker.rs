@@ -72,13 +72,14 @@ fn matches(r: &Resource, args: &[String]) -> bool {
 
 /// Renders the Go templates bottle uses.
 fn render(format: &str, r: &Resource) -> String {
-    let mut out = format
+    let out = format
         .replace("{{.ID}}", &r.id)
         .replace("{{.Names}}", &r.name)
         .replace("{{.Name}}", &r.name)
         .replace("{{.Repository}}:{{.Tag}}", &r.name)
         .replace("{{.RunningFor}}", "2 minutes ago")
         .replace("{{.State}}", if r.running { "running" } else { "created" });
+    let mut out = out.replace("{{index .Config.Labels \"", "{{.Label \"");
     while let Some(start) = out.find("{{.Label \"") {
         let rest = &out[start + 10..];
         let end = rest.find("\"}}").expect("a closed label template");
@@ -161,12 +162,16 @@ impl FakeDocker {
         };
         match words.as_slice() {
             ["version", ..] => Reply::ok("20.10.24"),
-            ["image", "inspect", .., reference] => {
-                if s.world.images.iter().any(|i| i.name == *reference) {
-                    Reply::ok("sha256:0")
-                } else {
-                    Reply::fail(format!("Error: No such image: {reference}"))
+            ["image", "inspect", "--format", format, references @ ..] => {
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                for reference in references {
+                    match s.world.images.iter().find(|i| i.name == *reference) {
+                        Some(i) if format.contains(".Config.Labels") => out.push(render(format, i)),
+                        Some(_) => out.push("sha256:0".into()),
+                        None => err.push(format!("Error: No such image: {reference}")),
+                    }
                 }
+                reply(out, err)
             }
             ["build", ..] => {
                 let tag = values(a, "--tag")[0].to_string();

@@ -5,12 +5,13 @@
 pub mod ca_cert;
 pub mod executor;
 pub mod launch_values;
+pub mod naming;
 pub(crate) mod slot_board;
 pub(crate) mod tree_archive;
 pub mod undo_stack;
 pub mod undoer;
 
 #[cfg(test)]
-mod fake_docker;
+pub(crate) mod fake_docker;
 #[cfg(test)]
 mod tests;

@@ -6,10 +6,10 @@ use crate::engine::call::{Call, Mode};
 use crate::engine::scripted_engine::{How, Reply, ScriptedEngine};
 use crate::exit_code;
 use crate::host_snapshot::HostSnapshot;
-use crate::launch::executor::{LaunchInput, run};
+use crate::launch::executor::{Ending, LaunchInput, run};
 use crate::launch::fake_docker::{FakeDocker, World};
 use crate::launch::undo_stack::UndoStack;
-use crate::launch::undoer::{Batching, Undoer};
+use crate::launch::undoer::{Known, Undoer};
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
@@ -20,6 +20,8 @@ use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 use crate::progress::{Journal, Progress};
+use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::runtime_dir::RuntimeDir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,6 +97,13 @@ struct Outcome {
     calls: Vec<(How, Call)>,
     /// Progress lines (`bottle: …`) and calls (`+ docker …`), in order.
     journal: Vec<String>,
+    /// The launch record's text, if teardown left it.
+    record_left: Option<String>,
+    /// The files left in the runtime directory.
+    runtime_left: Vec<String>,
+    /// What the hook before teardown saw: the registered undos and the ending. Its own
+    /// docker call is `docker logs the-hook`.
+    hook: Option<(Vec<Undo>, Ending)>,
 }
 
 impl Outcome {
@@ -127,38 +136,96 @@ struct Now<'a> {
     docker: &'a FakeDocker,
     /// Progress lines and calls so far, this call included.
     journal: Vec<String>,
+    /// The launch's runtime directory (its record and env-file).
+    runtime: &'a RuntimeDir,
 }
 
-/// Launches `plan` on `docker`, each call answered by `script`.
+/// What the hook before teardown saw: the registered undos and the ending.
+type HookSaw = Arc<Mutex<Option<(Vec<Undo>, Ending)>>>;
+
+/// Launches `plan` on `docker`, each call answered by `script`; every wait times out
+/// after 300 ms.
 fn launch(
     plan: &BottlePlan,
     docker: &Arc<FakeDocker>,
+    script: impl Fn(&Call, Now) -> Reply + Send + Sync + 'static,
+) -> Outcome {
+    launch_with(plan, docker, Duration::from_millis(300), script)
+}
+
+/// Same, with waits timing out after `timeout`.
+fn launch_with(
+    plan: &BottlePlan,
+    docker: &Arc<FakeDocker>,
+    timeout: Duration,
     script: impl Fn(&Call, Now) -> Reply + Send + Sync + 'static,
 ) -> Outcome {
     let journal: Journal = Arc::new(Mutex::new(Vec::new()));
     let counter = AtomicUsize::new(0);
     let fake = docker.clone();
     let seen = journal.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
+    let runtime = dir.clone();
     let engine = ScriptedEngine::new(journal.clone(), move |call| {
         let now = Now {
             n: counter.fetch_add(1, Ordering::SeqCst),
             docker: &fake,
             journal: seen.lock().unwrap().clone(),
+            runtime: &runtime,
         };
         script(call, now)
     });
     let progress = Progress::recording(journal.clone());
+    let record = LaunchRecord::create(&dir, &plan.bottle_id, &plan.agent, 1000).unwrap();
+    let seen_by_hook: HookSaw = Arc::default();
+    let hook_sink = seen_by_hook.clone();
+    // The hook reads a log, as the exit report does: its call shows where it ran.
+    let hook = move |e: &dyn crate::engine::docker_engine::DockerEngine,
+                     registered: &[Undo],
+                     ending: &Ending| {
+        let _ = e.run(&Call::new(["logs", "the-hook"]).to_the_end());
+        *hook_sink.lock().unwrap() = Some((registered.to_vec(), ending.clone()));
+    };
     let input = LaunchInput {
         env_file_text: "LOG_LEVEL=debug\n",
         slots: SlotValues::default().with(Slot::Tty, ""),
-        ready_timeout: Some(Duration::from_millis(300)),
+        ready_timeout: Some(timeout),
+        record: &record,
+        before_teardown: Some(&hook),
     };
     let result = run(plan, input, &engine, &progress);
     let journal = journal.lock().unwrap().clone();
+    let record_left = std::fs::read_to_string(record.path()).ok();
+    let runtime_left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let hook = seen_by_hook.lock().unwrap().take();
     Outcome {
         result,
         calls: engine.calls(),
         journal,
+        record_left,
+        runtime_left,
+        hook,
+    }
+}
+
+/// A script whose call number `target` fails, and so does the same command whenever it
+/// is repeated (so a wait does not simply poll past it).
+fn failing_at(target: usize) -> impl Fn(&Call, Now) -> Reply + Send + Sync + 'static {
+    let failing: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
+    move |call, now| {
+        let mut failing = failing.lock().unwrap();
+        if now.n == target {
+            *failing = Some(call.args.clone());
+        }
+        if failing.as_ref() == Some(&call.args) {
+            Reply::fail("Error response from daemon: something broke")
+        } else {
+            now.docker.answer(call)
+        }
     }
 }
 
@@ -298,26 +365,28 @@ fn each_undo_is_registered_before_its_step() {
     let plan = a_plan(|o| o.cwd = true);
     let clean = launch(&plan, &Arc::new(fake()), plain);
     assert_eq!(clean.code(), 0, "{:#?}", clean.journal);
-    // Lanes run at the same time, so a create is known by what it names, not by when.
-    fn creates(a: &[String]) -> Option<String> {
-        match a[0].as_str() {
-            "create" | "run" => a
-                .windows(2)
-                .find(|w| w[0] == "--name")
-                .map(|w| w[1].clone()),
-            "network" if a[1] == "create" => a.last().cloned(),
-            _ => None,
-        }
-    }
-    let creating: Vec<String> = clean.args().iter().filter_map(|a| creates(a)).collect();
+    let creating: Vec<usize> = clean
+        .args()
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            matches!(a[0].as_str(), "create" | "run" | "build") || a[..2] == ["network", "create"]
+        })
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(creating.len(), 6, "3 networks, 2 sidecars, agent");
-    for target in creating {
+    // The lanes of a phase run at the same time, so the k-th creating call is counted,
+    // not the n-th call.
+    for target in 0..creating.len() {
         let docker = Arc::new(fake());
         let before = docker.world();
-        let failing = target.clone();
+        let seen = Arc::new(AtomicUsize::new(0));
         let out = launch(&plan, &docker, move |call, now| {
+            let a = &call.args;
+            let creates = matches!(a[0].as_str(), "create" | "run" | "build")
+                || a[..2] == ["network", "create"];
             let reply = now.docker.answer(call);
-            if creates(&call.args).as_deref() == Some(failing.as_str()) {
+            if creates && seen.fetch_add(1, Ordering::SeqCst) == target {
                 Reply::fail("created, then the docker CLI lost the engine")
             } else {
                 reply
@@ -350,18 +419,7 @@ fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
     for target in 0..before_teardown {
         let docker = Arc::new(fake().foreign_container("someone-elses"));
         let before = docker.world();
-        let failing: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
-        let out = launch(&plan, &docker, move |call, now| {
-            let mut failing = failing.lock().unwrap();
-            if now.n == target {
-                *failing = Some(call.args.clone());
-            }
-            if failing.as_ref() == Some(&call.args) {
-                Reply::fail("Error response from daemon: something broke")
-            } else {
-                now.docker.answer(call)
-            }
-        });
+        let out = launch(&plan, &docker, failing_at(target));
         assert_ne!(out.code(), 0, "failing call {target}: {:#?}", out.journal);
         assert_eq!(
             resources(&docker.world()),
@@ -605,8 +663,9 @@ fn batched_undos_share_one_command_and_report_each_resource() {
     let reports = Undoer {
         engine: &engine,
         slots: &slots,
+        known: &Known::default(),
     }
-    .run(undos, Batching::ByKind);
+    .run(undos);
     let calls: Vec<Vec<String>> = engine.calls().into_iter().map(|(_, c)| c.args).collect();
     let rm: Vec<&Vec<String>> = calls.iter().filter(|a| a[0] == "rm").collect();
     let net_rm: Vec<&Vec<String>> = calls
@@ -760,4 +819,509 @@ fn every_planned_slot_is_filled_before_it_is_needed() {
     agent.steps.push(moved);
     let err = check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap_err();
     assert!(err.contains("<agent-name>"), "{err}");
+}
+
+/// The calls teardown made: everything after the hook's `docker logs the-hook`.
+fn teardown_calls(out: &Outcome) -> Vec<Vec<String>> {
+    let args = out.args();
+    let hook = args
+        .iter()
+        .position(|a| a[..] == ["logs", "the-hook"])
+        .unwrap_or_else(|| panic!("the hook did not run: {:#?}", out.journal));
+    args[hook + 1..].to_vec()
+}
+
+/// Issue 13: teardown in one round, one `docker rm` for every container and one `docker
+/// network rm` for every network, without looking anything up (each create's answer gave
+/// the container's id), and every resource still reported.
+#[test]
+fn teardown_is_one_rm_and_one_network_rm_and_reports_each_resource() {
+    let plan = a_plan(|_| {});
+    let docker = Arc::new(fake());
+    let out = launch(&plan, &docker, plain);
+    assert_eq!(out.code(), 0, "{:#?}", out.journal);
+    let calls = teardown_calls(&out);
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls[0][..3], ["rm", "--force", "--volumes"]);
+    assert_eq!(calls[0].len(), 3 + 3, "three containers, by id: {calls:#?}");
+    assert_eq!(calls[1][..2], ["network", "rm"]);
+    assert_eq!(calls[1].len(), 2 + 3, "{calls:#?}");
+    assert!(
+        out.journal
+            .last()
+            .unwrap()
+            .starts_with("bottle: [4/4] teardown: 7 of 7 undo step(s) done"),
+        "{:#?}",
+        out.journal
+    );
+    assert_eq!(docker.world(), fake().world());
+    // Nothing left in the runtime directory: no record, no env-file.
+    assert_eq!(out.record_left, None);
+    assert!(out.runtime_left.is_empty(), "{:?}", out.runtime_left);
+    let (registered, ending) = out.hook.clone().unwrap();
+    assert_eq!(ending, Ending::Exited(0));
+    assert!(registered.contains(&Undo::Containers {
+        bottle_id: plan.bottle_id.clone(),
+        role: Role::Mitmproxy
+    }));
+}
+
+/// A partial launch (a failure at every call in turn) is also torn down in one round: at
+/// most one `docker ps`, one `docker rm` and one `docker network rm`.
+#[test]
+fn a_partial_launch_is_torn_down_in_one_round_and_leaves_no_record() {
+    let plan = a_plan(|_| {});
+    let clean = launch(&plan, &Arc::new(fake()), plain);
+    let attach = clean
+        .calls
+        .iter()
+        .position(|(how, _)| *how == How::Attach)
+        .unwrap();
+    for target in 0..attach {
+        let docker = Arc::new(fake());
+        let out = launch(&plan, &docker, failing_at(target));
+        assert_ne!(out.code(), 0, "failing call {target}");
+        let calls = teardown_calls(&out);
+        for (what, n) in [("ps", 1), ("rm", 1)] {
+            let count = calls.iter().filter(|a| a[0] == what).count();
+            assert!(
+                count <= n,
+                "failing call {target}: {count} × {what}: {calls:#?}"
+            );
+        }
+        let net_rm = calls.iter().filter(|a| a[..2] == ["network", "rm"]).count();
+        assert!(net_rm <= 1, "failing call {target}: {calls:#?}");
+        assert_eq!(docker.world(), fake().world(), "failing call {target}");
+        assert!(
+            out.runtime_left.is_empty(),
+            "failing call {target}: {:?}",
+            out.runtime_left
+        );
+        assert!(
+            matches!(out.hook, Some((_, Ending::Failed(_)))),
+            "failing call {target}: {:?}",
+            out.hook
+        );
+    }
+}
+
+/// Issue 10.5: the record names each resource before its create runs (so a SIGKILL at any
+/// moment leaves a usable record), the container's id right after, and the env-file lives
+/// in the runtime directory, 0600, named in the record before it exists.
+#[test]
+fn the_record_names_every_resource_before_it_is_created() {
+    let plan = a_plan(|o| o.cwd = true);
+    let docker = Arc::new(fake());
+    let checked = Arc::new(AtomicUsize::new(0));
+    let count = checked.clone();
+    let id = plan.bottle_id.clone();
+    let out = launch(&plan, &docker, move |call, now| {
+        let record = std::fs::read_to_string(now.runtime.record_file(&id)).unwrap_or_default();
+        let a = &call.args;
+        let creating = match a[0].as_str() {
+            "create" | "run" => Some(a[a.iter().position(|x| x == "--name").unwrap() + 1].clone()),
+            "build" => Some(a[a.iter().position(|x| x == "--tag").unwrap() + 1].clone()),
+            "network" if a[1] == "create" => a.last().cloned(),
+            _ => None,
+        };
+        if let Some(name) = creating {
+            assert!(
+                record.contains(&format!("\"{name}\"")),
+                "{name} is created before the record names it:\n{record}"
+            );
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+        if a[0] == "run" && a.iter().any(|x| x == "--env-file") {
+            let env_file = now.runtime.env_file(&id);
+            assert!(record.contains(&format!("\"env_file\",\"path\":\"{}\"", env_file.display())));
+            let mode = std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(&env_file).unwrap());
+            assert_eq!(mode & 0o777, 0o600);
+            assert_eq!(
+                a[a.iter().position(|x| x == "--env-file").unwrap() + 1],
+                env_file.display().to_string()
+            );
+        }
+        if a[0] == "exec" && a.iter().any(|x| x.contains("mitm-ca.pem")) {
+            // By provisioning, every container's id is recorded.
+            let with_id = record.matches("\"entry\":\"container\"").count();
+            let ids = record.matches("\"id\":\"c").count();
+            assert_eq!((with_id, ids), (6, 3), "{record}");
+        }
+        now.docker.answer(call)
+    });
+    assert_eq!(out.code(), 0, "{:#?}", out.journal);
+    assert_eq!(
+        checked.load(Ordering::SeqCst),
+        6,
+        "3 networks, 3 containers"
+    );
+    assert!(out.runtime_left.is_empty(), "{:?}", out.runtime_left);
+}
+
+/// When teardown cannot remove something, the record stays for `bottle cleanup`.
+#[test]
+fn a_failed_teardown_keeps_the_record() {
+    let plan = a_plan(|_| {});
+    let docker = Arc::new(fake());
+    let out = launch(&plan, &docker, |call, now| {
+        if call.args[..2] == ["network", "rm"] || call.args[..2] == ["network", "inspect"] {
+            Reply::fail("Error response from daemon: permission denied")
+        } else {
+            now.docker.answer(call)
+        }
+    });
+    assert_eq!(out.code(), exit_code::FAILURE, "{:#?}", out.journal);
+    let record = out.record_left.expect("the record stays");
+    assert!(record.contains(&plan.networks[0].name), "{record}");
+    assert_eq!(out.runtime_left, [format!("{}.record", plan.bottle_id)]);
+}
+
+/// Issue 13: a wait polls with one docker call per tick; the container's state is asked
+/// only every few polls, or at once when the probe's own answer says it stopped.
+#[test]
+fn a_wait_polls_with_one_call_per_tick() {
+    let docker = Arc::new(FakeDocker::new());
+    docker.answer(&Call::new(["run", "--name", "p", "img"]));
+    let wait = |timeout_seconds| {
+        Step::new(Action::WaitFor {
+            probe: DockerCommand::new(["exec", "p", "pipelock", "healthcheck"]),
+            container: "p".into(),
+            what: "pipelock /health".into(),
+            timeout_seconds,
+            capture: None,
+        })
+    };
+    let mut plan = a_plan(|_| {});
+    plan.launch = vec![Phase::single("wait", vec![wait(30)])];
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p = polls.clone();
+    let out = launch_with(&plan, &docker, Duration::from_secs(30), move |call, now| {
+        if call.args[..2] == ["exec", "p"] && p.fetch_add(1, Ordering::SeqCst) < 12 {
+            return Reply::fail("pipelock: health check failed: connection refused");
+        }
+        now.docker.answer(call)
+    });
+    assert!(out.result.is_ok(), "{:#?}", out.journal);
+    let args = out.args();
+    let probes = args.iter().filter(|a| a[0] == "exec").count();
+    let inspects = args.iter().filter(|a| a[0] == "inspect").count();
+    assert_eq!(probes, 13);
+    assert_eq!(inspects, 12 / 5, "{args:#?}");
+
+    // The probe says the container stopped: one probe, one state query, no waiting out
+    // the timeout.
+    let started = std::time::Instant::now();
+    let out = launch(&plan, &docker, |call, now| match call.args[0].as_str() {
+        "exec" => Reply::fail("Error response from daemon: Container p is not running"),
+        "inspect" => Reply::ok("exited"),
+        _ => now.docker.answer(call),
+    });
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let args = out.args();
+    assert_eq!(
+        args.iter().filter(|a| a[0] == "exec").count(),
+        1,
+        "{args:#?}"
+    );
+    assert!(
+        out.error()
+            .contains("waiting for pipelock /health: container p is exited"),
+        "{}",
+        out.error()
+    );
+}
+
+/// Issue 13's fail-closed rule, whatever the order of the plan: the agent's command never
+/// starts while a sidecar is not ready: here pipelock never answers /health, then
+/// mitmproxy never writes its CA.
+#[test]
+fn the_agents_command_never_starts_while_a_sidecar_is_not_ready() {
+    let plan = a_plan(|_| {});
+    for (stuck, why) in [
+        ("healthcheck", "waiting for pipelock /health: timed out"),
+        (
+            "mitmproxy-ca-cert.pem",
+            "waiting for mitmproxy's CA certificate: timed out",
+        ),
+    ] {
+        let docker = Arc::new(fake());
+        let out = launch(&plan, &docker, move |call, now| {
+            let probe = call.args[0] == "exec" || call.args[0] == "cp";
+            if probe && call.args.iter().any(|a| a.contains(stuck)) {
+                return Reply::fail("not ready yet: 503 {\"status\": \"waiting\"}");
+            }
+            now.docker.answer(call)
+        });
+        assert!(out.error().contains(why), "{}", out.error());
+        assert!(
+            !out.calls.iter().any(|(how, _)| *how == How::Attach),
+            "the agent's command ran while {stuck} was not ready: {:#?}",
+            out.journal
+        );
+        assert_eq!(docker.world(), fake().world());
+    }
+}
+
+/// Issue 12: the hook before teardown runs on every exit path, while the containers
+/// still exist, and is told how the launch ended.
+#[test]
+fn the_hook_before_teardown_runs_on_every_exit_path_before_anything_is_removed() {
+    let plan = a_plan(|_| {});
+    let provision_fails = |call: &Call, now: Now| {
+        if call.args[0] == "exec" && call.args.iter().any(|a| a.contains("mitm-ca.pem")) {
+            return Reply::fail("Error response from daemon: something broke");
+        }
+        now.docker.answer(call)
+    };
+    let sigterm_in_attach = |call: &Call, now: Now| {
+        let mut reply = now.docker.answer(call);
+        if call.args[..2] == ["exec", "--interactive"] && call.stdin.is_none() {
+            reply.signal = Some(libc::SIGTERM);
+        }
+        reply
+    };
+    let exits_3 = |call: &Call, now: Now| {
+        let mut reply = now.docker.answer(call);
+        if call.args[..2] == ["exec", "--interactive"] && call.stdin.is_none() {
+            reply.code = 3;
+        }
+        reply
+    };
+    type Script = fn(&Call, Now) -> Reply;
+    type Check = fn(&Ending) -> bool;
+    let cases: [(Script, Check); 3] = [
+        (
+            provision_fails,
+            |e| matches!(e, Ending::Failed(m) if m.contains("something broke")),
+        ),
+        (sigterm_in_attach, |e| *e == Ending::Signal(libc::SIGTERM)),
+        (exits_3, |e| *e == Ending::Exited(3)),
+    ];
+    for (script, ending) in cases {
+        let docker = Arc::new(fake());
+        let out = launch(&plan, &docker, script);
+        let (registered, ended) = out.hook.clone().expect("the hook ran");
+        assert!(ending(&ended), "{ended:?}");
+        assert_eq!(registered.len(), 7, "{registered:#?}");
+        let calls = teardown_calls(&out);
+        assert_eq!(
+            calls[0][0], "rm",
+            "the hook ran after a removal: {calls:#?}"
+        );
+        assert_eq!(docker.world(), fake().world());
+    }
+}
+
+/// Issue 10.4 and 10.5, without an engine: what a SIGKILLed launch left (its containers,
+/// one of them under a pinned name only its record knows, its networks, its env-file and
+/// record) is removed by `bottle cleanup -y`; a container made from a committed agent
+/// image (same labels, another name) and a labelled image survive.
+#[test]
+fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_image() {
+    let plan = a_plan(|o| o.name = Some("my-pinned".into()));
+    let docker = Arc::new(fake());
+    let known = plan
+        .planned_slots()
+        .with(Slot::Tty, "")
+        .with(Slot::MitmHostEntry, "m:172.30.0.2")
+        .with(Slot::EnvFile, "/nonexistent");
+    for step in plan.launch.iter().flat_map(|p| p.steps()) {
+        if let Action::Run { command } | Action::RunAgent { run: command, .. } = &step.action
+            && let Ok(argv) = command.argv(&known)
+        {
+            docker.answer(&Call::new(argv));
+        }
+    }
+    let labels = |role: &str| {
+        let mut l = Vec::new();
+        for (k, v) in [
+            ("bot-bottle.id", plan.bottle_id.as_str()),
+            ("bot-bottle.agent", "dev"),
+            ("bot-bottle.role", role),
+            ("bot-bottle.uid", "1000"),
+        ] {
+            l.extend(["--label".to_string(), format!("{k}={v}")]);
+        }
+        l
+    };
+    // `docker commit` of the agent keeps its labels; so does a container made from it.
+    let mut build = vec!["build".to_string(), "--tag".into(), "saved-agent:1".into()];
+    build.extend(labels("agent"));
+    docker.answer(&Call::new(build));
+    // An image the launch built (the `--cwd` image), which its record lists.
+    let cwd_tag = "bot-bottle-cwd-dev-01234567:latest";
+    let mut cwd = vec!["build".to_string(), "--tag".into(), cwd_tag.into()];
+    cwd.extend(labels("cwd-image"));
+    docker.answer(&Call::new(cwd));
+    let mut saved = vec!["run".to_string(), "--name".into(), "my-saved-agent".into()];
+    saved.extend(labels("agent"));
+    saved.push("saved-agent:1".into());
+    docker.answer(&Call::new(saved));
+    let world = docker.world();
+    assert_eq!(world.containers.len(), 4);
+    assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
+
+    // The record and env-file the killed launch left.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
+    let record = LaunchRecord::create(&dir, &plan.bottle_id, "dev", 1000).unwrap();
+    record
+        .note(&crate::runtime::launch_record::Entry::Container {
+            role: "agent".into(),
+            name: "my-pinned".into(),
+            id: None,
+        })
+        .unwrap();
+    record
+        .note(&crate::runtime::launch_record::Entry::Image {
+            tag: cwd_tag.into(),
+        })
+        .unwrap();
+    std::fs::write(dir.env_file(&plan.bottle_id), "LOG_LEVEL=debug\n").unwrap();
+
+    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+    let fake = docker.clone();
+    let engine = ScriptedEngine::new(journal, move |call| fake.answer(call));
+    // Another agent's cleanup touches nothing of this bottle, its record included.
+    let code =
+        crate::resources::cleanup::run(&engine, true, Some(1000), Some("web"), &dir).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(docker.world(), world);
+    assert_eq!(
+        dir.bottle_ids().unwrap(),
+        std::slice::from_ref(&plan.bottle_id)
+    );
+
+    let code = crate::resources::cleanup::run(&engine, true, Some(1000), None, &dir).unwrap();
+    assert_eq!(code, 0);
+    let left = docker.world();
+    let names: Vec<&str> = left.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["my-saved-agent"]);
+    assert!(left.networks.is_empty(), "{:?}", left.networks);
+    assert!(left.images.iter().any(|i| i.name == "saved-agent:1"));
+    assert!(
+        !left.images.iter().any(|i| i.name == cwd_tag),
+        "the image the record lists is removed"
+    );
+    assert!(
+        dir.bottle_ids().unwrap().is_empty(),
+        "records and env-files are swept"
+    );
+}
+
+/// Issue 12: the exit report's hook reads mitmproxy's log (to the end, whatever signal
+/// came), prints the summary, and writes `--report`; when mitmproxy was never started it
+/// reads nothing and still writes the report.
+#[test]
+fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file() {
+    use crate::report::exit_report::ExitReporter;
+    let plan = a_plan(|_| {});
+    let mitm = plan.mitmproxy.container.clone();
+    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+    let engine = ScriptedEngine::new(journal.clone(), move |call| {
+        if call.args[..] == ["logs".to_string(), mitm.clone()] {
+            Reply::ok(include_str!("../../tests/fixtures/request-log.txt"))
+        } else if call.args[..2] == ["image", "inspect"] {
+            Reply::ok("sha256:3f1c [\"registry.example/agent@sha256:aa\"]")
+        } else {
+            Reply::fail("unexpected")
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report.json");
+    let progress = Progress::recording(journal.clone());
+    let reporter = ExitReporter {
+        plan: &plan,
+        progress: &progress,
+        file: Some(file.clone()),
+    };
+    let mitm_undo = Undo::Containers {
+        bottle_id: plan.bottle_id.clone(),
+        role: Role::Mitmproxy,
+    };
+    reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT));
+    let calls = engine.calls();
+    assert_eq!(
+        calls[0].1.mode,
+        Mode::Finish,
+        "read to the end after a signal"
+    );
+    let lines = journal.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("bottle: traffic: 8 request(s): 3 allowed")),
+        "{lines:#?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(report["ended"]["signal"], libc::SIGINT);
+    assert_eq!(report["totals"]["requests"], 8);
+    assert_eq!(report["images"][0]["id"], "sha256:3f1c");
+    assert_eq!(
+        report["images"][0]["repo_digests"][0],
+        "registry.example/agent@sha256:aa"
+    );
+    assert_eq!(
+        report["pipelock_config_sha256"],
+        crate::report::exit_report::sha256_hex(plan.pipelock.config.render().as_bytes())
+    );
+
+    // mitmproxy never started: no log read, the report says so.
+    let before = engine.calls().len();
+    reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()));
+    let calls = engine.calls();
+    assert!(calls[before..].iter().all(|(_, c)| c.args[0] != "logs"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(report["log"]["read"], false);
+    assert_eq!(report["log"]["error"], "mitmproxy was never started");
+    assert_eq!(report["ended"]["how"], "failed");
+}
+
+/// The naming scheme teardown and cleanup recognise is the one the planner uses.
+#[test]
+fn the_naming_check_matches_the_planners_names() {
+    use crate::launch::naming::is_schemed;
+    use crate::plan::bottle_plan::NetworkRole;
+    let plan = a_plan(|o| o.cwd = true);
+    let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
+    assert!(is_schemed(
+        Role::Agent,
+        agent,
+        id,
+        &plan.agent_container.name
+    ));
+    for n in 2..=10 {
+        let retry = format!("{}-{n}", plan.agent_container.name);
+        assert!(is_schemed(Role::Agent, agent, id, &retry), "{retry}");
+    }
+    assert!(is_schemed(
+        Role::Pipelock,
+        agent,
+        id,
+        &plan.pipelock.container
+    ));
+    assert!(is_schemed(
+        Role::Mitmproxy,
+        agent,
+        id,
+        &plan.mitmproxy.container
+    ));
+    for net in &plan.networks {
+        let role = match net.role {
+            NetworkRole::Agent => Role::AgentNetwork,
+            NetworkRole::Proxy => Role::ProxyNetwork,
+            NetworkRole::Egress => Role::EgressNetwork,
+        };
+        assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
+    }
+    // A pinned name is not the scheme's: only the launch (or its record) knows it.
+    let pinned = a_plan(|o| o.name = Some("my-claude".into()));
+    assert!(!is_schemed(
+        Role::Agent,
+        agent,
+        id,
+        &pinned.agent_container.name
+    ));
 }

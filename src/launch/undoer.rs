@@ -1,29 +1,19 @@
 //! `Undoer`: runs `Undo` values against the engine (teardown and `bottle cleanup` alike),
-//! in batches (one undo at a time, or consecutive undos of one kind in one docker
-//! command), reporting what each undo removed or why it could not. Something already gone
-//! counts as undone. I/O (through the engine; files for the env-file).
+//! consecutive undos of one kind in one docker command, reporting what each undo removed
+//! or why it could not. Containers the caller knows by id are removed without a lookup;
+//! the others are found by label and removed only when bottle named them. Something
+//! already gone counts as undone. I/O (through the engine; files for the env-file).
 
 use crate::engine::answer::Answer;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::engine::finished::Finished;
+use crate::launch::naming;
 use crate::plan::docker_command::Arg;
-use crate::plan::role::{LABEL_ID, LABEL_ROLE, Role};
+use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, Role};
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::{Undo, UndoKind};
 use std::panic::AssertUnwindSafe;
-
-/// How undos share docker commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Batching {
-    /// Every undo on its own.
-    One,
-    /// Consecutive undos of one kind together (one `docker rm`, one `docker network rm`).
-    /// File undos touch no Docker state, so they do not separate two runs of another kind
-    /// (the env-file between the agent's and the sidecars' containers); any other kind
-    /// does, so an undo that must run between two others keeps its place.
-    ByKind,
-}
 
 /// One resource an undo removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,20 +30,70 @@ pub struct UndoReport {
     pub undo: Undo,
     /// What it removed (nothing when it was already gone), or why it failed.
     pub result: Result<Vec<Removed>, String>,
+    /// Containers that carry the undo's labels but not a name bottle gave them (made
+    /// from a committed agent image): left alone, said why.
+    pub kept: Vec<String>,
+}
+
+/// A container whose create answered with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownContainer {
+    pub bottle_id: String,
+    pub role: Role,
+    pub id: String,
+    pub name: String,
+}
+
+/// What the caller knows about the containers its undos remove: the launch itself (each
+/// create's answer), or cleanup (the launch records).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// Containers whose create answered with their id.
+    pub containers: Vec<KnownContainer>,
+    /// Container undos whose every container is in `containers` (its create step
+    /// succeeded): removed by id, without a lookup.
+    pub complete: Vec<Undo>,
+    /// (bottle id, name or id) of containers bottle created under a name outside the
+    /// naming scheme (a pinned `--name`), or that a record lists.
+    pub names: Vec<(String, String)>,
+}
+
+impl Known {
+    /// Whether the container `(id, name)`, labelled with `bottle_id`, `role` and `agent`,
+    /// is one bottle created: its name is the scheme's, or it is known by name or id.
+    pub fn owns(&self, bottle_id: &str, role: Role, agent: &str, id: &str, name: &str) -> bool {
+        naming::is_schemed(role, agent, bottle_id, name)
+            || self
+                .names
+                .iter()
+                .any(|(b, n)| b == bottle_id && (n == name || same_id(n, id)))
+            || self.containers.iter().any(|c| same_id(&c.id, id))
+    }
+}
+
+/// Docker ids compare by prefix (short and full forms).
+fn same_id(a: &str, b: &str) -> bool {
+    a.len() >= 12 && b.len() >= 12 && (a.starts_with(b) || b.starts_with(a))
 }
 
 pub struct Undoer<'a> {
     pub engine: &'a dyn DockerEngine,
     /// Resolves undos whose target is a slot (the env-file).
     pub slots: &'a SlotValues,
+    pub known: &'a Known,
 }
 
 impl Undoer<'_> {
-    /// Runs every undo in the order given, all of them: a failure, or a panic in one
-    /// batch, does not stop the rest. One report per undo, in order.
-    pub fn run(&self, undos: Vec<Undo>, batching: Batching) -> Vec<UndoReport> {
-        let mut reports = Vec::with_capacity(undos.len());
-        for batch in batches(undos, batching) {
+    /// Runs every undo in the order given, all of them, consecutive undos of one kind in
+    /// one docker command (one `docker rm`, one `docker network rm`); file undos touch no
+    /// Docker state, so they do not separate two runs of another kind (the env-file
+    /// between the agent's and the sidecars' containers); any other kind does, so an undo
+    /// that must run between two others keeps its place. A failure, or a panic in one
+    /// batch, does not stop the rest. One report per undo, in the order given.
+    pub fn run(&self, undos: Vec<Undo>) -> Vec<UndoReport> {
+        let mut reports: Vec<(usize, UndoReport)> = Vec::with_capacity(undos.len());
+        for batch in batches(undos.into_iter().enumerate().collect()) {
+            let (at, batch): (Vec<usize>, Vec<Undo>) = batch.into_iter().unzip();
             let done = std::panic::catch_unwind(AssertUnwindSafe(|| self.batch(&batch)))
                 .unwrap_or_else(|_| {
                     batch
@@ -61,9 +101,10 @@ impl Undoer<'_> {
                         .map(|u| report(u, Err(format!("internal error while undoing {u:?}"))))
                         .collect()
                 });
-            reports.extend(done);
+            reports.extend(at.into_iter().zip(done));
         }
-        reports
+        reports.sort_by_key(|(at, _)| *at);
+        reports.into_iter().map(|(_, r)| r).collect()
     }
 
     fn batch(&self, batch: &[Undo]) -> Vec<UndoReport> {
@@ -82,33 +123,40 @@ impl Undoer<'_> {
             .map_err(|e| format!("`{}`: {e:#}", call.shown))
     }
 
-    /// One `docker ps` per bottle id, one `docker rm` for every container found.
+    /// One `docker rm` for every container of the batch: those the launch knows by id
+    /// directly, the others found first by label (one `docker ps` per bottle id) and
+    /// kept only when bottle named them.
     fn containers(&self, batch: &[Undo]) -> Vec<UndoReport> {
-        let targets: Vec<(&str, Role)> = batch
-            .iter()
-            .filter_map(|u| match u {
-                Undo::Containers { bottle_id, role } => Some((bottle_id.as_str(), *role)),
-                _ => None,
-            })
-            .collect();
-        let mut ids: Vec<&str> = Vec::new();
-        for (id, _) in &targets {
-            if !ids.contains(id) {
-                ids.push(id);
+        let target = |u: &Undo| match u {
+            Undo::Containers { bottle_id, role } => (bottle_id.clone(), *role),
+            _ => unreachable!("a containers batch holds containers undos"),
+        };
+        // Every container to remove: (bottle id, role, id, name).
+        let mut found: Vec<(String, Role, String, String)> = Vec::new();
+        // (bottle id, role, why) of look-alikes left alone.
+        let mut kept: Vec<(String, Role, String)> = Vec::new();
+        let mut failed: Vec<(String, String)> = Vec::new();
+        let mut lookups: Vec<(String, Role)> = Vec::new();
+        for undo in batch {
+            let (bottle, role) = target(undo);
+            if !self.known.complete.contains(undo) && !lookups.contains(&(bottle.clone(), role)) {
+                lookups.push((bottle, role));
             }
         }
-        // (container id, name, role) of every container to remove.
-        let mut found: Vec<(String, String, Role)> = Vec::new();
-        let mut failed: Vec<(&str, String)> = Vec::new();
-        for bottle in &ids {
-            let roles: Vec<Role> = targets
+        // Found by label: (bottle id, role, id, name).
+        let mut looked: Vec<(String, Role, String, String)> = Vec::new();
+        let mut bottles: Vec<&str> = lookups.iter().map(|(b, _)| b.as_str()).collect();
+        bottles.dedup();
+        for bottle in bottles {
+            let roles: Vec<Role> = lookups
                 .iter()
-                .filter(|(id, _)| id == bottle)
+                .filter(|(b, _)| b == bottle)
                 .map(|(_, r)| *r)
                 .collect();
             let mut args = vec![
                 "ps".to_string(),
                 "--all".into(),
+                "--no-trunc".into(),
                 "--filter".into(),
                 format!("label={LABEL_ID}={bottle}"),
             ];
@@ -120,34 +168,69 @@ impl Undoer<'_> {
             }
             args.extend([
                 "--format".into(),
-                format!("{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}"),
+                format!(
+                    "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}"
+                ),
             ]);
             match self.removal(args) {
                 Ok(list) if list.ok() => {
                     for line in list.stdout_text().lines() {
                         let f: Vec<&str> = line.split('\t').collect();
-                        if let [id, name, label] = f[..]
-                            && let Some(role) = roles.iter().find(|r| r.label() == label)
-                        {
-                            found.push((id.into(), name.into(), *role));
+                        let [id, name, label, agent] = f[..] else {
+                            continue;
+                        };
+                        let Some(role) = roles.iter().copied().find(|r| r.label() == label) else {
+                            continue;
+                        };
+                        if self.known.owns(bottle, role, agent, id, name) {
+                            looked.push((bottle.to_string(), role, id.into(), name.into()));
+                        } else {
+                            kept.push((
+                                bottle.to_string(),
+                                role,
+                                format!(
+                                    "left container {name}: it carries bottle {bottle}'s labels but not a name bottle gave it (made from a committed image?)"
+                                ),
+                            ));
                         }
                     }
                 }
                 Ok(list) => failed.push((
-                    bottle,
+                    bottle.to_string(),
                     format!("cannot list containers: {}", list.stderr.trim()),
                 )),
-                Err(e) => failed.push((bottle, format!("cannot list containers: {e}"))),
+                Err(e) => failed.push((bottle.to_string(), format!("cannot list containers: {e}"))),
+            }
+        }
+        // In the batch's order (newest first): known ids, else what the lookup found.
+        for undo in batch {
+            let (bottle, role) = target(undo);
+            let of_undo = |c: &&(String, Role, String, String)| c.0 == bottle && c.1 == role;
+            let known = self
+                .known
+                .containers
+                .iter()
+                .filter(|c| c.bottle_id == bottle && c.role == role)
+                .map(|c| (bottle.clone(), role, c.id.clone(), c.name.clone()));
+            let these: Vec<(String, Role, String, String)> = if self.known.complete.contains(undo) {
+                known.collect()
+            } else {
+                looked.iter().filter(of_undo).cloned().collect()
+            };
+            for c in these {
+                if !found.iter().any(|f| same_id(&f.2, &c.2) || f.2 == c.2) {
+                    found.push(c);
+                }
             }
         }
         let mut problems: Vec<(String, String)> = Vec::new(); // (container id, message)
         if !found.is_empty() {
             let mut args = vec!["rm".to_string(), "--force".into(), "--volumes".into()];
-            args.extend(found.iter().map(|(id, _, _)| id.clone()));
+            args.extend(found.iter().map(|(_, _, id, _)| id.clone()));
             match self.removal(args) {
                 Ok(done) => {
                     let removed = done.stdout_text();
-                    for (id, name, role) in &found {
+                    for (_, role, id, name) in &found {
                         if removed.lines().any(|l| l == id) {
                             continue;
                         }
@@ -161,7 +244,7 @@ impl Undoer<'_> {
                     }
                 }
                 Err(e) => {
-                    for (id, _, _) in &found {
+                    for (_, _, id, _) in &found {
                         problems.push((id.clone(), e.clone()));
                     }
                 }
@@ -170,31 +253,42 @@ impl Undoer<'_> {
         batch
             .iter()
             .map(|u| {
-                let Undo::Containers { bottle_id, role } = u else {
-                    unreachable!("a containers batch holds containers undos")
-                };
-                if let Some((_, why)) = failed.iter().find(|(id, _)| id == bottle_id) {
-                    return report(u, Err(format!("{} containers: {why}", role.label())));
+                let (bottle, role) = target(u);
+                let kept: Vec<String> = kept
+                    .iter()
+                    .filter(|(b, r, _)| *b == bottle && *r == role)
+                    .map(|(_, _, why)| why.clone())
+                    .collect();
+                if let Some((_, why)) = failed.iter().find(|(b, _)| *b == bottle) {
+                    return UndoReport {
+                        kept,
+                        ..report(u, Err(format!("{} containers: {why}", role.label())))
+                    };
                 }
-                let mine: Vec<&(String, String, Role)> =
-                    found.iter().filter(|(_, _, r)| r == role).collect();
+                let mine: Vec<&(String, Role, String, String)> = found
+                    .iter()
+                    .filter(|(b, r, _, _)| *b == bottle && *r == role)
+                    .collect();
                 let errors: Vec<&str> = problems
                     .iter()
-                    .filter(|(id, _)| mine.iter().any(|(m, _, _)| m == id))
+                    .filter(|(id, _)| mine.iter().any(|(_, _, m, _)| m == id))
                     .map(|(_, why)| why.as_str())
                     .collect();
-                if errors.is_empty() {
-                    let removed = mine
+                let result = if errors.is_empty() {
+                    Ok(mine
                         .iter()
-                        .map(|(_, name, role)| Removed {
+                        .map(|(_, role, _, name)| Removed {
                             kind: "container",
                             name: name.clone(),
                             role: Some(*role),
                         })
-                        .collect();
-                    report(u, Ok(removed))
+                        .collect())
                 } else {
-                    report(u, Err(errors.join("; ")))
+                    Err(errors.join("; "))
+                };
+                UndoReport {
+                    kept,
+                    ..report(u, result)
                 }
             })
             .collect()
@@ -332,6 +426,7 @@ fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {
     UndoReport {
         undo: undo.clone(),
         result,
+        kept: Vec::new(),
     }
 }
 
@@ -345,19 +440,16 @@ fn line_about(done: &Finished, target: &str) -> String {
         .to_string()
 }
 
-/// Undos in run order, cut into batches.
-fn batches(undos: Vec<Undo>, batching: Batching) -> Vec<Vec<Undo>> {
-    let mut out: Vec<Vec<Undo>> = Vec::new();
+/// Undos in run order (with their place), cut into batches.
+fn batches(undos: Vec<(usize, Undo)>) -> Vec<Vec<(usize, Undo)>> {
+    let mut out: Vec<Vec<(usize, Undo)>> = Vec::new();
     for undo in undos {
-        let kind = undo.kind();
-        let joins = match batching {
-            Batching::One => None,
-            Batching::ByKind => out
-                .iter_mut()
-                .rev()
-                .find(|b| !(b[0].kind() == UndoKind::File && kind != UndoKind::File))
-                .filter(|b| b[0].kind() == kind),
-        };
+        let kind = undo.1.kind();
+        let joins = out
+            .iter_mut()
+            .rev()
+            .find(|b| !(b[0].1.kind() == UndoKind::File && kind != UndoKind::File))
+            .filter(|b| b[0].1.kind() == kind);
         match joins {
             Some(batch) => batch.push(undo),
             None => out.push(vec![undo]),
@@ -370,11 +462,15 @@ fn batches(undos: Vec<Undo>, batching: Batching) -> Vec<Vec<Undo>> {
 mod tests {
     use super::*;
 
-    fn kinds(batches: &[Vec<Undo>]) -> Vec<Vec<UndoKind>> {
+    fn kinds(batches: &[Vec<(usize, Undo)>]) -> Vec<Vec<UndoKind>> {
         batches
             .iter()
-            .map(|b| b.iter().map(Undo::kind).collect())
+            .map(|b| b.iter().map(|(_, u)| u.kind()).collect())
             .collect()
+    }
+
+    fn numbered(undos: Vec<Undo>) -> Vec<(usize, Undo)> {
+        undos.into_iter().enumerate().collect()
     }
 
     #[test]
@@ -398,7 +494,7 @@ mod tests {
         ];
         use UndoKind::*;
         assert_eq!(
-            kinds(&batches(teardown.clone(), Batching::ByKind)),
+            kinds(&batches(numbered(teardown.clone()))),
             [
                 vec![Containers, Containers, Containers],
                 vec![File],
@@ -406,11 +502,10 @@ mod tests {
                 vec![Image]
             ]
         );
-        assert_eq!(batches(teardown, Batching::One).len(), 7);
         // Another kind in between keeps its place.
         let split = vec![n("a"), c(Role::Agent), n("b")];
         assert_eq!(
-            kinds(&batches(split, Batching::ByKind)),
+            kinds(&batches(numbered(split))),
             [vec![Network], vec![Containers], vec![Network]]
         );
     }

@@ -1,5 +1,5 @@
 //! `Phase` and `Lane`: the shape of a launch. Phases run one after another and are what
-//! the progress lines number (`[3/7]`); the lanes of a phase run at the same time; the
+//! the progress lines number (`[2/4]`); the lanes of a phase run at the same time; the
 //! steps of a lane run in order. A step may wait for a slot that another lane of its
 //! phase fills. Pure.
 

@@ -1,42 +1,83 @@
-//! `bottle cleanup [AGENT|BOTTLE-ID]`: removes the bot-bottle containers, networks and
-//! `--cwd` images of one uid (or everyone's), optionally of one agent or one bottle only
-//! (e.g. what a SIGKILLed `bottle run` left), through the same undos and undoer as a
-//! launch's teardown, and says what it removed. I/O.
+//! `bottle cleanup [AGENT|BOTTLE-ID]`: removes what bottle created for one uid (or
+//! everyone's), optionally of one agent or one bottle only (e.g. what a SIGKILLed `bottle
+//! run` left): containers and networks that carry bottle's labels AND a name bottle gave
+//! them (the naming scheme, or a launch record's entry), images only when a record lists
+//! them, then the launch records and env-files in the runtime directory. Never an image
+//! by label alone: a committed agent image and containers made from it survive. Runs the
+//! same undos and undoer as a launch's teardown, and says what it removed and what it
+//! left. I/O.
 
 use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
-use crate::launch::undoer::{Batching, Undoer};
+use crate::launch::undoer::{Known, Undoer};
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::Undo;
 use crate::progress::{err_line, out_line};
 use crate::resources::inventory::Inventory;
+use crate::runtime::launch_record::{Entry, ReadRecord};
+use crate::runtime::runtime_dir::RuntimeDir;
 use anyhow::Result;
 use std::io::{BufRead, IsTerminal, Write};
 
+/// The launch records (and env-files) of the runtime directory that `target` selects.
+fn records(dir: &RuntimeDir, target: Option<&str>) -> Result<Vec<ReadRecord>> {
+    let mut out = Vec::new();
+    for id in dir.bottle_ids()? {
+        let record = ReadRecord::read(dir, &id)?;
+        let selected = match target {
+            None => true,
+            Some(t) => t == record.bottle_id || (!record.agent.is_empty() && t == record.agent),
+        };
+        if selected {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+/// What the records say bottle created, for the undoer and the inventory.
+fn known(records: &[ReadRecord]) -> Known {
+    let mut known = Known::default();
+    for r in records {
+        for name in r.names() {
+            known.names.push((r.bottle_id.clone(), name));
+        }
+    }
+    known
+}
+
 /// Removes what `uid` launched (everyone's with `None`), only `target`'s (an agent name or
-/// a bottle id) when given.
+/// a bottle id) when given; then this user's launch records and env-files in `dir`.
 pub fn run(
     docker: &dyn DockerEngine,
     yes: bool,
     uid: Option<u32>,
     target: Option<&str>,
+    dir: &RuntimeDir,
 ) -> Result<i32> {
+    let records = records(dir, target)?;
+    let known = known(&records);
     let mut inventory = Inventory::read(docker, uid)?;
     if let Some(target) = target {
         inventory = inventory.only(target);
     }
-    if inventory.is_empty() {
+    let (inventory, kept) = inventory.owned(&known);
+    for line in &kept {
+        err_line(&format!("bottle: note: {line}"));
+    }
+    if inventory.is_empty() && records.is_empty() {
         let of = target.map(|t| format!(" of `{t}`")).unwrap_or_default();
         out_line(&format!(
-            "nothing to clean up: no bot-bottle containers, networks or images{of}"
+            "nothing to clean up: no bot-bottle containers, networks or images{of}, and no launch record"
         ));
         return Ok(SUCCESS);
     }
     let summary = format!(
-        "{} container(s), {} network(s), {} image(s)",
+        "{} container(s), {} network(s), {} image(s), {} launch record(s) with their env-files",
         inventory.containers.len(),
         inventory.networks.len(),
-        inventory.images.len()
+        inventory.images.len(),
+        records.len()
     );
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -68,8 +109,9 @@ pub fn run(
     let reports = Undoer {
         engine: docker,
         slots: &slots,
+        known: &known,
     }
-    .run(undos, Batching::ByKind);
+    .run(undos);
     let bottle_of = |name: &str| {
         inventory
             .networks
@@ -80,7 +122,11 @@ pub fn run(
             .unwrap_or_default()
     };
     let mut failed = 0;
+    let mut failed_bottles: Vec<String> = Vec::new();
     for report in reports {
+        for line in &report.kept {
+            err_line(&format!("bottle: note: {line}"));
+        }
         match report.result {
             Ok(removed) => {
                 for r in removed {
@@ -99,9 +145,51 @@ pub fn run(
             }
             Err(e) => {
                 err_line(&format!("bottle: warning: {e}"));
+                failed_bottles.push(match &report.undo {
+                    Undo::Containers { bottle_id, .. } => bottle_id.clone(),
+                    u => u.target().map(bottle_of).unwrap_or_default(),
+                });
                 failed += 1;
             }
         }
     }
+    failed += sweep(dir, &records, &failed_bottles);
     Ok(if failed == 0 { SUCCESS } else { FAILURE })
+}
+
+/// Deletes the env-files and records of `records`; a record whose bottle still has
+/// something cleanup could not remove stays (the next cleanup needs it). Returns how
+/// many files could not be deleted.
+fn sweep(dir: &RuntimeDir, records: &[ReadRecord], failed_bottles: &[String]) -> usize {
+    let mut failed = 0;
+    let mut delete =
+        |path: &std::path::Path, what: &str, bottle: &str| match std::fs::remove_file(path) {
+            Ok(()) => out_line(&format!(
+                "removed {what} {} (bottle {bottle})",
+                path.display()
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                err_line(&format!(
+                    "bottle: warning: cannot remove {}: {e}",
+                    path.display()
+                ));
+                failed += 1;
+            }
+        };
+    for r in records {
+        let id = &r.bottle_id;
+        delete(&dir.env_file(id), "env-file", id);
+        for e in &r.entries {
+            if let Entry::EnvFile { path } = e
+                && std::path::Path::new(path) != dir.env_file(id)
+            {
+                delete(std::path::Path::new(path), "env-file", id);
+            }
+        }
+        if !failed_bottles.contains(id) {
+            delete(&dir.record_file(id), "launch record", id);
+        }
+    }
+    failed
 }

@@ -1,9 +1,13 @@
 //! `Inventory`: what bot-bottle has on the Docker engine, found by label: containers,
-//! networks and `--cwd` images, with their bottle id and agent; narrowed to one uid and
-//! to one agent or bottle id; as the `ls` table and as the undos that remove it. Reading
-//! is I/O (through the engine); the rest is pure.
+//! networks and images, with their bottle id, agent and role; narrowed to one uid, to one
+//! agent or bottle id, and to what bottle created (labels AND a name bottle gave it, or
+//! one a launch record lists: a container made from a committed agent image carries the
+//! labels, not the name); as the `ls` table and as the undos that remove it. Reading is
+//! I/O (through the engine); the rest is pure.
 
 use crate::engine::docker_engine::DockerEngine;
+use crate::launch::naming;
+use crate::launch::undoer::Known;
 use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID, Role};
 use crate::plan::undo::Undo;
 use crate::table::Table;
@@ -29,6 +33,8 @@ pub struct ResourceRow {
     pub name: String,
     pub bottle_id: String,
     pub agent: String,
+    /// The `bot-bottle.role` label.
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +53,7 @@ impl Inventory {
             None => format!("label={LABEL_ID}"),
         };
         let labels = format!("{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}");
+        let role = format!("{{{{.Label \"{LABEL_ROLE}\"}}}}");
         let list = |args: &[&str], what: &str| -> Result<String> {
             let done = docker.query(args)?;
             if !done.ok() {
@@ -90,21 +97,42 @@ impl Inventory {
                 "--filter",
                 &filter,
                 "--format",
-                &format!("{{{{.Name}}}}\t{labels}"),
+                &format!("{{{{.Name}}}}\t{labels}\t{role}"),
             ],
             "network ls",
         )?;
-        let images = list(
+        // `docker image ls` has no label template (Docker 20.10): list the tags, then
+        // read their labels in one `docker image inspect`.
+        let tags = list(
             &[
                 "image",
                 "ls",
                 "--filter",
                 &filter,
                 "--format",
-                &format!("{{{{.Repository}}}}:{{{{.Tag}}}}\t{labels}"),
+                "{{.Repository}}:{{.Tag}}",
             ],
             "image ls",
         )?;
+        let tags: Vec<&str> = tags.lines().filter(|t| !t.contains("<none>")).collect();
+        let images = if tags.is_empty() {
+            String::new()
+        } else {
+            let label = |k: &str| format!("{{{{index .Config.Labels \"{k}\"}}}}");
+            let format = format!(
+                "{}\t{}\t{}",
+                label(LABEL_ID),
+                label(LABEL_AGENT),
+                label(LABEL_ROLE)
+            );
+            let mut args = vec!["image", "inspect", "--format", &format];
+            args.extend(&tags);
+            let labels = list(&args, "image inspect")?;
+            tags.iter()
+                .zip(labels.lines())
+                .map(|(tag, l)| format!("{tag}\t{l}\n"))
+                .collect()
+        };
         Ok(Inventory {
             containers,
             networks: rows(&nets),
@@ -153,6 +181,50 @@ impl Inventory {
         table.render()
     }
 
+    /// What bottle created, and what only looks like it (one line each, saying why it
+    /// stays): a container or network whose name is the naming scheme's for its labels,
+    /// or that `known` lists (a launch record); an image only when a record lists it.
+    pub fn owned(self, known: &Known) -> (Inventory, Vec<String>) {
+        let listed =
+            |bottle: &str, name: &str| known.names.iter().any(|(b, n)| b == bottle && n == name);
+        let mut kept = Vec::new();
+        let mut out = Inventory::default();
+        for c in self.containers {
+            let ours = match Role::from_label(&c.role) {
+                Some(role) => known.owns(&c.bottle_id, role, &c.agent, &c.id, &c.name),
+                // Reported by `undos` (a role label bottle does not set).
+                None => true,
+            };
+            if ours {
+                out.containers.push(c);
+            } else {
+                kept.push(format!(
+                    "left container {}: it carries bot-bottle labels (bottle {}) but not a name bottle gave it (made from a committed image?)",
+                    c.name, c.bottle_id
+                ));
+            }
+        }
+        for n in self.networks {
+            let schemed = Role::from_label(&n.role)
+                .is_some_and(|r| naming::is_schemed(r, &n.agent, &n.bottle_id, &n.name));
+            if schemed || listed(&n.bottle_id, &n.name) {
+                out.networks.push(n);
+            } else {
+                kept.push(format!(
+                    "left network {}: it carries bot-bottle labels (bottle {}) but not a name bottle gave it",
+                    n.name, n.bottle_id
+                ));
+            }
+        }
+        // Images: never by label alone (a committed agent image keeps the labels).
+        out.images = self
+            .images
+            .into_iter()
+            .filter(|i| listed(&i.bottle_id, &i.name))
+            .collect();
+        (out, kept)
+    }
+
     /// The undos that remove all of it, containers first, then networks, then images;
     /// and the containers whose role label no undo can name.
     pub fn undos(&self) -> (Vec<Undo>, Vec<&ContainerRow>) {
@@ -186,10 +258,11 @@ fn rows(text: &str) -> Vec<ResourceRow> {
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f.len() == 3).then(|| ResourceRow {
+            (f.len() == 4).then(|| ResourceRow {
                 name: f[0].into(),
                 bottle_id: f[1].into(),
                 agent: f[2].into(),
+                role: f[3].into(),
             })
         })
         .collect()
@@ -241,6 +314,7 @@ mod tests {
             name: name.into(),
             bottle_id: id.into(),
             agent: agent.into(),
+            role: "agent-network".into(),
         };
         let inv = Inventory {
             containers: vec![

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod json_schema;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

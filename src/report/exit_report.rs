@@ -1,0 +1,263 @@
+//! The exit report: at the end of `bottle run`, on every exit path and before teardown
+//! removes the containers, mitmproxy's request log is read (`docker logs`, run to the
+//! end even after a signal), summarised on stderr, and with `--report FILE` written as
+//! JSON (docs/report.md; schema docs/report.schema.json): the bottle, how it ended, the
+//! images with their ids and digests, the allowlist, a hash of the rendered pipelock
+//! config, and the counts. Building the report is pure; the hook does I/O.
+
+use crate::engine::call::Call;
+use crate::engine::docker_engine::DockerEngine;
+use crate::launch::executor::Ending;
+use crate::plan::bottle_plan::BottlePlan;
+use crate::plan::role::Role;
+use crate::plan::undo::Undo;
+use crate::progress::Progress;
+use crate::report::request_log::RequestLine;
+use crate::report::summary::{BlockedHost, Counts, HostCounts, ReasonCount, Summary};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// `"report"` of every exit report.
+pub const REPORT_KIND: &str = "bot-bottle.exit-report";
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExitReport {
+    pub report: &'static str,
+    pub v: u32,
+    pub bottle_id: String,
+    pub agent: String,
+    pub bottle: String,
+    pub ended: Ended,
+    pub images: Vec<ImageInfo>,
+    pub allowlist: Vec<String>,
+    /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
+    pub pipelock_config_sha256: String,
+    pub log: LogInfo,
+    pub totals: Counts,
+    pub hosts: Vec<HostCounts>,
+    pub reasons: Vec<ReasonCount>,
+    pub blocked_most: Vec<BlockedHost>,
+}
+
+/// How the launch ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    /// `exited`, `failed`, `signal` or `panicked`.
+    pub how: &'static str,
+    /// The command's exit code (`exited`).
+    pub code: Option<i32>,
+    /// The signal's number (`signal`).
+    pub signal: Option<i32>,
+    /// The failed step's error (`failed`).
+    pub error: Option<String>,
+}
+
+impl Ended {
+    pub fn of(ending: &Ending) -> Ended {
+        let (how, code, signal, error) = match ending {
+            Ending::Exited(c) => ("exited", Some(*c), None, None),
+            Ending::Failed(e) => ("failed", None, None, Some(e.clone())),
+            Ending::Signal(s) => ("signal", None, Some(*s), None),
+            Ending::Panicked => ("panicked", None, None, None),
+        };
+        Ended {
+            how,
+            code,
+            signal,
+            error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    /// `agent`, `pipelock` or `mitmproxy`.
+    pub role: String,
+    pub reference: String,
+    /// The image id (its config digest, `sha256:…`), when Docker has the image.
+    pub id: Option<String>,
+    /// Registry digests (`name@sha256:…`); empty for an image built or loaded locally.
+    pub repo_digests: Vec<String>,
+}
+
+/// Whether mitmproxy's log could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogInfo {
+    pub read: bool,
+    /// Why not.
+    pub error: Option<String>,
+    /// Request lines found.
+    pub requests: u64,
+}
+
+/// What a report says about the bottle, besides the traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub bottle_id: String,
+    pub agent: String,
+    pub bottle: String,
+    pub allowlist: Vec<String>,
+    pub pipelock_config_sha256: String,
+}
+
+impl Identity {
+    pub fn of(plan: &BottlePlan) -> Identity {
+        Identity {
+            bottle_id: plan.bottle_id.clone(),
+            agent: plan.agent.clone(),
+            bottle: plan.bottle.clone(),
+            allowlist: plan.egress.allowlist.clone(),
+            pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl ExitReport {
+    /// Pure.
+    pub fn build(
+        identity: Identity,
+        ended: Ended,
+        images: Vec<ImageInfo>,
+        log: LogInfo,
+        summary: Summary,
+    ) -> ExitReport {
+        ExitReport {
+            report: REPORT_KIND,
+            v: REPORT_VERSION,
+            bottle_id: identity.bottle_id,
+            agent: identity.agent,
+            bottle: identity.bottle,
+            ended,
+            images,
+            allowlist: identity.allowlist,
+            pipelock_config_sha256: identity.pipelock_config_sha256,
+            log,
+            totals: summary.total,
+            hosts: summary.hosts,
+            reasons: summary.reasons,
+            blocked_most: summary.blocked_most,
+        }
+    }
+}
+
+/// The exit report's hook: reads the log before teardown, prints, writes.
+pub struct ExitReporter<'a> {
+    pub plan: &'a BottlePlan,
+    /// Its summary lines are silenced by `-q` (the file is still written).
+    pub progress: &'a Progress,
+    /// `--report FILE`.
+    pub file: Option<PathBuf>,
+}
+
+impl ExitReporter<'_> {
+    /// Runs before teardown ([`crate::launch::executor::BeforeTeardown`]).
+    pub fn before_teardown(&self, engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending) {
+        let started = std::time::Instant::now();
+        let mitm = Undo::Containers {
+            bottle_id: self.plan.bottle_id.clone(),
+            role: Role::Mitmproxy,
+        };
+        let log = if registered.contains(&mitm) {
+            read_log(engine, &self.plan.mitmproxy.container)
+        } else {
+            Err("mitmproxy was never started".to_string())
+        };
+        let lines = match &log {
+            Ok(text) => RequestLine::parse_all(text),
+            Err(_) => Vec::new(),
+        };
+        let summary = Summary::of(&lines);
+        match &log {
+            Ok(_) => {
+                for line in summary.render().lines() {
+                    self.progress.say(line);
+                }
+            }
+            Err(e) if registered.contains(&mitm) => self
+                .progress
+                .warn(&format!("cannot read mitmproxy's request log: {e}")),
+            _ => {}
+        }
+        if let Some(file) = &self.file {
+            let info = LogInfo {
+                read: log.is_ok(),
+                error: log.err(),
+                requests: lines.len() as u64,
+            };
+            let report = ExitReport::build(
+                Identity::of(self.plan),
+                Ended::of(ending),
+                images(engine, self.plan),
+                info,
+                summary,
+            );
+            let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
+            text.push('\n');
+            match std::fs::write(file, text) {
+                Ok(()) => self.progress.step(&format!(
+                    "exit report written to {} in {:.2}s",
+                    file.display(),
+                    started.elapsed().as_secs_f64()
+                )),
+                Err(e) => self
+                    .progress
+                    .warn(&format!("cannot write the report {}: {e}", file.display())),
+            }
+        }
+    }
+}
+
+/// `docker logs CONTAINER` (its stdout, where the addon writes), run to the end even
+/// after a signal.
+pub fn read_log(engine: &dyn DockerEngine, container: &str) -> Result<String, String> {
+    let call = Call::new(["logs", container]).to_the_end();
+    match engine.run(&call) {
+        Ok(done) if done.ok() => Ok(String::from_utf8_lossy(&done.stdout).into_owned()),
+        Ok(done) => Err(done.stderr.trim().to_string()),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+/// The plan's three images, with what Docker knows of them.
+fn images(engine: &dyn DockerEngine, plan: &BottlePlan) -> Vec<ImageInfo> {
+    plan.images
+        .all()
+        .into_iter()
+        .map(|image| {
+            let call = Call::new([
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}} {{json .RepoDigests}}",
+                &image.reference,
+            ])
+            .to_the_end();
+            let (id, repo_digests) = match engine.run(&call) {
+                Ok(done) if done.ok() => {
+                    let text = done.stdout_text();
+                    let (id, digests) = text.split_once(' ').unwrap_or((&text, "[]"));
+                    (
+                        Some(id.to_string()),
+                        serde_json::from_str(digests).unwrap_or_default(),
+                    )
+                }
+                _ => (None, Vec::new()),
+            };
+            ImageInfo {
+                role: image.role.name().to_string(),
+                reference: image.reference.clone(),
+                id,
+                repo_digests,
+            }
+        })
+        .collect()
+}
