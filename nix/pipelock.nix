@@ -1,18 +1,20 @@
-# pipelock v3.2.0, the upstream release binary (static Go), one tarball per Linux system.
-# URLs and sha256 come from shared facts (the project's Homebrew tap formula for v3.2.0);
-# Nix checks them on the first real build.
+# pipelock v2.3.0, the upstream release binary (static Go), one tarball per Linux system.
+# v2.3.0 is the newest release whose source could be read and built here: the config
+# bot-bottle renders, the test double and the conformance suite follow that source
+# (docs/pipelock.md). URLs and sha256 come from pipelock's own Homebrew tap formula
+# history for v2.3.0 (shared facts); Nix checks them on the first real build.
 { pkgs }:
 let
   inherit (pkgs) lib;
-  version = "3.2.0";
+  version = "2.3.0";
   releases = {
     x86_64-linux = {
       arch = "amd64";
-      sha256 = "0f27ece704dd9e0340891ef1d638a0bcdd480348d5309a2ab0d8944292048192";
+      sha256 = "2723df194492bf07ef5c7f329d97eb03d48d712eed3360e6086cc1783ca5668b";
     };
     aarch64-linux = {
       arch = "arm64";
-      sha256 = "5898b30f0ee78b1a9258b72311384c6a0a5ae5ad70c50150e9861701bbc19717";
+      sha256 = "7bcc4170159718d7ddfb6bb035b352bf90949c995e9208d8e6982f912bac5983";
     };
   };
   system = pkgs.stdenv.hostPlatform.system;

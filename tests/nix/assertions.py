@@ -22,14 +22,14 @@ NIXPKGS_PIN = {
     "lastModified": 1778430510,
 }
 PIPELOCK = {
-    "version": "3.2.0",
+    "version": "2.3.0",
     "x86_64-linux": (
-        "https://github.com/luckyPipewrench/pipelock/releases/download/v3.2.0/pipelock_3.2.0_linux_amd64.tar.gz",
-        "0f27ece704dd9e0340891ef1d638a0bcdd480348d5309a2ab0d8944292048192",
+        "https://github.com/luckyPipewrench/pipelock/releases/download/v2.3.0/pipelock_2.3.0_linux_amd64.tar.gz",
+        "2723df194492bf07ef5c7f329d97eb03d48d712eed3360e6086cc1783ca5668b",
     ),
     "aarch64-linux": (
-        "https://github.com/luckyPipewrench/pipelock/releases/download/v3.2.0/pipelock_3.2.0_linux_arm64.tar.gz",
-        "5898b30f0ee78b1a9258b72311384c6a0a5ae5ad70c50150e9861701bbc19717",
+        "https://github.com/luckyPipewrench/pipelock/releases/download/v2.3.0/pipelock_2.3.0_linux_arm64.tar.gz",
+        "7bcc4170159718d7ddfb6bb035b352bf90949c995e9208d8e6982f912bac5983",
     ),
 }
 LINUX = ["x86_64-linux", "aarch64-linux"]
@@ -111,7 +111,7 @@ def main():
         check(f"{system}: flake passes the unfree policy (claude-code in agent image)",
               any(store_name(p) == "claude-code" for p in s["agentContents"]))
         check(f"{system}: flake passes the unfree policy (pipelock)",
-              store_name(s["pipelock"]) == "pipelock-3.2.0", s["pipelock"])
+              store_name(s["pipelock"]) == "pipelock-2.3.0", s["pipelock"])
     for system in DARWIN:
         s, direct = fl["systems"][system], report["darwin"][system]
         eq(f"{system}: flake packages (CLI only)", s["packages"], ["bottle", "default"])
@@ -179,7 +179,7 @@ def main():
         # pipelock image
         c, img = contract["pipelock"], images["pipelock"]
         frc, names = img["args"]["fakeRootCommands"], {store_name(x) for x in img["args"]["contents"]}
-        check(f"{system} pipelock: contents include pipelock 3.2.0", "pipelock-3.2.0" in names, sorted(names))
+        check(f"{system} pipelock: contents include pipelock 2.3.0", "pipelock-2.3.0" in names, sorted(names))
         check(f"{system} pipelock: contents include CA certificates",
               "docker-ca-certificates" in names or "cacert" in names, sorted(names))
         cfgdir = os.path.dirname(c["config_path"])

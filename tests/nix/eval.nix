@@ -166,7 +166,7 @@ in
     accepts = {
       claude-code = predicate { pname = "claude-code"; };
       pipelock = predicate { pname = "pipelock"; };
-      pipelock-by-name = predicate { name = "pipelock-3.2.0"; };
+      pipelock-by-name = predicate { name = "pipelock-2.3.0"; };
       claude-code-by-name = predicate { name = "claude-code-2.0.1"; };
       vscode = predicate { pname = "vscode"; };
       claude = predicate { pname = "claude"; };
