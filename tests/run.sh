@@ -3,8 +3,11 @@
 # stub-evaluation checks, then `cargo test` (everything that needs no Docker: unit tests,
 # the executor against a scripted engine, CLI tests, the bad-manifest corpus, the plan
 # snapshots; a changed snapshot fails), then, when a Docker engine answers, the test
-# images, the mitmproxy addon tests and the Docker-backed Rust tests
-# (`cargo test -- --ignored`: `bottle run` on the engine, `bottle images`).
+# images, the mitmproxy addon tests, the fake internet's tests, the pipelock conformance
+# suite (run against the double here; the same assertions pass against a real pipelock,
+# docs/pipelock.md) and the Docker-backed Rust tests (`cargo test -- --ignored`: `bottle
+# run` on the engine with the real Claude Code CLI, the walls, credentials, cleanup, the
+# exit report, `bottle images`).
 # The last line says whether the Docker-backed tests ran. Without an engine (or with
 # BOT_BOTTLE_SKIP_DOCKER_TESTS=1) they are reported as NOT RUN, never as passed, and with
 # BOT_BOTTLE_REQUIRE_DOCKER_TESTS=1 (CI) that is a failure.
@@ -35,6 +38,8 @@ else
   bash tests/addon/run.sh
   step "the fake internet's own tests (tests/fake_internet/run.sh)"
   bash tests/fake_internet/run.sh
+  step "pipelock conformance: the test double against the assertions real pipelock passes (tests/pipelock_conformance/run.sh)"
+  bash tests/pipelock_conformance/run.sh
   step "cargo test -- --ignored (the Docker-backed tests, on the engine)"
   cargo test --locked -- --ignored
   docker_tests="RAN"
