@@ -170,8 +170,11 @@ events = [l for l in r.iter_lines() if l.startswith(b'event: ')]
 out['stream'] = {'status': r.status_code, 'deltas': events.count(b'event: content_block_delta'),
                  'stopped': events[-1:] == [b'event: message_stop'],
                  'seconds': round(time.time() - t0, 1)}
-big = os.urandom(3 * 1024 * 1024).hex().encode()
-r = S.post('https://allowed.test/upload', data=big, timeout=120)
+import random
+words = 'the agent reads a file then writes a test and runs the build again until it passes'.split()
+rng = random.Random(7)
+big = ' '.join(rng.choice(words) for _ in range(1_600_000)).encode()[:6 * 1024 * 1024]
+r = S.post('https://allowed.test/upload', data=big, headers={'content-type': 'text/plain'}, timeout=300)
 out['upload'] = {'status': r.status_code, 'len': r.json().get('len') if r.ok else r.text[:200]}
 r = S.post(api, headers=dict(H, **{'accept-encoding': 'gzip'}), json=body, timeout=60)
 out['gzip'] = {'status': r.status_code, 'type': r.json().get('type') if r.ok else r.text[:200]}

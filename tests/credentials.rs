@@ -38,7 +38,8 @@ fn the_model_credential_is_injected_for_its_host_only_and_never_held_by_the_agen
   "agents": {{ "{agent}": {{ "bottle": "cred" }} }} }}"#
     );
     let t = e.user(&manifest).env("ANTHROPIC_API_KEY", &key);
-    let mut bottle = Bottle::spawn(&t, &["run", "-v", agent, "--", "sleep", "120"]);
+    // Long enough for a search of the agent's whole filesystem on a busy machine.
+    let mut bottle = Bottle::spawn(&t, &["run", "-v", agent, "--", "sleep", "900"]);
     let origin_config = serde_json::json!({"api": {"keys": [key]}}).to_string();
     let net = Internet::attach_with(&e, agent, Some(&origin_config));
     let agent_ctr = bottle.wait_for_attach(T);
@@ -189,7 +190,7 @@ cd /home/agent/work
 test "$GIT_TOKEN" = bot-bottle-placeholder-GIT_TOKEN
 git clone -q git@git.allowed.test:repo.git
 cd repo
-git remote get-url origin
+git config remote.origin.url
 echo "from the bottle" > bottle.txt
 git add bottle.txt
 git commit -q -m "agent commit"

@@ -93,7 +93,8 @@ fn manifest(name: &str) -> String {
     format!(
         r#"{{
   "bottles": {{ "net": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"] }},
+    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
+                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
     "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
   "agents": {{ "{name}": {{ "bottle": "net", "command": ["sleep", "120"] }} }}
 }}"#

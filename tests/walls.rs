@@ -119,8 +119,15 @@ print('SECOND', s.recv(4096).split(b'\r\n')[0])
             .any(|l| l["method"] == "CONNECT" || l["event"] == "connect_tunnel"),
         "pipelock saw a CONNECT: {log:#?}"
     );
+    // (Loopback peers are this test's own reads of the origin's record, from inside it.)
     let seen = net.seen();
-    assert_eq!(seen["connections"], serde_json::json!([]), "{seen}");
+    let outside: Vec<&serde_json::Value> = seen["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["peer"] != "127.0.0.1")
+        .collect();
+    assert!(outside.is_empty(), "the origin was reached: {seen}");
     bottle.signal(libc::SIGTERM);
     let (code, _, err) = bottle.finish(T);
     assert_eq!(code, 128 + libc::SIGTERM, "{err}");
@@ -221,27 +228,6 @@ fn every_container_is_confined_and_a_fork_bomb_stays_inside() {
     let (ok, out) = docker_try(&["exec", &agent_ctr, "touch", "/home/agent/work/probe"]);
     assert!(ok, "the agent cannot write its work directory: {out}");
 
-    // A fork bomb: the pids limit stops it; the host and the bottle carry on.
-    let (_, bomb) = docker_try(&[
-        "exec",
-        &agent_ctr,
-        "timeout",
-        "10",
-        "bash",
-        "-c",
-        "bomb() { bomb | bomb & }; bomb; sleep 5; echo survived",
-    ]);
-    let count = docker(&[
-        "exec",
-        &agent_ctr,
-        "sh",
-        "-c",
-        "ls /proc | grep -c '^[0-9]'",
-    ]);
-    assert!(
-        count.parse::<u32>().unwrap_or(0) <= 128 + 8,
-        "processes in the agent: {count}; bomb: {bomb}"
-    );
     // A memory hog: killed inside, at the limit.
     let (ok, hog) = docker_try(&[
         "exec",
@@ -254,6 +240,20 @@ fn every_container_is_confined_and_a_fork_bomb_stays_inside() {
         !ok && !hog.contains("allocated"),
         "1 GiB fit in 256 MiB: {hog}"
     );
+    // A fork bomb: the pids limit stops it (the agent is then useless, as a fork bomb
+    // makes any machine), the host and the sidecars carry on.
+    let _ = docker_try(&[
+        "exec",
+        "--detach",
+        &agent_ctr,
+        "bash",
+        "-c",
+        "bomb() { bomb | bomb & }; bomb",
+    ]);
+    std::thread::sleep(Duration::from_secs(5));
+    let pids = docker(&["stats", "--no-stream", "--format", "{{.PIDs}}", &agent_ctr]);
+    let pids: u32 = pids.trim().parse().unwrap_or(u32::MAX);
+    assert!(pids <= 128, "processes in the agent: {pids}");
     let (ok, _) = docker_try(&[
         "exec",
         &pipelock,
@@ -263,6 +263,8 @@ fn every_container_is_confined_and_a_fork_bomb_stays_inside() {
         "127.0.0.1:8888",
     ]);
     assert!(ok, "pipelock died with the agent's fork bomb");
+    let (ok, _) = docker_try(&["exec", &mitm, "cat", "/proc/1/status"]);
+    assert!(ok, "mitmproxy died with the agent's fork bomb");
 
     bottle.signal(libc::SIGTERM);
     let (code, _, err) = bottle.finish(T);
@@ -285,10 +287,10 @@ fn no_dns_lookup_from_the_agent_leaves_its_container() {
     let t = e.user(&manifest(agent, ""));
     let nonce = format!("bbdns{}", std::process::id());
     let burst = format!(
-        r#"for i in $(seq 1 40); do getent hosts agent-$i-{nonce}.example.com; done
+        r#"for i in $(seq 1 10); do timeout 2 getent hosts agent-$i-{nonce}.example.com; done
 python3 - <<'EOF'
 import socket, struct
-for i in range(40):
+for i in range(20):
     name = b'raw-%d-{nonce}' % i
     q = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0)
     q += b''.join(bytes([len(p)]) + p for p in (name, b'example', b'org')) + b'\0' + struct.pack('>HH', 1, 1)
