@@ -40,23 +40,21 @@ def basic(user, password) -> str:
 
 # -- injection ------------------------------------------------------------------------------
 def test_x_api_key_placeholder_injected_on_bound_host(mitm, double, origin):
-    double.require_header_semantics()
-    hdrs, _ = echo(mitm, "https://allowed.test/echo", "POST", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]},
+    mark = len(mitm.lines())
+    hdrs, _ = echo(mitm, "https://allowed.test/echo?case-x-api-key", "POST", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]},
                    content=b'{"model":"claude"}')
     assert hdrs["x-api-key"] == ANTHROPIC_KEY
-    line = mitm.wait_lines(1)[-1]
+    line = mitm.line_for("/echo?case-x-api-key", mark)
     assert line["credential"] == "ANTHROPIC_API_KEY" and line["verdict"] == "allowed"
 
 
 def test_bearer_placeholder_injected_on_bound_host(mitm, double, origin):
-    double.require_header_semantics()
     hdrs, _ = echo(mitm, "https://ALLOWED.TEST./echo", headers={"Authorization": f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"})
     assert hdrs["authorization"] == f"Bearer {OAUTH_TOKEN}"
 
 
 def test_basic_placeholder_injected_like_git(mitm, double, origin):
     """git sends Basic user:password from its credential helper; curl -u does the same."""
-    double.require_header_semantics()
     out = subprocess.run(["curl", "-sS", "--proxy", mitm.proxy, "--cacert", str(mitm.ca),
                           "-u", f"x-access-token:{PH['GIT_TOKEN']}", "https://other.allowed.test/echo"],
                          capture_output=True, text=True, timeout=30)
@@ -74,9 +72,11 @@ def test_placeholder_to_unbound_host_passes_unchanged(mitm, double, origin):
                    headers={"Authorization": f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"})
     assert hdrs["authorization"] == f"Bearer {PH['CLAUDE_CODE_OAUTH_TOKEN']}"
     # GIT_TOKEN is bound to other.allowed.test only
-    hdrs, _ = echo(mitm, "https://allowed.test/echo", headers={"Authorization": basic("u", PH["GIT_TOKEN"])})
+    mark = len(mitm.lines())
+    hdrs, _ = echo(mitm, "https://allowed.test/echo?case-unbound-basic", headers={"Authorization": basic("u", PH["GIT_TOKEN"])})
     assert hdrs["authorization"] == basic("u", PH["GIT_TOKEN"])
-    assert mitm.wait_lines(1)[-1]["credential"] is None
+    line = mitm.line_for("/echo?case-unbound-basic", mark)
+    assert (line["host"], line["credential"]) == ("allowed.test", None)
 
 
 def test_placeholder_not_injected_in_other_places(mitm, double, origin):
@@ -124,7 +124,7 @@ def send_leak(mitm, place, value):
 @pytest.mark.parametrize("place", sorted(LEAK_PLACES))
 @pytest.mark.parametrize("which", ["credential", "guarded"])
 def test_found_secret_refused_before_anything_is_sent(mitm, double, origin, place, which):
-    before = len(double.requests())
+    before = double.settled_count()
     value = GIT_TOKEN if which == "credential" else SECRET_VALUE
     r = send_leak(mitm, place, value)
     assert r.status_code == 403, r.text
@@ -134,7 +134,7 @@ def test_found_secret_refused_before_anything_is_sent(mitm, double, origin, plac
     if which == "credential":
         assert "GIT_TOKEN" in r.text and "placeholder" in r.text  # says what to do
     assert value not in r.text
-    assert len(double.requests()) == before  # pipelock never saw it
+    assert double.settled_count() == before  # pipelock never saw it
     assert origin.seen()["connections"] == []
 
 
@@ -167,18 +167,17 @@ UNSCANNED_HITS = {
 @pytest.mark.parametrize("case", sorted(UNSCANNED_HITS))
 def test_unscanned_header_scanned_by_addon(mitm, double, origin, case):
     name, value, pattern = UNSCANNED_HITS[case]
-    before = len(double.requests())
+    before = double.settled_count()
     with client(mitm) as c:
         r = c.get("https://other.allowed.test/echo", headers={name: value})
     assert r.status_code == 403, r.text
     assert r.headers["x-bot-bottle-block-reason"] == "header_dlp"
     assert pattern in r.text and name in r.text
-    assert len(double.requests()) == before
+    assert double.settled_count() == before
     assert origin.seen()["connections"] == []
 
 
 def test_unscanned_header_without_secret_passes(mitm, double, origin):
-    double.require_header_semantics()
     hdrs, _ = echo(mitm, "https://other.allowed.test/echo", headers={"Authorization": "Bearer not-a-secret"})
     assert hdrs["authorization"] == "Bearer not-a-secret"
 
