@@ -911,10 +911,10 @@ class BottleVerdict:
             if c.scheme is None:
                 if v == c.placeholder:
                     new = c.value
-            elif c.scheme == "bearer":
+            elif c.scheme == "bearer":  # `Bearer <p>`, or `token <p>` (GitHub's gh): prefix kept
                 kind, _, token = v.partition(" ")
-                if kind.lower() == "bearer" and token.strip() == c.placeholder:
-                    new = f"Bearer {c.value}"
+                if kind.lower() in ("bearer", "token") and token.strip() == c.placeholder:
+                    new = f"{kind} {c.value}"
             else:  # basic
                 kind, _, b64 = v.partition(" ")
                 if kind.lower() == "basic":

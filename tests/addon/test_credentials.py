@@ -53,6 +53,26 @@ def test_bearer_placeholder_injected_on_bound_host(mitm, double, origin):
     assert hdrs["authorization"] == f"Bearer {OAUTH_TOKEN}"
 
 
+@pytest.mark.parametrize("prefix", ["token", "Token", "TOKEN", "bearer", "BeArEr"])
+def test_bearer_credential_accepts_token_prefix_and_keeps_it(mitm, double, origin, prefix):
+    """GitHub's gh CLI sends `Authorization: token <GH_TOKEN>`: a Bearer credential is also
+    injected after `token` (any case), and the agent's prefix is kept as it wrote it."""
+    case = f"/echo?case-prefix-{prefix}"
+    mark = len(mitm.lines())
+    hdrs, _ = echo(mitm, "https://allowed.test" + case,
+                   headers={"Authorization": f"{prefix} {PH['CLAUDE_CODE_OAUTH_TOKEN']}"})
+    assert hdrs["authorization"] == f"{prefix} {OAUTH_TOKEN}"
+    assert mitm.line_for(case, mark)["credential"] == "CLAUDE_CODE_OAUTH_TOKEN"
+
+
+@pytest.mark.parametrize("value", ["Bot {}", "tokens {}", "Basic {}", "token{}", "{}", "token  x{}"])
+def test_bearer_credential_other_prefixes_pass_unchanged(mitm, double, origin, value):
+    """Only `Bearer <placeholder>` and `token <placeholder>` are the placeholder form."""
+    sent = value.format(PH["CLAUDE_CODE_OAUTH_TOKEN"])
+    hdrs, _ = echo(mitm, "https://allowed.test/echo", headers={"Authorization": sent})
+    assert hdrs["authorization"] == sent
+
+
 def test_basic_placeholder_injected_like_git(mitm, double, origin):
     """git sends Basic user:password from its credential helper; curl -u does the same."""
     out = subprocess.run(["curl", "-sS", "--proxy", mitm.proxy, "--cacert", str(mitm.ca),
