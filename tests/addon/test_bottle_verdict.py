@@ -39,6 +39,7 @@ def origin_requests(origin, path_prefix):
 
 
 def test_plaintext_request_reaches_double_and_origin(mitm, double, origin):
+    before = double.settled_count()
     with client(mitm) as c:
         r = c.post("https://allowed.test/echo?q=1&who=agent",
                    headers={"X-Test-Header": "hello-header", "Content-Type": "text/plain"},
@@ -56,6 +57,8 @@ def test_plaintext_request_reaches_double_and_origin(mitm, double, origin):
     assert len(seen) == 1, double.requests()[-5:]
     assert (seen[0]["method"], seen[0]["status_code"]) == ("POST", 200)
     assert not [e for e in double.requests() if e.get("event") == "tunnel_open"]
+    # the count the "never reached pipelock" checks compare sees a forwarded request
+    assert double.settled_count() == before + 1
     # What pipelock passed on reached the origin once, Host, headers and body intact.
     reqs = origin_requests(origin, "/echo")
     assert len(reqs) == 1 and (double.real or reqs[0]["peer"] == DOUBLE_SRC)
