@@ -72,6 +72,7 @@ PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 PIPELOCK_DOWN_MARK = "bot-bottle fails closed, the request was not sent"
 HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+HEADER_NAME_RE = re.compile(rb"[A-Za-z0-9-]{1,40}")  # a header name quoted in a refusal (no %-forms)
 HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -243,6 +244,36 @@ def encoded_forms(value: str) -> list[bytes]:
     forms |= _b64_cores(raw, False) | _b64_cores(raw, True)
     forms.add(base64.b32encode(raw).rstrip(b"="))
     return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def percent_decodings(data, depth: int):
+    """The distinct percent-decodings of `data` (bytes or str), `depth` levels deep: at each
+    level %XX is decoded as in a URL (RFC 3986: `+` stays `+`) and, when the text has a `+`,
+    also as a form (`+` is a space). Both, because pipelock's iterative decoding turns an
+    encoded `+` into a space (a value with `+` escapes it) and a form's `+` is a space.
+    Lazy and depth-first: at most `depth` decoded copies exist at once (bodies are large)."""
+    if depth <= 0:
+        return
+    if isinstance(data, bytes):
+        pct, plus, space, unquote = b"%", b"+", b" ", urllib.parse.unquote_to_bytes
+    else:
+        pct, plus, space = "%", "+", " "
+
+        def unquote(t):
+            return urllib.parse.unquote(t, errors="surrogateescape")
+    for form in (False, True):
+        if form and plus not in data:
+            continue
+        if not form and pct not in data:
+            continue
+        out = unquote(data.replace(plus, space) if form else data)
+        if out != data:
+            yield out
+            yield from percent_decodings(out, depth - 1)
+
+
+URL_DECODE_DEPTH = 3  # URL, header values and names: small, decoded up to 3 times
+BODY_DECODE_DEPTH = 2  # bodies (up to max_body_bytes): once or twice
 
 
 @dataclass
@@ -493,12 +524,11 @@ COMPILED_PATTERNS = [(name, re.compile(rx, re.IGNORECASE), VALIDATORS.get(val))
 
 def dlp_texts(value: str) -> list[str]:
     """The forms of a header value that are matched against the patterns: as sent,
-    normalised (NFKC, zero-width characters removed), percent-decoded, and each
+    normalised (NFKC, zero-width characters removed), percent-/form-decoded, and each
     base64/hex-looking token decoded (e.g. the user:password of `Basic ...`)."""
     v = unicodedata.normalize("NFKC", value).translate(ZERO_WIDTH)
     out = [value, v]
-    if "%" in v:
-        out.append(urllib.parse.unquote_plus(v))
+    out.extend(percent_decodings(v, URL_DECODE_DEPTH))
     for tok in re.findall(r"[A-Za-z0-9+/_=-]{12,}", v):
         for dec in _decodings(tok):
             out.append(dec)
@@ -911,10 +941,10 @@ class BottleVerdict:
             if c.scheme is None:
                 if v == c.placeholder:
                     new = c.value
-            elif c.scheme == "bearer":
+            elif c.scheme == "bearer":  # `Bearer <p>`, or `token <p>` (GitHub's gh): prefix kept
                 kind, _, token = v.partition(" ")
-                if kind.lower() == "bearer" and token.strip() == c.placeholder:
-                    new = f"Bearer {c.value}"
+                if kind.lower() in ("bearer", "token") and token.strip() == c.placeholder:
+                    new = f"{kind} {c.value}"
             else:  # basic
                 kind, _, b64 = v.partition(" ")
                 if kind.lower() == "basic":
@@ -932,32 +962,43 @@ class BottleVerdict:
         known = self.cfg.known
         if not known:
             return None
-        places = []
-        url = req.url
-        places.append(("URL", url.encode("utf-8", "surrogateescape")))
-        dec = urllib.parse.unquote_plus(url)
-        places.append(("URL", urllib.parse.unquote_plus(dec).encode("utf-8", "surrogateescape")))
-        for name, value in req.headers.fields:
-            label = f"header {name.decode('latin-1')}"
-            places.append((label, value))
-            if b"%" in value:
-                places.append((label, urllib.parse.unquote_to_bytes(value)))
-            kind, _, rest = value.strip().partition(b" ")
-            if kind.lower() == b"basic":
-                try:
-                    places.append((label + " (Basic, decoded)", base64.b64decode(rest.strip() + b"==")))
-                except (binascii.Error, ValueError):
-                    pass
-        if body:
-            places.append(("body", body))
-            if b"%" in body or b"+" in body:
-                places.append(("body", urllib.parse.unquote_to_bytes(body.replace(b"+", b" "))))
-        for where, data in places:
+        for where, data in self._known_places(req, body):
             for k in known:
                 for f in k.forms:
                     if f in data:
                         return k, where
         return None
+
+    @staticmethod
+    def _known_places(req, body: bytes):
+        """(label, bytes) for everything a known value is searched in, lazily: the URL, every
+        header name and value, a Basic header's user:password, the body; each raw and
+        percent-/form-decoded (percent_decodings). Labels end up in the refusal and the
+        log: they quote a header's name only when it is plain letters, digits and `-`."""
+        url = req.url.encode("utf-8", "surrogateescape")
+        yield "URL", url
+        for d in percent_decodings(url, URL_DECODE_DEPTH):
+            yield "URL", d
+        for name, value in req.headers.fields:
+            yield "a header name", name
+            for d in percent_decodings(name, URL_DECODE_DEPTH):
+                yield "a header name", d
+            label = f"header {name.decode('latin-1')}" if HEADER_NAME_RE.fullmatch(name) else "a header"
+            yield label, value
+            for d in percent_decodings(value, URL_DECODE_DEPTH):
+                yield label, d
+            kind, _, rest = value.strip().partition(b" ")
+            if kind.lower() == b"basic":
+                try:
+                    dec = base64.b64decode(rest.strip() + b"==")
+                except (binascii.Error, ValueError):
+                    continue
+                yield label + " (Basic, decoded)", dec
+                for d in percent_decodings(dec, URL_DECODE_DEPTH):
+                    yield label + " (Basic, decoded)", d
+        if body:
+            yield "body", body
+            yield from (("body", d) for d in percent_decodings(body, BODY_DECODE_DEPTH))
 
     def _too_large(self, size: int, exact: bool = True) -> http.Response:
         what = f"{size} bytes" if exact else f"more than {self.cfg.max_body} bytes"
@@ -1063,9 +1104,24 @@ class BottleVerdict:
         sys.stdout.flush()
 
     def _redact(self, text: str) -> str:
-        """Known values never reach the log, even when the agent put one in a path or host."""
+        """Known values never reach the log, even when the agent put one in a path or host,
+        percent-encoded included: then the path is logged decoded, with `<NAME>` for the value."""
         if not self.cfg or not self.cfg.known or not text:
             return text
+        text = self._replace_known(text)
+        for _ in range(8):  # each round removes at least one value
+            hit = None
+            for d in percent_decodings(text, URL_DECODE_DEPTH):
+                r = self._replace_known(d)
+                if r != d:
+                    hit = r
+                    break
+            if hit is None:
+                break
+            text = hit
+        return text
+
+    def _replace_known(self, text: str) -> str:
         for k in self.cfg.known:
             for f in k.forms:
                 s = f.decode("latin-1")

@@ -20,11 +20,14 @@ BOT_BOTTLE_ADDON_TEST_PIPELOCK=/path/to/pipelock (a real pipelock binary, mounte
 the same tests run against the real thing (that source-address check is then skipped;
 mitmproxy's side is still checked: it logs every connection it refuses).
 
-The pipelock config the tests write is valid for the real pipelock v2.3.0 (test hosts in
-trusted_domains, a high rate limit, header_mode all + ignore_headers). The old double
-rejects some of those keys (max_body_bytes, header_mode, ignore_headers); then the fixture
-drops them, marks the double `degraded`, and the tests that need their meaning are skipped
-with that reason.
+The pipelock config the tests write is valid for the real pipelock v2.3.0 and the double
+follows it: the test hosts live on 127.0.0.1, so they are in trusted_domains (pipelock
+resolves every name itself and refuses private addresses otherwise); the rate limit is
+high; max_body_bytes is the addon's limit; header_mode all + ignore_headers for the
+headers credentials are injected into. Both write pipelock's zerolog events
+(`forward_http`, `blocked`, `header_dlp`, `body_dlp`, ...) and no X-Pipelock-* headers:
+tests read those events (the same on both), and what pipelock passed on (headers, bodies,
+body hashes) from the origin's record.
 """
 
 import hashlib
@@ -216,12 +219,14 @@ def pipelock_config(**overrides) -> dict:
     return cfg
 
 
-OLD_DOUBLE_RBS_KEYS = {"enabled", "action", "scan_headers"}
+# pipelock's per-request events (logger.go): each carries a request_id.
+REQUEST_EVENTS = {"forward_http", "blocked", "header_dlp", "body_dlp", "anomaly", "response_scan",
+                  "redirect", "tunnel_open", "tunnel_close", "error"}
 
 
 class Pipelock:
-    def __init__(self, port: int, log: Path, proc: subprocess.Popen, real: bool, degraded: bool):
-        self.port, self.log, self.proc, self.real, self.degraded = port, log, proc, real, degraded
+    def __init__(self, port: int, log: Path, proc: subprocess.Popen, real: bool):
+        self.port, self.log, self.proc, self.real = port, log, proc, real
         self.addr = f"{PIPELOCK_NAME}:{port}"  # as the product names it: the sidecar's name
 
     def entries(self) -> list[dict]:
@@ -234,20 +239,31 @@ class Pipelock:
         return out
 
     def requests(self) -> list[dict]:
-        """The double's request log (method, url, headers, body); the real pipelock logs
-        less (no headers/body), so tests that read these require the double."""
-        if self.real:
-            return [e for e in self.entries() if e.get("event") in ("forward_http", "blocked", "error", "header_dlp")]
-        return [e for e in self.entries() if e.get("event") in ("allowed", "blocked", "error")]
+        """Every event pipelock logged about a request (forwarded, blocked, DLP hits,
+        errors): one or more per request that reached it."""
+        return [e for e in self.entries() if e.get("event") in REQUEST_EVENTS]
 
-    def require_double(self):
-        if self.real:
-            pytest.skip("reads the pipelock double's request log")
+    def settled_count(self, quiet=0.15, timeout=5.0) -> int:
+        """len(requests()) once the log has stopped growing for `quiet` seconds (pipelock
+        writes a request's line after its answer, which the client may already have read)."""
+        deadline = time.monotonic() + timeout
+        n = len(self.requests())
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            m = len(self.requests())
+            if m == n:
+                return n
+            n = m
+        return n
 
-    def require_header_semantics(self):
-        if self.degraded:
-            pytest.skip("the pipelock double in this tree rejects header_mode/ignore_headers/max_body_bytes "
-                        "(the conformance double or a real pipelock accepts them: BOT_BOTTLE_ADDON_TEST_PIPELOCK)")
+    def forwarded(self, url: str, timeout=10.0) -> list[dict]:
+        """pipelock's `forward_http` events for this absolute URL (waits for the first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            hits = [e for e in self.entries() if e.get("event") == "forward_http" and e.get("url") == url]
+            if hits or time.monotonic() > deadline:
+                return hits
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
@@ -262,26 +278,16 @@ def start_double(workdir, certs):
         # pipelock's environment holds every forwarded secret and credential value (scan_env)
         penv.update({SECRET_NAME: SECRET_VALUE, **{c["name"]: c["value"] for c in CREDENTIALS}})
         penv.update(env or {})
-        degraded = False
-        for attempt in (0, 1):
-            port = free_port()
-            cfg = workdir / f"{name}-{port}.json"
-            cfg.write_text(json.dumps(config))
-            log = workdir / f"{name}-{port}.log"
-            cmd = ([REAL_PIPELOCK] if REAL_PIPELOCK else [SYSTEM_PY, str(DOUBLE)]) + \
-                ["run", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"]
-            proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=penv)
-            procs.append(proc)
-            try:
-                wait_port(port, proc, "pipelock", log)
-            except RuntimeError as e:
-                rbs = config.get("request_body_scanning", {})
-                if attempt == 0 and not REAL_PIPELOCK and "unknown config key" in str(e) and set(rbs) - OLD_DOUBLE_RBS_KEYS:
-                    config["request_body_scanning"] = {k: v for k, v in rbs.items() if k in OLD_DOUBLE_RBS_KEYS}
-                    degraded = True
-                    continue
-                raise
-            return Pipelock(port, log, proc, bool(REAL_PIPELOCK), degraded)
+        port = free_port()
+        cfg = workdir / f"{name}-{port}.json"
+        cfg.write_text(json.dumps(config))
+        log = workdir / f"{name}-{port}.log"
+        cmd = ([REAL_PIPELOCK] if REAL_PIPELOCK else [SYSTEM_PY, str(DOUBLE)]) + \
+            ["run", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"]
+        proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=penv)
+        procs.append(proc)
+        wait_port(port, proc, "pipelock", log)
+        return Pipelock(port, log, proc, bool(REAL_PIPELOCK))
 
     yield start
     for p in procs:
@@ -338,6 +344,18 @@ class Mitm:
                 return lines
             time.sleep(0.05)
         return self.lines()
+
+    def line_for(self, path_prefix: str, since: int, timeout=10.0) -> dict:
+        """The first request-log line for path_prefix among the lines after the first
+        `since` (a count taken before the request): the line is written when mitmproxy has
+        passed the response on, which can be just after the client has read it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            hits = [x for x in self.lines()[since:] if (x["path"] or "").startswith(path_prefix)]
+            if hits or time.monotonic() > deadline:
+                assert hits, f"no log line for {path_prefix}: {self.lines()[-5:]}"
+                return hits[0]
+            time.sleep(0.05)
 
     def rss_kb(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:

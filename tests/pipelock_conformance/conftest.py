@@ -132,11 +132,11 @@ def docker():
 def start(docker, request):
     made = []
 
-    def run(cfg, env=None, expect_fail=False, image=None, cmd=None):
+    def run(cfg, env=None, expect_fail=False, image=None, cmd=None, extra_hosts=()):
         n = len(made)
         name = f"bbconf-pl-{RUN}-{abs(hash(request.node.nodeid)) % 10**8}-{n}"
         cid = docker.create(name, image or IMAGE, env=[f"{k}={v}" for k, v in (env or {}).items()],
-                            cmd=cmd, network=NETWORK,
+                            cmd=cmd, network=NETWORK, extra_hosts=extra_hosts,
                             labels={"bot-bottle-test": "bbconf", "bbconf.run": RUN})
         made.append(cid)
         text = cfg if isinstance(cfg, (str, bytes)) else json.dumps(cfg, indent=2) + "\n"

@@ -54,9 +54,11 @@ class Docker:
         return resp.status, raw
 
     def create(self, name, image, *, env=(), cmd=None, labels=None, network=None, aliases=(),
-               user=None):
+               user=None, extra_hosts=()):
         body = {"Image": image, "Env": list(env), "Labels": labels or {},
                 "HostConfig": {"NetworkMode": network or "default"}}
+        if extra_hosts:  # `docker run --add-host NAME:IP` (lines in the container's /etc/hosts)
+            body["HostConfig"]["ExtraHosts"] = list(extra_hosts)
         if cmd is not None:
             body["Cmd"] = list(cmd)
         if user:

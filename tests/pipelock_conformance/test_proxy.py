@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import time
 
@@ -150,6 +151,23 @@ def test_dns_failure_blocks(start):
     assert body.decode().startswith(
         "blocked: SSRF check failed: DNS resolution error for nosuch.allowed.test: lookup nosuch.allowed.test")
     assert pl.wait_event("blocked", scanner="ssrf")
+
+
+def test_names_with_a_trailing_dot_and_any_case_resolve_and_verify(start):
+    """net.DefaultResolver.LookupHost (scanner.go:821): the release binary is a static
+    CGO_ENABLED=0 build, so Go's own resolver reads /etc/hosts first and compares absolute,
+    lower-case names: `Hosts-Only.Allowed.Test.` finds a `hosts-only.allowed.test` line (the
+    addon passes the agent's host as written, e.g. `ALLOWED.TEST.`). glibc's files backend does
+    not strip the dot; the double must not behave like it."""
+    ip = socket.gethostbyname("allowed.test")          # the upstream container
+    pl = start(BASE, extra_hosts=[f"hosts-only.allowed.test:{ip}"])
+    for host in ("hosts-only.allowed.test", "Hosts-Only.Allowed.Test.", "ALLOWED.TEST."):
+        status, _, body = pl.request("GET", f"http://{host}/x")
+        assert status == 200 and body.decode().endswith(" /x\n"), (host, status, body)
+    # over TLS the dot is dropped from the SNI and ignored when the certificate is verified
+    # (crypto/tls hostnameInSNI, crypto/x509 matchHostnames)
+    status, _, body = pl.request("GET", "https://Other.Allowed.Test./echo")
+    assert status == 200 and json.loads(body)["path"] == "/echo", (status, body)
 
 
 def test_private_address_blocked_unless_trusted_or_ip_allowlisted(start):

@@ -2014,8 +2014,39 @@ def _v4(ip):
     return ip
 
 
+HOSTS_FILE = "/etc/hosts"
+
+
+def _static_hosts(hostname):
+    """Go's lookupStaticHost (net/hosts.go): /etc/hosts names and the looked-up name are both
+    compared as absolute, lower-case names, so `Allowed.Test.` finds an `allowed.test` line.
+    (glibc's files backend does not strip a trailing dot, so getaddrinfo alone would miss it;
+    the real pipelock is a static CGO_ENABLED=0 build and uses Go's own resolver.)"""
+    want = hostname.lower().rstrip(".")
+    out = []
+    try:
+        with open(HOSTS_FILE, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split("#", 1)[0].split()
+                if len(fields) < 2:
+                    continue
+                try:
+                    ipaddress.ip_address(fields[0].split("%")[0])
+                except ValueError:
+                    continue
+                if any(n.lower().rstrip(".") == want for n in fields[1:]) and fields[0] not in out:
+                    out.append(fields[0])
+    except OSError:
+        pass
+    return out
+
+
 def lookup_host(hostname):
     """net.DefaultResolver.LookupHost. Raises OSError with a Go-shaped message."""
+    if hostname.endswith("."):   # glibc handles every other name like Go (files, then DNS)
+        static = _static_hosts(hostname)
+        if static:
+            return static
     try:
         infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as e:
@@ -3269,7 +3300,9 @@ def _open(state, scheme, host, port, deadline):
     if scheme == "https":
         try:
             sock.settimeout(deadline.left(10.0))
-            sock = state.ssl_ctx.wrap_socket(sock, server_hostname=host)
+            # crypto/tls: hostnameInSNI drops a trailing dot, and x509's matchHostnames
+            # ignores it, so `ALLOWED.TEST.` verifies against a certificate for allowed.test
+            sock = state.ssl_ctx.wrap_socket(sock, server_hostname=host.rstrip("."))
         except (OSError, ssl.SSLError) as e:
             sock.close()
             raise UpstreamError(f"tls: {e}")

@@ -196,17 +196,34 @@ def test_go_request_parsing(run_double):
 
 
 def test_forward_block_and_log(run_double, origin, tmp_path):
+    """Here the test names resolve through /etc/hosts (run.sh's --add-host) to 127.0.0.1."""
     oport, seen = origin
     port = run_double(BASE)
-    status, headers, body = req(port, "GET", f"http://a.allowed.test:{oport}/x")
+    status, headers, body = req(port, "GET", f"http://other.allowed.test:{oport}/x")
     assert (status, body) == (200, "hello\n")
     status, headers, body = req(port, "GET", f"http://denied.test:{oport}/x")
     assert (status, body) == (403, "blocked: domain not in allowlist: denied.test\n")
     assert headers["X-Content-Type-Options"] == "nosniff" and "X-Pipelock-Block-Reason" not in headers
-    status, _, body = req(port, "POST", f"http://a.allowed.test:{oport}/x", body=SECRET.encode(),
+    status, _, body = req(port, "POST", f"http://other.allowed.test:{oport}/x", body=SECRET.encode(),
                           headers={"Content-Type": "text/plain"})
     assert (status, body) == (403, "blocked: request body contains secret: Environment Variable Leak\n")
     assert len(seen) == 1
+
+
+def test_loopback_origin_needs_trusted_domains(run_double, origin):
+    """scanner.go checkSSRF: pipelock resolves the name itself and refuses a private address
+    unless the name is in trusted_domains (apex included for *.x) or the address in
+    ssrf.ip_allowlist; Go's resolver finds a trailing-dot name in /etc/hosts."""
+    oport, seen = origin
+    port = run_double({k: v for k, v in BASE.items() if k != "trusted_domains"})
+    status, _, body = req(port, "GET", f"http://allowed.test:{oport}/x")
+    assert (status, body) == (403, "blocked: SSRF blocked: allowed.test resolves to internal IP 127.0.0.1\n")
+    port = run_double({**BASE, "trusted_domains": ["*.allowed.test"]})
+    for host in ("allowed.test", "Other.Allowed.Test."):
+        assert req(port, "GET", f"http://{host}:{oport}/x")[:3:2] == (200, "hello\n"), host
+    port = run_double({**BASE, "trusted_domains": [], "ssrf": {"ip_allowlist": ["127.0.0.0/8"]}})
+    assert req(port, "GET", f"http://allowed.test:{oport}/x")[0] == 200
+    assert len(seen) == 3
 
 
 def test_knob_wait_for_gates_health(run_double):
