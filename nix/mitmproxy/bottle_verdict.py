@@ -55,6 +55,7 @@ import sys
 import time
 import unicodedata
 import urllib.parse
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -207,6 +208,43 @@ def refusal(status: int, code: str, what: str, todo: str, **headers: str) -> htt
     h = {"Content-Type": "text/plain; charset=utf-8", "X-Bot-Bottle-Block-Reason": code}
     h.update({k.replace("_", "-"): v for k, v in headers.items()})
     return http.Response.make(status, body, h)
+
+
+class BadEncoding(Exception):
+    """A request body the addon cannot decode: (status, code, what, todo) of its refusal."""
+
+
+def decode_request_body(encoding: str, body: bytes, limit: int) -> bytes:
+    """The body of a request sent with `Content-Encoding: gzip` or `deflate`, decoded, at
+    most `limit` bytes (a compressed bomb is refused, not inflated). pipelock refuses any
+    compressed body (it cannot scan one), and Claude Code gzips its request bodies at
+    times: decoded here, the body is scanned by this addon and by pipelock like any other."""
+    coding = encoding.strip().lower()
+    if coding in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif coding == "deflate":
+        wbits = zlib.MAX_WBITS  # zlib-wrapped, as RFC 9110 means it ...
+    else:
+        raise BadEncoding(415, "unsupported_encoding",
+                          f"the request body uses Content-Encoding {encoding!r}, which neither bot-bottle nor "
+                          "pipelock can scan", "send it uncompressed, or gzip- or deflate-encoded")
+    out = b""
+    for attempt in (wbits, -zlib.MAX_WBITS):  # ... or raw deflate, as some clients send it
+        d = zlib.decompressobj(attempt)
+        try:
+            out = d.decompress(body, limit + 1)
+            if len(out) > limit:
+                raise BadEncoding(413, "body_too_large",
+                                  f"the request body decompresses to more than the bottle's limit of {limit} "
+                                  "bytes", "send a smaller body (or raise egress.max_request_mb in your manifest)")
+            if not d.eof or d.unused_data:
+                raise zlib.error("truncated or trailing data")
+            return out
+        except zlib.error:
+            if coding != "deflate" or attempt != wbits:
+                break
+    raise BadEncoding(400, "bad_encoding",
+                      f"the request body is not valid {coding} data", "send it uncompressed, or encoded correctly")
 
 
 def entropy(s: str) -> float:
@@ -854,8 +892,21 @@ class BottleVerdict:
         body = req.raw_content or b""
         if len(body) > cfg.max_body:  # defensive; on_body_chunk refuses first
             return self._refuse(flow, self._too_large(len(body)))
-        # 1. found secrets: known values anywhere, before anything is injected
-        hit = self._find_known(req, body)
+        # 0. a compressed body is decoded first: found secrets hide in it, and pipelock
+        #    refuses what it cannot scan. Off the event loop: other flows keep streaming.
+        encoding = req.headers.get("content-encoding", "")
+        if encoding and encoding.strip().lower() != "identity" and body:
+            try:
+                body = await asyncio.to_thread(decode_request_body, encoding, body, cfg.max_body)
+            except BadEncoding as e:
+                return self._refuse(flow, refusal(*e.args))
+            del req.headers["content-encoding"]
+            req.content = body  # sets content-length to the decoded size
+        elif encoding:
+            del req.headers["content-encoding"]
+        # 1. found secrets: known values anywhere, before anything is injected (a large body
+        #    takes a while: off the event loop)
+        hit = await asyncio.to_thread(self._find_known, req, body)
         if hit is not None:
             known, where = hit
             if known.kind == "credential":
