@@ -187,7 +187,10 @@ r plain.test http://plain.test/hello
     let totals = &report["totals"];
     assert_eq!(totals["requests"], 5, "{report:#}");
     assert_eq!(totals["allowed"], requests.len() as u64);
-    assert_eq!(totals["blocked"], 2);
+    // The denied host is pipelock's block; the secret never reaches pipelock: the addon,
+    // which knows the bottle's secrets, refuses it first.
+    assert_eq!(totals["blocked"], 1);
+    assert_eq!(totals["refused"], 1);
     assert_eq!(totals["bytes_up"], received_up);
     assert_eq!(totals["bytes_down"], down.values().sum::<u64>());
     for (name, bytes) in &down {
@@ -199,8 +202,12 @@ r plain.test http://plain.test/hello
     }
     let allowed = host(&report, "allowed.test");
     assert_eq!(
-        (allowed["allowed"].as_u64(), allowed["blocked"].as_u64()),
-        (Some(2), Some(1))
+        (
+            allowed["allowed"].as_u64(),
+            allowed["blocked"].as_u64(),
+            allowed["refused"].as_u64()
+        ),
+        (Some(2), Some(0), Some(1))
     );
     assert_eq!(allowed["bytes_up"], 1000);
     assert_eq!(host(&report, "denied.test")["blocked"], 1);
@@ -218,7 +225,11 @@ r plain.test http://plain.test/hello
     let lines: Vec<&str> = err.lines().collect();
     let summary = lines
         .iter()
-        .position(|l| l.contains("traffic: 5 request(s): 3 allowed, 2 blocked by pipelock"))
+        .position(|l| {
+            l.contains(
+                "traffic: 5 request(s): 3 allowed, 1 blocked by pipelock, 1 refused by bot-bottle",
+            )
+        })
         .unwrap_or_else(|| panic!("{err}"));
     let teardown = lines
         .iter()

@@ -240,10 +240,11 @@ impl Executor<'_> {
 
     fn step(&self, phase: usize, step: &Step) -> Result<Option<i32>> {
         self.stop_if_needed()?;
+        // Announced once it can start: "provision ca" before the CA exists would mislead.
+        let slots = self.board.wait(&step.needs(), || self.stop_if_needed())?;
         if let Some(line) = &step.announce {
             self.progress.step(&self.line(phase, line));
         }
-        let slots = self.board.wait(&step.needs(), || self.stop_if_needed())?;
         if let Some(undo) = &step.undo {
             self.undo.push(undo.clone());
             self.note_creating(undo, &step.action, &slots)?;
