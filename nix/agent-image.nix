@@ -24,7 +24,6 @@ dockerTools.streamLayeredImage {
     pkgs.gnused
     pkgs.git
     pkgs.curl
-    pkgs.openssh
     pkgs.cacert
     pkgs.nodejs
     pkgs.claude-code

@@ -159,8 +159,9 @@ def main():
         args, conf, frc = img["args"], img["args"]["config"], img["args"]["fakeRootCommands"]
         names = {store_name(x) for x in args["contents"]}
         for pkg in ["bashInteractive", "coreutils", "findutils", "gnugrep", "gnused", "git",
-                    "curl", "openssh", "cacert", "nodejs", "claude-code"]:
+                    "curl", "cacert", "nodejs", "claude-code"]:
             check(f"{system} agent: contents include {pkg}", pkg in names, sorted(names))
+        check(f"{system} agent: no ssh client (SSH stays out of the bottle)", "openssh" not in names, sorted(names))
         eq(f"{system} agent: WorkingDir = contract workdir", conf.get("WorkingDir"), c["workdir"])
         env = dict(e.split("=", 1) for e in conf["Env"])
         eq(f"{system} agent: HOME = contract home", env.get("HOME"), c["home"])
