@@ -26,7 +26,6 @@ use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use anyhow::Result;
 use clap::Parser;
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 /// Parses the command line, runs it, and returns the process's exit code.
@@ -250,12 +249,7 @@ fn check_working_dir_trust(
         ))
         .into());
     }
-    let agents: BTreeSet<String> = catalog
-        .agents
-        .values()
-        .filter(|a| a.from_working_dir)
-        .map(|a| a.name.clone())
-        .collect();
+    let agents = catalog.working_dir_agents();
     let question = format!(
         "bottle: {path} {why}. It defines:\n{}bottle: allow it (sha256 {})? [y/N] ",
         trust::summary(&file.text, &agents),
@@ -315,12 +309,7 @@ fn allow(host: &HostSnapshot, file: Option<&std::path::Path>, revoke: bool) -> R
         text: text.clone(),
     });
     let catalog = Catalog::load(&files, &host.skills).map_err(|e| UserError::new(e.to_string()))?;
-    let agents: BTreeSet<String> = catalog
-        .agents
-        .values()
-        .filter(|a| a.from_working_dir)
-        .map(|a| a.name.clone())
-        .collect();
+    let agents = catalog.working_dir_agents();
     store.allow(&label, &text);
     trust::save(&store_path, &store)?;
     out_line(&format!(

@@ -30,15 +30,7 @@ fn the_agents_command_never_starts_while_pipelock_is_not_ready() {
         "attached while pipelock was not ready: {stderr}"
     );
     // If the planner starts the agent container early, its command still must not run.
-    let agents = support::engine::docker(&[
-        "ps",
-        "--filter",
-        &format!("label=bot-bottle.agent={agent}"),
-        "--filter",
-        "label=bot-bottle.role=agent",
-        "--format",
-        "{{.Names}}",
-    ]);
+    let agents = support::engine::containers(agent, "agent");
     for name in agents.lines().filter(|l| !l.is_empty()) {
         let top = support::engine::docker(&["top", name]);
         assert!(

@@ -238,17 +238,7 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
         .next()
         .unwrap()
         .to_string();
-    let by_role = |role: &str| {
-        docker(&[
-            "ps",
-            "--filter",
-            &format!("label=bot-bottle.agent={agent}"),
-            "--filter",
-            &format!("label=bot-bottle.role={role}"),
-            "--format",
-            "{{.Names}}",
-        ])
-    };
+    let by_role = |role: &str| support::engine::containers(agent, role);
     let mitm = by_role("mitmproxy");
     let pipelock = by_role("pipelock");
     let pipelock_ip = docker(&[

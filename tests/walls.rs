@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::Duration;
-use support::engine::{self, Bottle, Internet, docker, docker_try, leftovers, online};
+use support::engine::{self, Bottle, Internet, containers, docker, docker_try, leftovers, online};
 
 const T: Duration = Duration::from_secs(120);
 
@@ -17,19 +17,6 @@ fn manifest(agent: &str, extra: &str) -> String {
                 "private_hosts": ["allowed.test", "*.allowed.test"] }}{extra} }} }},
   "agents": {{ "{agent}": {{ "bottle": "walls" }} }} }}"#
     )
-}
-
-/// The containers of a running bottle of `agent`, by role.
-fn container(agent: &str, role: &str) -> String {
-    docker(&[
-        "ps",
-        "--filter",
-        &format!("label=bot-bottle.agent={agent}"),
-        "--filter",
-        &format!("label=bot-bottle.role={role}"),
-        "--format",
-        "{{.Names}}",
-    ])
 }
 
 /// Bytes mitmproxy does not parse as HTTP, sent through a tunnel to pipelock (and the
@@ -170,8 +157,8 @@ fn every_container_is_confined_and_a_fork_bomb_stays_inside() {
     ));
     let mut bottle = Bottle::spawn(&t, &["run", agent, "--", "sleep", "120"]);
     let agent_ctr = bottle.wait_for_attach(T);
-    let pipelock = container(agent, "pipelock");
-    let mitm = container(agent, "mitmproxy");
+    let pipelock = containers(agent, "pipelock");
+    let mitm = containers(agent, "mitmproxy");
     let mb = |n: u64| (n * 1024 * 1024).to_string();
     for (name, memory, pids) in [
         (&agent_ctr, mb(256), "128"),

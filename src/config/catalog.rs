@@ -138,6 +138,15 @@ impl Catalog {
         }
     }
 
+    /// The names of the agents the working directory's manifest defines.
+    pub fn working_dir_agents(&self) -> BTreeSet<String> {
+        self.agents
+            .values()
+            .filter(|a| a.from_working_dir)
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
     /// The agent by name; an unknown name lists the known ones.
     pub fn agent(&self, name: &str) -> Result<&Agent, crate::exit_code::UserError> {
         self.agents.get(name).ok_or_else(|| {

@@ -941,8 +941,8 @@ fn the_record_names_every_resource_before_it_is_created() {
                 env_file.display().to_string()
             );
         }
-        if a[0] == "exec" && a.iter().any(|x| x.contains("mitm-ca.pem")) {
-            // By provisioning, every container's id is recorded.
+        if a[0] == "exec" && a.iter().any(|x| x == "--workdir") {
+            // By attach (every lane done), every container's id is recorded.
             let with_id = record.matches("\"entry\":\"container\"").count();
             let ids = record.matches("\"id\":\"c").count();
             assert_eq!((with_id, ids), (6, 3), "{record}");
@@ -1102,7 +1102,18 @@ fn the_hook_before_teardown_runs_on_every_exit_path_before_anything_is_removed()
         let out = launch(&plan, &docker, script);
         let (registered, ended) = out.hook.clone().expect("the hook ran");
         assert!(ending(&ended), "{ended:?}");
-        assert_eq!(registered.len(), 7, "{registered:#?}");
+        // A failing lane stops its siblings, which may not have registered every undo yet;
+        // the failing lane's own (the agent's) and mitmproxy's (whose log the hook reads)
+        // are there.
+        if matches!(ended, Ending::Failed(_)) {
+            assert!(registered.len() >= 5, "{registered:#?}");
+            assert!(registered.contains(&Undo::Containers {
+                bottle_id: plan.bottle_id.clone(),
+                role: Role::Mitmproxy
+            }));
+        } else {
+            assert_eq!(registered.len(), 7, "{registered:#?}");
+        }
         let calls = teardown_calls(&out);
         assert_eq!(
             calls[0][0], "rm",

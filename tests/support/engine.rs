@@ -529,19 +529,25 @@ fn wait_for_origin(origin: &str) {
     }
 }
 
+/// The names of `agent`'s running containers with `role` (`agent`, `pipelock`, …), one
+/// per line (empty when there is none).
+pub fn containers(agent: &str, role: &str) -> String {
+    docker(&[
+        "ps",
+        "--filter",
+        &format!("label=bot-bottle.agent={agent}"),
+        "--filter",
+        &format!("label=bot-bottle.role={role}"),
+        "--format",
+        "{{.Names}}",
+    ])
+}
+
 /// Creates [`ONLINE_MARKER`] in `agent`'s container once it runs (a launch that fails
 /// earlier has none: nothing to mark).
 fn mark_online(agent: &str, deadline: Instant) {
     while Instant::now() < deadline {
-        let running = docker(&[
-            "ps",
-            "--filter",
-            &format!("label=bot-bottle.agent={agent}"),
-            "--filter",
-            "label=bot-bottle.role=agent",
-            "--format",
-            "{{.Names}}",
-        ]);
+        let running = containers(agent, "agent");
         if let Some(name) = running.lines().find(|l| !l.is_empty())
             && docker_try(&["exec", name, "touch", ONLINE_MARKER]).0
         {
