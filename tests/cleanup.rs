@@ -132,9 +132,11 @@ fn sigkill_during_the_agent_step_then_cleanup_leaves_no_container_network_or_env
         secret_value.contains("debug-literal-value"),
         "the kill came after the env-file was deleted; nothing to show"
     );
+    // The env-file is written as the sidecars start: the networks exist by then, the
+    // containers perhaps not all.
     let left = leftovers(agent);
     assert!(
-        left.len() >= 5,
+        left.iter().filter(|l| l.starts_with("network ")).count() == 3,
         "a SIGKILLed run leaves its resources: {left:?}"
     );
     let id = env_file.file_stem().unwrap().to_string_lossy().into_owned();
