@@ -41,26 +41,28 @@ label=(--label "bot-bottle-test=$prefix")
 mitm_cmd=(mitmdump --listen-host 0.0.0.0 --listen-port 8080 -s /opt/bot-bottle/bottle_verdict.py
   --set confdir=/home/mitmproxy/.mitmproxy --set connection_strategy=lazy --set upstream_cert=false)
 floor() {
-  local s=$prefix-$RANDOM t0 t1 t2 t3 t4 t5 t6
+  # The plan's docker operations (`bottle plan agent`), one after another.
+  local s=$prefix-$RANDOM t0 t1 t2 t3 t4 t5 t6 ip
   t0=$(now)
   docker network create "${label[@]}" --internal "n-$s" >/dev/null
   docker network create "${label[@]}" --internal "p-$s" >/dev/null
   docker network create "${label[@]}" "e-$s" >/dev/null
   t1=$(now)
-  docker create "${label[@]}" --name "pl-$s" --network "p-$s" --user 1000:1000 "$BOT_BOTTLE_PIPELOCK_IMAGE" \
+  docker run -d "${label[@]}" --name "pl-$s" --network "p-$s" --user 1000:1000 --read-only \
+    --tmpfs /etc/pipelock:uid=1000,gid=1000,mode=0700 --tmpfs /tmp "$BOT_BOTTLE_PIPELOCK_IMAGE" \
+    sh -c 'printf "%s" "$1" > /etc/pipelock/pipelock.yaml && shift && exec "$@"' x "$(cat "$work/pipelock.yaml")" \
     pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
-  docker cp "$work/pipelock.yaml" "pl-$s:/etc/pipelock/pipelock.yaml"
   docker network connect "e-$s" "pl-$s"
-  docker start "pl-$s" >/dev/null
-  docker create "${label[@]}" --name "m-$s" --network "n-$s" --user 1000:1000 "$BOT_BOTTLE_MITMPROXY_IMAGE" \
+  until docker exec "pl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
+  docker run -d "${label[@]}" --name "m-$s" --network "n-$s" --user 1000:1000 --read-only \
+    --tmpfs /home/mitmproxy/.mitmproxy:uid=1000,gid=1000,mode=0700 --tmpfs /tmp "$BOT_BOTTLE_MITMPROXY_IMAGE" \
     "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
   docker network connect "p-$s" "m-$s"
-  docker start "m-$s" >/dev/null
-  until docker exec "pl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
-  until docker cp "m-$s:/home/mitmproxy/.mitmproxy/mitmproxy-ca-cert.pem" "$work/ca-$s.pem" 2>/dev/null; do sleep 0.1; done
+  ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"n-$s\").IPAddress}}" "m-$s")
+  until docker exec "m-$s" cat /home/mitmproxy/.mitmproxy/mitmproxy-ca-cert.pem >"$work/ca-$s.pem" 2>/dev/null; do sleep 0.1; done
   t2=$(now)
-  docker run "${label[@]}" -d --name "a-$s" --network "n-$s" --user 1000:1000 -e "HTTPS_PROXY=http://m-$s:8080" \
-    "$BOT_BOTTLE_AGENT_IMAGE" sleep infinity >/dev/null
+  docker run "${label[@]}" -d --name "a-$s" --network "n-$s" --user 1000:1000 --add-host "m-$s:$ip" \
+    -e "HTTPS_PROXY=http://m-$s:8080" "$BOT_BOTTLE_AGENT_IMAGE" sleep infinity >/dev/null
   t3=$(now)
   docker exec -i --user 0 "a-$s" sh -c 'mkdir -p /etc/bot-bottle && cat > /etc/bot-bottle/mitm-ca.pem' <"$work/ca-$s.pem"
   t4=$(now)
