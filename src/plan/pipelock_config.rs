@@ -166,3 +166,35 @@ impl PipelockConfig {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The conformance suite checks, against the double and a real pipelock, the config
+    /// in tests/pipelock_conformance/product_config.json: it must be exactly what the
+    /// product renders for such a bottle, or the suite would test something else.
+    #[test]
+    fn the_conformance_suite_tests_the_config_the_product_renders() {
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/pipelock_conformance/product_config.json"
+        ))
+        .unwrap();
+        let hosts: Vec<String> = [
+            "api.anthropic.com",
+            "statsig.anthropic.com",
+            "*.allowed.test",
+        ]
+        .map(String::from)
+        .to_vec();
+        let egress = Egress {
+            allowlist: hosts.clone(),
+            private_hosts: hosts,
+            ..Egress::default()
+        };
+        let rendered =
+            PipelockConfig::for_bottle(&egress, &["authorization".into(), "x-api-key".into()]);
+        let rendered: serde_json::Value = serde_json::from_str(&rendered.render()).unwrap();
+        assert_eq!(rendered, fixture);
+    }
+}
