@@ -247,6 +247,19 @@ def decode_request_body(encoding: str, body: bytes, limit: int) -> bytes:
                       f"the request body is not valid {coding} data", "send it uncompressed, or encoded correctly")
 
 
+# Bodies at least this big are decoded and searched in a worker thread; smaller ones
+# inline (a thread hop costs more than their search, and most requests are small).
+OFF_LOOP_BYTES = 256 * 1024
+
+
+async def off_loop(size: int, fn, *args):
+    """`fn(*args)`, in a worker thread when `size` says it will take a while, so other flows
+    (a streaming answer) do not stall meanwhile."""
+    if size >= OFF_LOOP_BYTES:
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
+
+
 def entropy(s: str) -> float:
     n = len(s)
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values()) if n else 0.0
@@ -897,7 +910,7 @@ class BottleVerdict:
         encoding = req.headers.get("content-encoding", "")
         if encoding and encoding.strip().lower() != "identity" and body:
             try:
-                body = await asyncio.to_thread(decode_request_body, encoding, body, cfg.max_body)
+                body = await off_loop(len(body), decode_request_body, encoding, body, cfg.max_body)
             except BadEncoding as e:
                 return self._refuse(flow, refusal(*e.args))
             del req.headers["content-encoding"]
@@ -906,7 +919,7 @@ class BottleVerdict:
             del req.headers["content-encoding"]
         # 1. found secrets: known values anywhere, before anything is injected (a large body
         #    takes a while: off the event loop)
-        hit = await asyncio.to_thread(self._find_known, req, body)
+        hit = await off_loop(len(body), self._find_known, req, body)
         if hit is not None:
             known, where = hit
             if known.kind == "credential":
