@@ -27,6 +27,7 @@ Examples:
   bottle ls                         list running bottles
   bottle logs -f agent              follow the requests of agent's running bottle
   bottle run --report r.json agent  also write the exit report as JSON
+  bottle allow                      trust ./bot-bottle.json (agents from this directory)
   bottle cleanup -y                 remove every bot-bottle container and network
   bottle cleanup -y reviewer        only those of agent `reviewer`
 
@@ -52,10 +53,15 @@ pub struct Cli {
 pub enum Command {
     /// Launch an agent in a bottle, attach to it, and tear everything down when it ends.
     ///
-    /// Steps (progress on stderr): images, networks, pipelock and mitmproxy, the agent,
-    /// provisioning (CA, prompt, skills), attach. Whatever ends the session (the command
-    /// exits, a step fails, SIGINT/SIGTERM/SIGHUP), every container, network and temp
-    /// file is removed. Exits with the command's exit code.
+    /// Four phases, numbered in the progress lines on stderr: [1/4] images and networks;
+    /// [2/4] pipelock, mitmproxy and the agent, started together (the agent is provisioned
+    /// with its CA, prompt, skills and --cwd copy while the sidecars come up); [3/4] attach;
+    /// [4/4] teardown. Whatever ends the session (the command exits, a step fails,
+    /// SIGINT/SIGTERM/SIGHUP), every container, network and temp file the launch created
+    /// is removed. Exits with the command's exit code.
+    ///
+    /// A ./bot-bottle.json in the current directory is read only once you have allowed it
+    /// (`bottle allow`, or the prompt on a terminal); `bottle plan` shows what it does.
     ///
     /// Before teardown, on every exit path, a short summary of the bottle's traffic
     /// (requests, allowed and blocked per host, bytes, blocks by reason) goes to stderr
@@ -82,9 +88,11 @@ pub enum Command {
     },
     /// List running bottles: agent, bottle id, age and containers.
     Ls,
-    /// Remove the bot-bottle containers, networks and --cwd images you launched on this
-    /// engine (running ones too, and what a killed `bottle run` left behind), and say what
-    /// was removed.
+    /// Remove the bot-bottle containers and networks you launched on this engine (running
+    /// ones too, and what a killed `bottle run` left behind), and say what was removed.
+    ///
+    /// Only what a launch created: it must carry bot-bottle's labels and its naming
+    /// scheme, or be named in a launch record. Images are never removed.
     ///
     /// With AGENT or BOTTLE-ID, only that agent's bottles, or that one bottle (the ID
     /// column of `bottle ls`); without, all of them.
@@ -164,8 +172,9 @@ pub struct LaunchArgs {
     /// already in use is then an error rather than a retry with -2, -3, ….
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Copy the current directory into the agent's work directory (a derived image; the
-    /// copy does not flow back to the host).
+    /// Copy the current directory (.git included) into the agent's work directory, owned
+    /// by the agent's user. It is a copy: nothing flows back to the host; push from the
+    /// bottle through a credential to share work.
     #[arg(long)]
     pub cwd: bool,
     /// Agent image (default: $BOT_BOTTLE_AGENT_IMAGE, then the Nix app's pinned image).
