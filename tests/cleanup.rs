@@ -133,13 +133,18 @@ fn sigkill_during_the_agent_step_then_cleanup_leaves_no_container_network_or_env
         "the kill came after the env-file was deleted; nothing to show"
     );
     // The env-file is written as the sidecars start: the networks exist by then, the
-    // containers perhaps not all.
+    // containers perhaps not all. Resource names end in the bottle id's first 8 digits;
+    // an earlier interrupted run may have left another bottle of this agent.
+    let id = env_file.file_stem().unwrap().to_string_lossy().into_owned();
+    let short = format!("-{}", &id[..8]);
     let left = leftovers(agent);
     assert!(
-        left.iter().filter(|l| l.starts_with("network ")).count() == 3,
-        "a SIGKILLed run leaves its resources: {left:?}"
+        left.iter()
+            .filter(|l| l.starts_with("network ") && l.ends_with(&short))
+            .count()
+            == 3,
+        "a SIGKILLed run leaves its resources (bottle {id}): {left:?}"
     );
-    let id = env_file.file_stem().unwrap().to_string_lossy().into_owned();
     assert!(runtime.join(format!("{id}.record")).exists());
 
     let cleanup = t.run(&["cleanup", "-y"]);
