@@ -5,6 +5,7 @@
 # mitmproxy has written its CA), all in the same run; then the bottle's idle resident
 # memory per container (docker stats) and the sidecars' total.
 # Usage: bash tests/bench/launch.sh [RUNS]   (default 5; needs the Docker engine)
+#        BOT_BOTTLE_BENCH_PIPELOCK_IMAGE=<image> bash tests/bench/launch.sh [RUNS]
 # Prints medians in seconds. Uses the local test images (tests/images/build.sh).
 # Phases are read from bottle's own progress lines (`[n/N] title (elapsed)`), whatever
 # the plan's order; "launch" is from starting bottle to the agent's command running.
@@ -13,6 +14,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runs=${1:-5}
 bash "$repo/tests/images/build.sh" >/dev/null
 set -a; . "$repo/target/test-images/images.env"; set +a
+# BOT_BOTTLE_BENCH_PIPELOCK_IMAGE=<image>: measure with that pipelock instead of the test
+# double (a real pipelock built by hand, docs/pipelock.md), everywhere in this script.
+export BOT_BOTTLE_PIPELOCK_IMAGE=${BOT_BOTTLE_BENCH_PIPELOCK_IMAGE:-$BOT_BOTTLE_PIPELOCK_IMAGE}
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 bottle="$repo/target/release/bottle"
 work=$(mktemp -d)
