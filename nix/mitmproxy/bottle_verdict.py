@@ -1158,7 +1158,7 @@ class BottleVerdict:
             "scheme": st.scheme, "host": self._redact(st.host or flow.request.host), "port": st.port,
             "path": self._redact(path_without_query_values(st.path)) if st.path is not None else None,
             "status": status, "verdict": verdict, "by": by, "reason_code": code,
-            "reason": reason[:REASON_MAX] if reason else reason,
+            "reason": self._redact(reason)[:REASON_MAX] if reason else reason,
             "credential": ",".join(st.credentials) or None,
             "bytes_up": st.body_len if verdict == "allowed" or (verdict == "failed" and by != "bot-bottle") else 0,
             "bytes_down": bytes_down,
@@ -1168,8 +1168,9 @@ class BottleVerdict:
         sys.stdout.flush()
 
     def _redact(self, text: str) -> str:
-        """Known values never reach the log, even when the agent put one in a path or host,
-        percent-encoded included: then the path is logged decoded, with `<NAME>` for the value."""
+        """Known values never reach the log, even when the agent put one in a path, a host or
+        a header a refusal quotes, percent-encoded included: then the text is logged decoded,
+        with `<NAME>` for the value."""
         if not self.cfg or not self.cfg.known or not text:
             return text
         text = self._replace_known(text)
@@ -1188,7 +1189,7 @@ class BottleVerdict:
     def _replace_known(self, text: str) -> str:
         for k in self.cfg.known:
             for f in k.forms:
-                s = f.decode("latin-1")
+                s = f.decode("utf-8")  # every form is UTF-8 (the raw value) or ASCII
                 if s in text:
                     text = text.replace(s, f"<{k.name}>")
         return text

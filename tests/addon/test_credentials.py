@@ -294,6 +294,18 @@ def test_unscanned_header_without_secret_passes(mitm, double, origin):
     assert hdrs["authorization"] == "Bearer not-a-secret"
 
 
+def test_a_refusal_that_quotes_a_value_logs_its_name(mitm, double, origin):
+    """The addon's refusals quote what the agent sent (here a Host header that does not
+    match the URL): the log line's reason names a guarded value instead of showing it."""
+    mark = len(mitm.lines())
+    with client(mitm) as c:
+        r = c.get("https://allowed.test/echo?case-host-reason", headers={"Host": f"{SECRET_VALUE}.allowed.test"})
+    assert r.status_code == 421 and r.headers["X-Bot-Bottle-Block-Reason"] == "host_mismatch", r.text
+    line = mitm.line_for("/echo?case-host-reason", mark)
+    assert line["reason_code"] == "host_mismatch", line
+    assert SECRET_VALUE not in line["reason"] and f"<{GUARDED[0]['name']}>" in line["reason"], line
+
+
 def test_no_value_in_mitmproxy_output(workdir, mitm):
     """Runs last in this file: nothing mitmproxy printed (request log, its own log lines)
     contains a real value, raw or base64."""
