@@ -47,7 +47,6 @@ import hashlib
 import ipaddress
 import json
 import logging
-import math
 import os
 import re
 import socket
@@ -56,7 +55,6 @@ import time
 import unicodedata
 import urllib.parse
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 
 from mitmproxy import ctx, exceptions, http
@@ -258,11 +256,6 @@ async def off_loop(size: int, fn, *args):
     if size >= OFF_LOOP_BYTES:
         return await asyncio.to_thread(fn, *args)
     return fn(*args)
-
-
-def entropy(s: str) -> float:
-    n = len(s)
-    return -sum(c / n * math.log2(c / n) for c in Counter(s).values()) if n else 0.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -581,9 +574,8 @@ def dlp_texts(value: str) -> list[str]:
     out = [value, v]
     out.extend(percent_decodings(v, URL_DECODE_DEPTH))
     for tok in re.findall(r"[A-Za-z0-9+/_=-]{12,}", v):
-        for dec in _decodings(tok):
-            out.append(dec)
-    return out
+        out.extend(_decodings(tok))
+    return list(dict.fromkeys(out))  # an ASCII value is its own NFKC form: match it once
 
 
 def _decodings(tok: str) -> list[str]:
@@ -801,7 +793,6 @@ class BottleVerdict:
         st = state(flow)
         req = flow.request
         st.method, st.host, st.port = "CONNECT", req.host, req.port
-        resp = None
         if req.headers.get(":protocol"):
             resp = refusal(403, "websocket_unsupported", "WebSocket over HTTP/2 CONNECT is refused (pipelock "
                            "cannot inspect WebSocket traffic)", "use plain HTTP requests")
@@ -1247,7 +1238,7 @@ def pipelock_reason_code(text: str) -> str:
         ("environment variable leak", "env_leak"),
         ("rate limit exceeded", "rate_limit"),
         ("ssrf check failed: dns", "dns"), ("ssrf blocked", "ssrf"),
-        ("response contains injection", "response_scan"), ("response", "response_scan"),
+        ("response", "response_scan"),
         ("dlp match", "url_dlp"), ("high entropy", "url_dlp"), ("url length", "url_dlp"),
         ("crlf", "url_dlp"), ("path traversal", "url_dlp"),
     ]
