@@ -605,7 +605,6 @@ fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
         .map_err(|slot| anyhow!("internal error: {} is not filled", slot.placeholder()))?;
     let stdin = match &cmd.stdin {
         Some(Stdin::Text { text }) => Some(text.as_bytes().to_vec()),
-        Some(Stdin::Tar { file }) => Some(file.archive()?),
         Some(Stdin::Tree {
             path,
             prefix,

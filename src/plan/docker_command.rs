@@ -3,7 +3,6 @@
 //! and what it reads on stdin. Pure; the launch turns it into an engine call.
 
 use crate::plan::slot::{Slot, SlotValues};
-use crate::plan::tar_file::TarFile;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,8 +44,6 @@ pub enum Arg {
 pub enum Stdin {
     /// Non-secret text known at planning time (a prompt, a Dockerfile).
     Text { text: String },
-    /// A tar archive holding one file.
-    Tar { file: TarFile },
     /// A tar archive of a host directory, read at launch, every entry owned by
     /// `uid:gid` and placed under `prefix` (`""` for the archive's top).
     Tree {
@@ -113,9 +110,13 @@ impl DockerCommand {
         self
     }
 
-    /// Passes `name` through the child environment (`-e NAME` must be in `args` for `run`).
+    /// `--env NAME`: the container gets the variable's value from the docker child's
+    /// environment, never from argv.
     pub fn pass_env(mut self, name: impl Into<String>) -> Self {
-        self.env.push(name.into());
+        let name = name.into();
+        self.args.push(Arg::Lit("--env".into()));
+        self.args.push(Arg::Lit(name.clone()));
+        self.env.push(name);
         self
     }
 
@@ -178,7 +179,6 @@ impl DockerCommand {
         let mut line = parts.join(" ");
         match &self.stdin {
             Some(Stdin::Text { .. }) => line.push_str(" <<< (text below)"),
-            Some(Stdin::Tar { file }) => line.push_str(&format!(" < (tar of {})", file.shows)),
             Some(Stdin::Tree { path, shows, .. }) => {
                 line.push_str(&format!(" < (tar of {shows} {path})"))
             }

@@ -11,5 +11,4 @@ pub mod planner;
 pub mod role;
 pub mod slot;
 pub mod step;
-pub mod tar_file;
 pub mod undo;

@@ -91,7 +91,7 @@ pub(crate) fn agent_container(names: &Names, input: AgentInput) -> (AgentContain
         run = run.arg("--env-file").slot(Slot::EnvFile);
     }
     for f in &input.env.forwarded {
-        run = run.args(["--env", &f.name]).pass_env(&f.name);
+        run = run.pass_env(&f.name);
     }
     // Placeholders are not secret: the real values never come near the agent.
     for cred in input.credentials {

@@ -70,11 +70,11 @@ pub(crate) fn pipelock(
     // The real values pipelock scans for, by name only. Credentials too: they may leave
     // only in the headers the addon injects them into, which pipelock skips.
     for var in input.scanned_env {
-        run = run.args(["--env", var]).pass_env(var);
+        run = run.pass_env(var);
     }
     for cred in input.credentials {
         let var = cred.value_env();
-        run = run.args(["--env", &var]).pass_env(var);
+        run = run.pass_env(var);
     }
     let run = run
         .arg(image.arg())
@@ -157,11 +157,11 @@ pub(crate) fn mitmproxy(
         .args(hardening::sidecar_limits(memory_mb, input.engine));
     for cred in input.credentials {
         let var = cred.value_env();
-        run = run.args(["--env", &var]).pass_env(var);
+        run = run.pass_env(var);
     }
     for secret in input.guarded {
         let var = guarded_env(secret);
-        run = run.args(["--env", &var]).pass_env(var);
+        run = run.pass_env(var);
     }
     let run = run
         .arg("--env")
