@@ -8,6 +8,7 @@
 pub mod app;
 pub(crate) mod cli;
 pub mod config;
+pub mod digest;
 pub mod engine;
 pub mod exit_code;
 pub mod host_snapshot;

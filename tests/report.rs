@@ -25,7 +25,7 @@ fn a_report(log: &str) -> Value {
             agent: "dev".into(),
             bottle: "dev".into(),
             allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
-            pipelock_config_sha256: bot_bottle::report::exit_report::sha256_hex(b"version: 1\n"),
+            pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
         },
         Ended {
             how: "exited",

@@ -8,6 +8,7 @@
 //! resolved at the end. `docker image inspect .Id` is not used as the identity: with the
 //! containerd image store it is a manifest digest, not the config digest.
 
+use crate::digest::hex;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -265,15 +266,6 @@ fn sniff_compression(head: &[u8]) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// `./a/../b/c` -> `b/c`; None for a path that climbs out of the root.

@@ -1275,7 +1275,7 @@ fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file()
     );
     assert_eq!(
         report["pipelock_config_sha256"],
-        crate::report::exit_report::sha256_hex(plan.pipelock.config.render().as_bytes())
+        crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
     );
 
     // mitmproxy never started: no log read, the report says so.

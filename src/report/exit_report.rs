@@ -5,6 +5,7 @@
 //! images with their ids and digests, the allowlist, a hash of the rendered pipelock
 //! config, and the counts. Building the report is pure; the hook does I/O.
 
+use crate::digest::sha256_hex;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::launch::executor::Ending;
@@ -15,7 +16,6 @@ use crate::progress::Progress;
 use crate::report::request_log::RequestLine;
 use crate::report::summary::{BlockedHost, Counts, HostCounts, ReasonCount, Summary};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// `"report"` of every exit report.
@@ -112,13 +112,6 @@ impl Identity {
             pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
         }
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl ExitReport {
