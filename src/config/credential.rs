@@ -36,7 +36,7 @@ const FORBIDDEN_HEADERS: &[&str] = &[
 pub struct Credential {
     /// The variable the agent sees (holding the placeholder).
     pub name: String,
-    pub source: CredentialSource,
+    pub source: ValueSource,
     /// Allowlist patterns (`host` or `*.domain`): the only destinations that get the value.
     pub hosts: Vec<String>,
     /// The header the value goes in, as written (`Authorization`, `x-api-key`).
@@ -44,13 +44,25 @@ pub struct Credential {
     pub scheme: Scheme,
 }
 
+/// Where a forwarded variable's or a credential's value comes from at launch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
-pub enum CredentialSource {
+pub enum ValueSource {
     /// `?prompt`: asked on the terminal at launch, never echoed.
     Prompt { prompt: Option<String> },
-    /// `${VAR}`: copied from the host variable at launch.
+    /// `${VAR}`: copied from the host variable at launch (which was set when planning).
     Host { var: String },
+}
+
+impl ValueSource {
+    /// For plans: `asked at launch: "…"`, `asked at launch`, `from host $VAR`.
+    pub fn describe(&self) -> String {
+        match self {
+            ValueSource::Prompt { prompt: Some(p) } => format!("asked at launch: {p:?}"),
+            ValueSource::Prompt { prompt: None } => "asked at launch".to_string(),
+            ValueSource::Host { var } => format!("from host ${var}"),
+        }
+    }
 }
 
 /// How the value sits in its header.
@@ -83,8 +95,8 @@ impl Credential {
             ));
         }
         let source = match EnvValue::parse(&spec.value).map_err(|m| (".value".into(), m))? {
-            EnvValue::Prompt { prompt } => CredentialSource::Prompt { prompt },
-            EnvValue::Host { var } => CredentialSource::Host { var },
+            EnvValue::Prompt { prompt } => ValueSource::Prompt { prompt },
+            EnvValue::Host { var } => ValueSource::Host { var },
             EnvValue::Literal(_) => {
                 return Err((
                     ".value".into(),
@@ -189,7 +201,7 @@ impl Credential {
         };
         Credential {
             name: name.to_string(),
-            source: CredentialSource::Host {
+            source: ValueSource::Host {
                 var: name.to_string(),
             },
             hosts: MODEL_HOSTS.iter().map(|h| h.to_string()).collect(),
@@ -255,7 +267,7 @@ mod tests {
                 username: "x-access-token".into()
             }
         );
-        assert_eq!(c.source, CredentialSource::Host { var: "GH".into() });
+        assert_eq!(c.source, ValueSource::Host { var: "GH".into() });
         assert_eq!(c.placeholder(), "bot-bottle-placeholder-GIT_TOKEN");
     }
 

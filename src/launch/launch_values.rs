@@ -4,11 +4,11 @@
 //! host environment). Values live only in memory from here on.
 
 use crate::config::catalog::Bottle;
-use crate::config::credential::CredentialSource;
+use crate::config::credential::ValueSource;
 use crate::config::env_value::EnvValue;
 use crate::exit_code::UserError;
 use crate::plan::addon_config::guarded_env;
-use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
+use crate::plan::bottle_plan::BottlePlan;
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -30,27 +30,25 @@ impl LaunchValues {
         bottle: &Bottle,
         host_env: &BTreeMap<String, String>,
     ) -> Result<LaunchValues> {
-        let host = |var: &str, name: &str| {
-            host_env.get(var).cloned().ok_or_else(|| {
-                UserError::new(format!("the host variable {var} (for {name}) is not set"))
-            })
+        let value_of = |source: &ValueSource, name: &str| -> Result<String> {
+            match source {
+                ValueSource::Host { var } => host_env.get(var).cloned().ok_or_else(|| {
+                    UserError::new(format!("the host variable {var} (for {name}) is not set"))
+                        .into()
+                }),
+                ValueSource::Prompt { prompt } => ask(name, prompt.as_deref()),
+            }
         };
         let mut by_name = BTreeMap::new();
         let mut secrets = Vec::new();
         for f in &plan.env.forwarded {
-            let value = match &f.source {
-                ForwardSource::Host { var } => host(var, &f.name)?,
-                ForwardSource::Prompt { prompt } => ask(&f.name, prompt.as_deref())?,
-            };
+            let value = value_of(&f.source, &f.name)?;
             secrets.push((f.name.clone(), value.chars().count()));
             by_name.insert(guarded_env(&f.name), value.clone());
             by_name.insert(f.name.clone(), value);
         }
         for c in &plan.credentials {
-            let value = match &c.source {
-                CredentialSource::Host { var } => host(var, &c.name)?,
-                CredentialSource::Prompt { prompt } => ask(&c.name, prompt.as_deref())?,
-            };
+            let value = value_of(&c.source, &c.name)?;
             if value.is_empty() {
                 return Err(UserError::new(format!(
                     "the credential {} is empty; give it a value (an empty one could never be injected or recognised)",

@@ -69,16 +69,7 @@ pub struct PlanEnv {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForwardedEnv {
     pub name: String,
-    pub source: ForwardSource,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "from", rename_all = "snake_case")]
-pub enum ForwardSource {
-    /// Asked on the terminal at launch, never echoed.
-    Prompt { prompt: Option<String> },
-    /// Copied from the host variable `var` (which was set when planning).
-    Host { var: String },
+    pub source: crate::config::credential::ValueSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

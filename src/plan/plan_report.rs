@@ -2,10 +2,10 @@
 //! then the launch phase by phase, numbered as the progress lines number them, each docker
 //! command shell-quoted, and teardown. Pure.
 
-use crate::config::credential::{CredentialSource, Scheme};
+use crate::config::credential::Scheme;
 use crate::image::image_ref::ImageSource;
 use crate::plan::addon_config::ADDON_CONFIG_ENV;
-use crate::plan::bottle_plan::{BottlePlan, ForwardSource};
+use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Step};
@@ -75,11 +75,7 @@ pub fn render(plan: &BottlePlan) -> String {
         );
     }
     for f in &plan.env.forwarded {
-        let how = match &f.source {
-            ForwardSource::Prompt { prompt: Some(p) } => format!("asked at launch: {p:?}"),
-            ForwardSource::Prompt { prompt: None } => "asked at launch".to_string(),
-            ForwardSource::Host { var } => format!("from host ${var}"),
-        };
+        let how = f.source.describe();
         let scanned = if plan.env.scanned_by_pipelock.contains(&f.name) {
             "; pipelock blocks its value from leaving"
         } else {
@@ -95,11 +91,7 @@ pub fn render(plan: &BottlePlan) -> String {
         let _ = writeln!(w, "  (none)");
     }
     for c in &plan.credentials {
-        let from = match &c.source {
-            CredentialSource::Prompt { prompt: Some(p) } => format!("asked at launch: {p:?}"),
-            CredentialSource::Prompt { prompt: None } => "asked at launch".to_string(),
-            CredentialSource::Host { var } => format!("from host ${var}"),
-        };
+        let from = c.source.describe();
         let how = match &c.scheme {
             Scheme::Plain => c.header.clone(),
             Scheme::Bearer => format!("{}: Bearer", c.header),

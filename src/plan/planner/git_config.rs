@@ -58,12 +58,12 @@ fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::credential::CredentialSource;
+    use crate::config::credential::ValueSource;
 
     fn cred(name: &str, hosts: &[&str], scheme: Scheme) -> Credential {
         Credential {
             name: name.into(),
-            source: CredentialSource::Host { var: "X".into() },
+            source: ValueSource::Host { var: "X".into() },
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
             header: "Authorization".into(),
             scheme,

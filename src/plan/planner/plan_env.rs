@@ -4,11 +4,11 @@
 //! and the model credentials the host has). Pure.
 
 use crate::config::catalog::Bottle;
-use crate::config::credential::{Credential, CredentialSource, MODEL_CREDENTIALS};
+use crate::config::credential::{Credential, MODEL_CREDENTIALS, ValueSource};
 use crate::config::env_value::EnvValue;
 use crate::exit_code::UserError;
 use crate::host_snapshot::HostSnapshot;
-use crate::plan::bottle_plan::{ForwardSource, ForwardedEnv, PlanEnv};
+use crate::plan::bottle_plan::{ForwardedEnv, PlanEnv};
 
 pub(crate) fn plan_env(
     bottle: &Bottle,
@@ -28,14 +28,14 @@ pub(crate) fn plan_env(
                 literals.push(name.clone());
                 continue;
             }
-            EnvValue::Prompt { prompt } => ForwardSource::Prompt {
+            EnvValue::Prompt { prompt } => ValueSource::Prompt {
                 prompt: prompt.clone(),
             },
             EnvValue::Host { var } => {
                 if host.var(var).is_none() {
                     return Err(unset(format!("env.{name}"), var));
                 }
-                ForwardSource::Host { var: var.clone() }
+                ValueSource::Host { var: var.clone() }
             }
         };
         forwarded.push(ForwardedEnv {
@@ -45,7 +45,7 @@ pub(crate) fn plan_env(
     }
     let mut credentials = bottle.credentials.clone();
     for cred in &credentials {
-        if let CredentialSource::Host { var } = &cred.source
+        if let ValueSource::Host { var } = &cred.source
             && host.var(var).is_none()
         {
             return Err(unset(format!("credentials.{}.value", cred.name), var));
