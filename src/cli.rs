@@ -92,7 +92,9 @@ pub enum Command {
     /// ones too, and what a killed `bottle run` left behind), and say what was removed.
     ///
     /// Only what a launch created: it must carry bot-bottle's labels and its naming
-    /// scheme, or be named in a launch record. Images are never removed.
+    /// scheme, or be named in a launch record. The only images it removes are the
+    /// `bot-bottle-cwd-<agent>-<id>:latest` images earlier versions built for --cwd; an
+    /// image you made (a `docker commit` of an agent included) stays.
     ///
     /// With AGENT or BOTTLE-ID, only that agent's bottles, or that one bottle (the ID
     /// column of `bottle ls`); without, all of them.
