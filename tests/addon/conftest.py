@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -314,6 +315,15 @@ def addon_env(credentials=None, guarded=None) -> dict:
     creds = CREDENTIALS if credentials is None else credentials
     guard = GUARDED if guarded is None else guarded
     return {c["env"]: c["value"] for c in [*creds, *guard]}
+
+
+def client(mitm, timeout=30.0):
+    """An httpx client through `mitm`, trusting its CA. HTTP/1.1: httpx through a proxy
+    tunnel offers ALPN "http/1.1" before "h2", and mitmproxy honours the client's order, so
+    HTTP/2 tests use curl --http2."""
+    import httpx  # only the tests that make requests need it
+    ctx = ssl.create_default_context(cafile=str(mitm.ca))
+    return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
 
 
 class Mitm:

@@ -9,17 +9,9 @@ import ssl
 import subprocess
 import time
 
-import httpx
 import pytest
 
-from conftest import DOUBLE_SRC, MAX_BODY, PIPELOCK_NAME, addon_config, pipelock_config
-
-
-def client(mitm, timeout=30.0) -> httpx.Client:
-    """HTTP/1.1 client. (httpx through a proxy tunnel offers ALPN "http/1.1" before "h2",
-    and mitmproxy honours the client's order, so HTTP/2 tests use curl --http2.)"""
-    ctx = ssl.create_default_context(cafile=str(mitm.ca))
-    return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
+from conftest import DOUBLE_SRC, MAX_BODY, PIPELOCK_NAME, client, pipelock_config
 
 
 def curl(mitm, *args, http2=True, timeout=60):
@@ -32,10 +24,6 @@ def curl(mitm, *args, http2=True, timeout=60):
     body, _, status = out.stdout.rpartition("\n")
     code, version = status.split()
     return int(code), version, body
-
-
-def origin_requests(origin, path_prefix):
-    return [r for r in origin.seen()["requests"] if r["path"].startswith(path_prefix)]
 
 
 def test_plaintext_request_reaches_double_and_origin(mitm, double, origin):
@@ -60,7 +48,7 @@ def test_plaintext_request_reaches_double_and_origin(mitm, double, origin):
     # the count the "never reached pipelock" checks compare sees a forwarded request
     assert double.settled_count() == before + 1
     # What pipelock passed on reached the origin once, Host, headers and body intact.
-    reqs = origin_requests(origin, "/echo")
+    reqs = origin.requests("/echo")
     assert len(reqs) == 1 and (double.real or reqs[0]["peer"] == DOUBLE_SRC)
     oh = {k.lower(): v for k, v in reqs[0]["headers"]}
     assert reqs[0]["host"] == "allowed.test" and oh["x-test-header"] == "hello-header"
@@ -71,7 +59,7 @@ def test_plain_http_goes_through_double_too(mitm, double, origin):
     with client(mitm) as c:
         r = c.get("http://allowed.test/plain?x=2")
     assert r.status_code == 200 and r.text == "hello from allowed.test /plain?x=2\n"
-    assert [q["scheme"] for q in origin_requests(origin, "/plain")] == ["http"]
+    assert [q["scheme"] for q in origin.requests("/plain")] == ["http"]
     assert [e["method"] for e in double.forwarded("http://allowed.test/plain?x=2")] == ["GET"]
 
 
@@ -113,7 +101,7 @@ def test_rate_limit_429_passes_through(start_double, start_mitm, origin):
     assert codes == [200, 200, 429]
     assert last.status_code == 429
     assert last.text.startswith("blocked: rate limit exceeded")
-    assert len(origin_requests(origin, "/rl")) == 2
+    assert len(origin.requests("/rl")) == 2
 
 
 def _sse_arrivals_httpx(mitm, url):
@@ -171,7 +159,7 @@ def test_http2_client(mitm, double, origin):
     # converted to HTTP/1.1 absolute form for pipelock, which fetched it once
     e = double.forwarded("https://other.allowed.test/echo")
     assert len(e) == 1 and (e[0]["method"], e[0]["status_code"]) == ("PUT", 200)
-    reqs = origin_requests(origin, "/echo")
+    reqs = origin.requests("/echo")
     assert len(reqs) == 1 and (reqs[0]["method"], reqs[0]["host"], reqs[0]["body"]) == \
         ("PUT", "other.allowed.test", "h2-body")
 
@@ -185,7 +173,7 @@ def test_upload_below_limit_succeeds(mitm, double, origin):
     assert r.json() == {"len": len(body), "sha256": digest}
     # the whole body went through pipelock (its max_body_bytes is the addon's limit), once
     assert [e["method"] for e in double.forwarded("https://allowed.test/upload")] == ["POST"]
-    reqs = origin_requests(origin, "/upload")
+    reqs = origin.requests("/upload")
     assert [(q["body_len"], q["body_sha256"]) for q in reqs] == [(len(body), digest)]
 
 
@@ -335,7 +323,7 @@ def test_eager_strategy_is_overridden(start_mitm, double, origin):
     with client(m) as c:
         r = c.get("https://allowed.test/eager")
     assert r.status_code == 200 and r.text == "hello from allowed.test /eager\n"
-    assert [q["peer"] for q in origin_requests(origin, "/eager")] == ["127.0.0.1" if double.real else DOUBLE_SRC]
+    assert [q["peer"] for q in origin.requests("/eager")] == ["127.0.0.1" if double.real else DOUBLE_SRC]
 
 
 def test_only_ca_cert_is_meant_to_leave(mitm):

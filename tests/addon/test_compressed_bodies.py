@@ -12,8 +12,7 @@ import zlib
 
 import pytest
 
-from conftest import MAX_BODY, SECRET_VALUE
-from test_bottle_verdict import client, origin_requests
+from conftest import MAX_BODY, SECRET_VALUE, client
 
 BODY = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 64,
                    "messages": [{"role": "user", "content": "summarise the diff " * 200}]}).encode()
@@ -33,7 +32,7 @@ def test_a_compressed_body_arrives_decoded_and_whole(mitm, double, origin, codin
                    headers={"content-encoding": header, "content-type": "application/json"})
     assert r.status_code == 200, r.text[:300]
     assert r.json() == {"len": len(BODY), "sha256": hashlib.sha256(BODY).hexdigest()}
-    [seen] = origin_requests(origin, "/upload")
+    [seen] = origin.requests("/upload")
     names = [h[0].lower() for h in seen["headers"]]
     assert "content-encoding" not in names, seen["headers"]
     assert ["content-length", str(len(BODY))] in [[h[0].lower(), h[1]] for h in seen["headers"]]
@@ -47,7 +46,7 @@ def test_a_secret_inside_a_gzipped_body_is_refused(mitm, double, origin):
     assert r.status_code == 403, r.text
     assert r.headers["x-bot-bottle-block-reason"] == "secret_leak"
     assert SECRET_VALUE not in r.text
-    assert origin_requests(origin, "/echo") == []
+    assert origin.requests("/echo") == []
 
 
 def test_a_compression_bomb_is_refused_without_inflating_it(mitm, double, origin):
@@ -58,7 +57,7 @@ def test_a_compression_bomb_is_refused_without_inflating_it(mitm, double, origin
     assert r.status_code == 413, r.text
     assert r.headers["x-bot-bottle-block-reason"] == "body_too_large"
     assert "decompresses to more than the bottle's limit" in r.text
-    assert origin_requests(origin, "/upload") == []
+    assert origin.requests("/upload") == []
 
 
 @pytest.mark.parametrize("coding,status,code", [("br", 415, "unsupported_encoding"),
@@ -71,4 +70,4 @@ def test_what_cannot_be_decoded_is_refused_with_a_reason(mitm, double, origin, c
     assert r.status_code == status, r.text
     assert r.headers["x-bot-bottle-block-reason"] == code
     assert r.text.startswith("blocked: bot-bottle: ") and "; send it" in r.text
-    assert origin_requests(origin, "/upload") == []
+    assert origin.requests("/upload") == []

@@ -9,22 +9,15 @@ here with pipelock v2.3.0's default DLP patterns. Values in conftest.py have rea
 
 import base64
 import json
-import ssl
 import subprocess
 import urllib.parse
 
-import httpx
 import pytest
 
 from conftest import (ANTHROPIC_KEY, CREDENTIALS, GIT_TOKEN, GUARDED, OAUTH_TOKEN, SECRET_VALUE, addon_config,
-                      addon_env, fake_key)
+                      addon_env, client, fake_key)
 
 PH = {c["name"]: c["placeholder"] for c in CREDENTIALS}
-
-
-def client(mitm, timeout=30.0) -> httpx.Client:
-    ctx = ssl.create_default_context(cafile=str(mitm.ca))
-    return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
 
 
 def echo(mitm, url, method="GET", **kw):

@@ -5,10 +5,7 @@ and the rest of its body is read and dropped, never buffered."""
 
 import socket
 import ssl
-import threading
 import time
-
-import pytest
 
 from conftest import MAX_BODY, addon_config
 

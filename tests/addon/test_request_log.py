@@ -7,10 +7,9 @@ import socket
 import ssl
 import time
 
-import httpx
 import pytest
 
-from conftest import PIPELOCK_NAME, addon_config, pipelock_config
+from conftest import PIPELOCK_NAME, client, pipelock_config
 
 MARK: dict = {}
 
@@ -29,11 +28,6 @@ KEYS = ["bot_bottle", "v", "ts", "id", "method", "scheme", "host", "port", "path
         "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms"]
 
 
-def client(mitm, timeout=60.0) -> httpx.Client:
-    ctx = ssl.create_default_context(cafile=str(mitm.ca))
-    return httpx.Client(proxy=mitm.proxy, verify=ctx, timeout=timeout, trust_env=False)
-
-
 def last(mitm, path_prefix, n=1, since=None):
     """The newest n lines for path_prefix, written after `since` (a line count); the line is
     written when mitmproxy has passed the response on, which can be just after the client
@@ -50,7 +44,7 @@ def last(mitm, path_prefix, n=1, since=None):
 
 def test_allowed_request_line(mitm, double, origin):
     body = b"x" * 12345
-    with client(mitm) as c:
+    with client(mitm, timeout=60.0) as c:
         r = c.post("https://allowed.test/upload?beta=true&x=secret-ish&flag", content=body)
     assert r.status_code == 200
     line = last(mitm, "/upload")
@@ -70,7 +64,7 @@ def test_allowed_request_line(mitm, double, origin):
 def test_streamed_bytes_are_exact(mitm, double, origin):
     """A 5 MiB download and an SSE stream: bytes_down is what the client got, byte for byte."""
     n = 5 * 1024 * 1024 + 7
-    with client(mitm) as c:
+    with client(mitm, timeout=60.0) as c:
         r = c.get(f"https://allowed.test/bytes?n={n}")
         got = len(r.content)
         with c.stream("GET", "https://allowed.test/stream?n=20&interval_ms=50") as s:
@@ -83,14 +77,14 @@ def test_streamed_bytes_are_exact(mitm, double, origin):
 
 
 def test_head_has_no_body_bytes(mitm, double, origin):
-    with client(mitm) as c:
+    with client(mitm, timeout=60.0) as c:
         r = c.head("https://allowed.test/head-check")
     assert r.status_code == 200
     assert last(mitm, "/head-check")["bytes_down"] == 0
 
 
 def test_pipelock_block_line(mitm, double, origin):
-    with client(mitm) as c:
+    with client(mitm, timeout=60.0) as c:
         r = c.get("https://denied.test/page?q=1")
     assert r.status_code == 403
     line = last(mitm, "/page")
@@ -104,7 +98,7 @@ def test_rate_limit_line(start_double, start_mitm, origin):
     d = start_double(pipelock_config(fetch_proxy={"timeout_seconds": 60, "monitoring": {"max_requests_per_minute": 1}}),
                      name="pl-rl-log")
     m = start_mitm(d.addr, name="mitm-rl-log")
-    with client(m) as c:
+    with client(m, timeout=60.0) as c:
         codes = [c.get("https://allowed.test/rl-log").status_code for _ in range(2)]
     assert codes == [200, 429]
     a, b = last(m, "/rl-log", 2)
@@ -112,7 +106,7 @@ def test_rate_limit_line(start_double, start_mitm, origin):
 
 
 def test_addon_refusal_line_and_response(mitm, double, origin):
-    with client(mitm) as c:
+    with client(mitm, timeout=60.0) as c:
         r = c.get("https://allowed.test/ws-log", headers={"Upgrade": "websocket", "Connection": "Upgrade"})
     assert r.status_code == 403
     assert r.headers["x-bot-bottle-block-reason"] == "websocket_unsupported"
@@ -129,7 +123,7 @@ def test_pipelock_unreachable_line(start_mitm, origin):
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
     m = start_mitm(f"{PIPELOCK_NAME}:{dead}", name="mitm-dead-log")
-    with client(m) as c:
+    with client(m, timeout=60.0) as c:
         r = c.post("https://allowed.test/dead-log", content=b"abc")
     assert r.status_code == 502
     line = last(m, "/dead-log")
@@ -157,9 +151,13 @@ def test_client_reset_mid_stream_is_failed(mitm, double, origin):
     assert 0 < line["bytes_down"] < 50 * 40
 
 
-def test_stdout_has_no_flow_dump(mitm):
+def test_stdout_has_no_flow_dump(mitm, double, origin):
     """mitmdump's own flow lines (`127.0.0.1:1234: GET https://... << 200 OK`) are off:
     stdout has request-log JSON lines and mitmproxy's log lines only."""
+    mark = len(mitm.lines())
+    with client(mitm, timeout=60.0) as c:  # a request of its own: the test also runs alone
+        c.get("https://allowed.test/echo?case-no-flow-dump")
+    mitm.line_for("/echo?case-no-flow-dump", mark)
     text = mitm.out.read_text()
     assert '"bot_bottle": "request"' in text
     for line in text.splitlines():
@@ -173,7 +171,7 @@ def test_stdout_has_no_flow_dump(mitm):
 def test_one_line_per_request(start_double, start_mitm, origin):
     d = start_double(name="pl-count")
     m = start_mitm(d.addr, name="mitm-count")
-    with client(m) as c:
+    with client(m, timeout=60.0) as c:
         for i in range(7):
             c.get(f"https://allowed.test/count/{i}")
         c.get("https://denied.test/count/x")

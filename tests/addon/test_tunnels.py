@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import MITM_NAME, PIPELOCK_NAME, addon_config
+from conftest import MITM_NAME, PIPELOCK_NAME
 
 RAW_PAYLOADS = {
     "tab-separated-connect": b"CONNECT\tallowed.test:443\tHTTP/1.1\r\nHost: allowed.test:443\r\n\r\n",
