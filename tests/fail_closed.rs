@@ -29,8 +29,12 @@ fn the_agents_command_never_starts_while_pipelock_is_not_ready() {
         !stderr.contains("attach to"),
         "attached while pipelock was not ready: {stderr}"
     );
-    // If the planner starts the agent container early, its command still must not run.
+    // The planner starts the agent container early; its command still must not run.
     let agents = support::engine::containers(agent, "agent");
+    assert!(
+        agents.lines().any(|l| !l.is_empty()),
+        "no agent container to look into: {stderr}"
+    );
     for name in agents.lines().filter(|l| !l.is_empty()) {
         let top = support::engine::docker(&["top", name]);
         assert!(
