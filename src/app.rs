@@ -166,7 +166,8 @@ fn run_agent(cli: &Cli, args: &RunArgs) -> Result<i32> {
         slots: SlotValues::default().with(Slot::Tty, if tty { "--tty" } else { "" }),
         ready_timeout: None,
         record: &record,
-        before_teardown: Some(&before_teardown),
+        // With -q and no --report nobody reads the summary: no `docker logs` at teardown.
+        before_teardown: (!cli.quiet || args.report.is_some()).then_some(&before_teardown),
     };
     executor::run(&plan, input, &docker, &progress)
 }
