@@ -130,8 +130,7 @@ PIPELOCK_DEFAULT_DLP_PATTERNS = [
     (205, 'Credit Card Number', r'''\b\d{4}(?:[- ]?\d){11,15}\b''', 'medium', 'luhn'),
     (206, 'IBAN', r'''\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b''', 'medium', 'mod97'),
     # pipelock's immutable core floor (internal/scanner/core.go, scanCoreDLP) repeats most of
-    # the above and adds this one (core.go:68); cross-checked with
-    # /work/notes/pipelock-default-patterns.json (56 entries, 49 distinct names).
+    # the above and adds this one (core.go:68): 56 entries there, 49 distinct names here.
     (68, 'GCP Service Account Key', r'''"type"\s*:\s*"service_account"''', 'critical', None),
 ]
 
