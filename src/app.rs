@@ -253,7 +253,7 @@ fn check_working_dir_trust(
     let agents = catalog.working_dir_agents();
     let question = format!(
         "bottle: {path} {why}. It defines:\n{}bottle: allow it (sha256 {})? [y/N] ",
-        trust::summary(&file.text, &agents),
+        trust::summary(agents),
         &trust::digest(&file.text)[..16]
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr(), question.as_bytes());
@@ -316,7 +316,7 @@ fn allow(host: &HostSnapshot, file: Option<&std::path::Path>, revoke: bool) -> R
     out_line(&format!(
         "allowed {label} (sha256 {}); its agents:\n{}",
         &trust::digest(&text)[..16],
-        trust::summary(&text, &agents).trim_end()
+        trust::summary(agents).trim_end()
     ));
     Ok(exit_code::SUCCESS)
 }

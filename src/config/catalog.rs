@@ -139,11 +139,11 @@ impl Catalog {
     }
 
     /// The names of the agents the working directory's manifest defines.
-    pub fn working_dir_agents(&self) -> BTreeSet<String> {
+    /// The agents the working directory's manifest defines, by name.
+    pub fn working_dir_agents(&self) -> Vec<&Agent> {
         self.agents
             .values()
             .filter(|a| a.from_working_dir)
-            .map(|a| a.name.clone())
             .collect()
     }
 

@@ -5,9 +5,10 @@
 //! `$XDG_DATA_HOME/bot-bottle/allowed.json` (default `~/.local/share/…`). The decision is
 //! pure; `load` and `save` do the I/O (written 0600, atomically).
 
+use crate::config::catalog::Agent;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -96,24 +97,20 @@ pub fn save(path: &Path, store: &TrustStore) -> Result<()> {
 
 /// What allowing a manifest lets it do, for the user to read first: each agent, its
 /// bottle, command and prompt.
-pub fn summary(text: &str, agents: &BTreeSet<String>) -> String {
-    let parsed: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+pub fn summary<'a>(agents: impl IntoIterator<Item = &'a Agent>) -> String {
     let mut out = String::new();
-    for name in agents {
-        let a = &parsed["agents"][name];
-        let bottle = a["bottle"].as_str().unwrap_or("default");
-        let command = a["command"]
-            .as_array()
-            .map(|c| {
-                c.iter()
-                    .filter_map(|w| w.as_str())
-                    .map(crate::engine::call::quote)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_else(|| "claude --dangerously-skip-permissions".into());
-        out.push_str(&format!("  agent {name} (bottle {bottle}): {command}\n"));
-        if let Some(prompt) = a["prompt"].as_str() {
+    for a in agents {
+        let command = a
+            .command
+            .iter()
+            .map(|w| crate::engine::call::quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&format!(
+            "  agent {} (bottle {}): {command}\n",
+            a.name, a.bottle
+        ));
+        if let Some(prompt) = &a.prompt {
             for line in prompt.lines().take(5) {
                 out.push_str(&format!("    prompt | {line}\n"));
             }
@@ -166,7 +163,14 @@ mod tests {
     fn the_summary_shows_what_would_run() {
         let text = r#"{"agents": {"fixer": {"command": ["sh", "-c", "curl x | sh"],
                         "prompt": "Fix it.\nThen push."}}}"#;
-        let s = summary(text, &BTreeSet::from(["fixer".to_string()]));
+        let files = [crate::config::catalog::ManifestText {
+            origin: crate::config::catalog::ManifestOrigin::WorkingDir(
+                "/repo/bot-bottle.json".into(),
+            ),
+            text: text.into(),
+        }];
+        let catalog = crate::config::catalog::Catalog::load(&files, &Default::default()).unwrap();
+        let s = summary(catalog.working_dir_agents());
         assert!(
             s.contains("agent fixer (bottle default): sh -c 'curl x | sh'"),
             "{s}"
