@@ -8,11 +8,12 @@ use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{SUCCESS, UserError};
 use crate::launch::naming;
-use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, Role};
+use crate::plan::role::{LABEL_ROLE, Role};
 use crate::progress::err_line;
 use crate::report::request_log::RequestLine;
+use crate::resources::inventory::{ContainerRow, containers};
 use crate::runtime::runtime_dir::is_bottle_id;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
 
 /// `bottle logs`: the bottle named is not running.
@@ -30,14 +31,7 @@ pub struct LogsRequest {
 }
 
 /// A bottle's mitmproxy container, as `docker ps` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Mitm {
-    id: String,
-    name: String,
-    bottle_id: String,
-    agent: String,
-    state: String,
-}
+type Mitm = ContainerRow;
 
 /// Runs `bottle logs`; `is_agent` says whether a name is an agent of the user's
 /// manifest (for the message when nothing runs). Writes the lines to `out`.
@@ -141,36 +135,9 @@ pub fn run(
 
 /// Every bot-bottle mitmproxy container (running or not) named by the naming scheme.
 fn list(engine: &dyn DockerEngine) -> Result<Vec<Mitm>> {
-    let format = format!(
-        "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}\t{{{{.State}}}}"
-    );
-    let done = engine.query(&[
-        "ps",
-        "--all",
-        "--no-trunc",
-        "--filter",
-        &format!("label={LABEL_ROLE}={}", Role::Mitmproxy.label()),
-        "--format",
-        &format,
-    ])?;
-    if !done.ok() {
-        bail!("docker ps failed: {}", done.stderr.trim());
-    }
-    Ok(done
-        .stdout_text()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            let [id, name, bottle_id, agent, state] = f[..] else {
-                return None;
-            };
-            naming::is_schemed(Role::Mitmproxy, agent, bottle_id, name).then(|| Mitm {
-                id: id.into(),
-                name: name.into(),
-                bottle_id: bottle_id.into(),
-                agent: agent.into(),
-                state: state.into(),
-            })
-        })
+    let role = format!("label={LABEL_ROLE}={}", Role::Mitmproxy.label());
+    Ok(containers(engine, &role)?
+        .into_iter()
+        .filter(|c| naming::is_schemed(Role::Mitmproxy, &c.agent, &c.bottle_id, &c.name))
         .collect())
 }

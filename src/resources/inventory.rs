@@ -27,6 +27,42 @@ pub struct ContainerRow {
     pub state: String,
 }
 
+/// The containers (running or not) `docker ps --all --filter FILTER` lists, with
+/// bot-bottle's labels.
+pub fn containers(docker: &dyn DockerEngine, filter: &str) -> Result<Vec<ContainerRow>> {
+    let format = format!(
+        "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.RunningFor}}}}\t{{{{.State}}}}"
+    );
+    let done = docker.query(&[
+        "ps",
+        "--all",
+        "--no-trunc",
+        "--filter",
+        filter,
+        "--format",
+        &format,
+    ])?;
+    if !done.ok() {
+        bail!("docker ps failed: {}", done.stderr.trim());
+    }
+    Ok(done
+        .stdout_text()
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            (f.len() == 7).then(|| ContainerRow {
+                id: f[0].into(),
+                name: f[1].into(),
+                bottle_id: f[2].into(),
+                agent: f[3].into(),
+                role: f[4].into(),
+                running_for: f[5].into(),
+                state: f[6].into(),
+            })
+        })
+        .collect())
+}
+
 /// A network or an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceRow {
@@ -61,35 +97,7 @@ impl Inventory {
             }
             Ok(done.stdout_text())
         };
-        let ps = list(
-            &[
-                "ps",
-                "--all",
-                "--no-trunc",
-                "--filter",
-                &filter,
-                "--format",
-                &format!(
-                    "{{{{.ID}}}}\t{{{{.Names}}}}\t{labels}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.RunningFor}}}}\t{{{{.State}}}}"
-                ),
-            ],
-            "ps",
-        )?;
-        let containers = ps
-            .lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split('\t').collect();
-                (f.len() == 7).then(|| ContainerRow {
-                    id: f[0].into(),
-                    name: f[1].into(),
-                    bottle_id: f[2].into(),
-                    agent: f[3].into(),
-                    role: f[4].into(),
-                    running_for: f[5].into(),
-                    state: f[6].into(),
-                })
-            })
-            .collect();
+        let containers = containers(docker, &filter)?;
         let nets = list(
             &[
                 "network",
