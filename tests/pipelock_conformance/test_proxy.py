@@ -105,6 +105,26 @@ def test_connect_with_mismatched_sni_is_closed(start, origin):
     assert not origin.seen()
 
 
+def read_response(s) -> bytes:
+    """One whole response: its head, then Content-Length bytes of body (or up to the close).
+    A single recv can end between the head and the body Go writes after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = [int(v) for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+              if k.strip().lower() == b"content-length"]
+    while not length or len(body) < length[0]:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def test_any_method_token_reaches_health_and_a_pipelined_connect_tunnels(start, origin):
     """Go's net/http accepts any RFC 7230 token as a method (issue 10's raw-pipe probe)."""
     pl = start(BASE)
@@ -140,7 +160,7 @@ def test_malformed_request_lines_get_400(start, line):
 def test_missing_host_header_is_400(start):
     pl = start(BASE)
     s = pl.raw(b"GET /health HTTP/1.1\r\n\r\n")
-    assert s.recv(4096).endswith(b"400 Bad Request: missing required Host header")
+    assert read_response(s).endswith(b"400 Bad Request: missing required Host header")
 
 
 def test_dns_failure_blocks(start):
@@ -385,7 +405,7 @@ def test_connect_headers_are_scanned(start):
     from conftest import API_KEY
     s = pl.raw(b"CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\n"
                b"Proxy-Authorization: Bearer " + API_KEY.encode() + b"\r\n\r\n")
-    data = s.recv(4096)
+    data = read_response(s)
     assert data.startswith(b"HTTP/1.1 403 Forbidden\r\n") and data.endswith(b"CONNECT blocked: header DLP match\n")
 
 
