@@ -1,8 +1,6 @@
 //! Test support: runs the real `bottle` binary in a hermetic temp directory (fake HOME,
 //! cleared environment), like a user with nothing set up.
 
-#![allow(dead_code)]
-
 pub mod engine;
 pub mod json_schema;
 

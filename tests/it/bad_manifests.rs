@@ -5,10 +5,8 @@
 //! `NAME.cwd.json` (./bot-bottle.json). `.expect` lines: `args: …` (default `plan agent`),
 //! `env: K=V`, and one or more `stderr: …` substrings that must appear in the error.
 
-mod support;
-
+use crate::support::Test;
 use std::path::Path;
-use support::Test;
 
 #[test]
 fn every_bad_manifest_fails_clearly_with_exit_code_2() {

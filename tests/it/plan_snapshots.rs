@@ -73,7 +73,7 @@ fn check(name: &str, files: &[ManifestText], opts: &PlanOptions, host: &HostSnap
         assert!(!json.contains(secret), "{name}: secret value in plan JSON");
         assert!(!text.contains(secret), "{name}: secret value in plan text");
     }
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!(format!("{name}.json"), json);
         insta::assert_snapshot!(format!("{name}.txt"), text);
     });

@@ -3,16 +3,14 @@
 //! found real value refused, and git clone/commit/push over an ssh-style remote through
 //! the proxy chain with the credential injected.
 
-mod support;
-
+use crate::support::engine::{self, Bottle, Internet, docker, docker_try, leftovers, online};
 use std::time::Duration;
-use support::engine::{self, Bottle, Internet, docker, docker_try, leftovers, online};
 
 const T: Duration = Duration::from_secs(120);
 
 /// A real-format random token: `prefix` then `len` letters and digits.
 fn token(prefix: &str, len: usize) -> String {
-    let hex = support::engine::secret_value();
+    let hex = crate::support::engine::secret_value();
     let mut out = prefix.to_string();
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     for (i, b) in hex.bytes().cycle().enumerate().take(len) {

@@ -1,91 +1,14 @@
-//! Issue 12: what left the bottle. Without an engine: the human summary of a fixed
-//! request log (an insta snapshot, `snapshots/`), and the JSON exit report checked
-//! against its documented schema (docs/report.schema.json). On the engine (`#[ignore]`d,
-//! `cargo test -- --ignored`): the exit report of a real session matches what the origin
+//! Issue 12 on the engine: the exit report of a real session matches what the origin
 //! received, on every exit path, and `bottle logs -f` shows a request within a second.
+//! The summary and the schema without an engine: `crate::report`.
 
-mod support;
-
-use bot_bottle::report::exit_report::{Ended, ExitReport, Identity, ImageInfo, LogInfo};
-use bot_bottle::report::request_log::RequestLine;
-use bot_bottle::report::summary::Summary;
+use crate::report::schema;
+use crate::support::engine::{self, Bottle, Internet, docker, leftovers, secret_value};
+use crate::support::{Test, json_schema};
 use serde_json::Value;
-
-const LOG: &str = include_str!("fixtures/request-log.txt");
-
-fn schema() -> Value {
-    serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap()
-}
-
-fn a_report(log: &str) -> Value {
-    let lines = RequestLine::parse_all(log);
-    let report = ExitReport::build(
-        Identity {
-            bottle_id: "0123456789abcdef".into(),
-            agent: "dev".into(),
-            bottle: "dev".into(),
-            allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
-            pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
-        },
-        Ended {
-            how: "exited",
-            code: Some(0),
-            signal: None,
-            error: None,
-        },
-        vec![ImageInfo {
-            role: "agent".into(),
-            reference: "bot-bottle-agent:test".into(),
-            id: Some("sha256:3f1c".into()),
-            repo_digests: vec![],
-        }],
-        LogInfo {
-            read: true,
-            error: None,
-            requests: lines.len() as u64,
-        },
-        Summary::of(&lines),
-    );
-    serde_json::to_value(report).unwrap()
-}
-
-#[test]
-fn the_human_summary_of_a_fixed_log() {
-    let lines = RequestLine::parse_all(LOG);
-    assert_eq!(lines.len(), 8, "mitmproxy's own lines are ignored");
-    let text = Summary::of(&lines).render();
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!("exit_summary.txt", text);
-    });
-}
-
-#[test]
-fn the_json_report_matches_its_documented_schema() {
-    let report = a_report(LOG);
-    let errors = support::json_schema::check(&schema(), &report);
-    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
-    assert_eq!(report["totals"]["requests"], 8);
-    assert_eq!(report["totals"]["bytes_up"], 18412 + 2231);
-    assert_eq!(report["hosts"][0]["host"], "api.anthropic.com");
-    assert_eq!(report["reasons"][0]["reason_code"], "allowlist");
-    assert_eq!(report["blocked_most"][0]["host"], "registry.npmjs.org");
-    // An empty log is a valid report too.
-    let empty = a_report("");
-    assert!(support::json_schema::check(&schema(), &empty).is_empty());
-    // The checker can fail: a field the schema does not know, a wrong type, a missing one.
-    let mut bad = report.clone();
-    bad["totals"]["extra"] = Value::from(1);
-    bad["ended"]["how"] = Value::from("vanished");
-    bad.as_object_mut().unwrap().remove("allowlist");
-    let errors = support::json_schema::check(&schema(), &bad);
-    assert_eq!(errors.len(), 3, "{errors:#?}");
-}
-
-// ---- on the engine -------------------------------------------------------------------
 
 use std::io::BufRead;
 use std::time::{Duration, Instant};
-use support::engine::{self, Bottle, Internet, docker, leftovers, secret_value};
 
 const T: Duration = Duration::from_secs(120);
 
@@ -101,7 +24,7 @@ fn manifest(name: &str) -> String {
     )
 }
 
-fn user(e: &engine::Engine, agent: &str) -> support::Test {
+fn user(e: &engine::Engine, agent: &str) -> Test {
     let t = e
         .user_online(&manifest(agent))
         .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
@@ -112,7 +35,7 @@ fn user(e: &engine::Engine, agent: &str) -> support::Test {
 
 fn read_report(path: &std::path::Path) -> Value {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors = support::json_schema::check(&schema(), &report);
+    let errors = json_schema::check(&schema(), &report);
     assert!(errors.is_empty(), "{errors:#?}");
     report
 }
@@ -256,15 +179,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
         let agent_ctr = bottle.wait_for_attach(T);
         // Through the proxy: `docker exec` runs with the container's environment.
         let curl = |url: &str| {
-            support::engine::docker_try(&[
-                "exec",
-                &agent_ctr,
-                "curl",
-                "-sS",
-                "--max-time",
-                "20",
-                url,
-            ])
+            engine::docker_try(&["exec", &agent_ctr, "curl", "-sS", "--max-time", "20", url])
         };
         let mut follow = None;
         if signal == libc::SIGINT {
@@ -358,7 +273,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
         &pinned,
         agent,
     ]);
-    let _ = support::engine::docker_try(&["rm", "-f", &pinned]);
+    let _ = engine::docker_try(&["rm", "-f", &pinned]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = read_report(&file);
     assert_eq!(report["ended"]["how"], "failed");

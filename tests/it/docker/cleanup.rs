@@ -3,11 +3,9 @@
 //! container made from it survive teardown and cleanup), and after a SIGKILL during the
 //! agent step, `bottle cleanup -y` leaves no container, network or env-file anywhere.
 
-mod support;
-
+use crate::support::engine::{self, Bottle, docker, docker_try, leftovers, secret_value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::engine::{self, Bottle, docker, docker_try, leftovers, secret_value};
 
 const T: Duration = Duration::from_secs(120);
 
@@ -23,7 +21,7 @@ fn manifest(name: &str) -> String {
 }
 
 /// A user with its own runtime directory (`$XDG_RUNTIME_DIR/bot-bottle`) and TMPDIR.
-fn user(e: &engine::Engine, agent: &str) -> (support::Test, PathBuf) {
+fn user(e: &engine::Engine, agent: &str) -> (crate::support::Test, PathBuf) {
     let t = e
         .user(&manifest(agent))
         .env("BOT_BOTTLE_TEST_SECRET", &secret_value());

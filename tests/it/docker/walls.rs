@@ -3,10 +3,10 @@
 //! is confined and limited, a fork bomb or a memory hog stays inside, and no DNS lookup
 //! leaves the agent's container.
 
-mod support;
-
+use crate::support::engine::{
+    self, Bottle, Internet, containers, docker, docker_try, leftovers, online,
+};
 use std::time::Duration;
-use support::engine::{self, Bottle, Internet, containers, docker, docker_try, leftovers, online};
 
 const T: Duration = Duration::from_secs(120);
 

@@ -1,8 +1,6 @@
 //! The CLI as a user meets it: the real binary in a hermetic temp dir.
 
-mod support;
-
-use support::Test;
+use crate::support::Test;
 
 const KEY: &str = "sk-ant-api03-cli-test-secret-value-0123456789";
 

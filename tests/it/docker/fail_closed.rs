@@ -3,10 +3,8 @@
 //! ready. Here pipelock never answers /health (the test double waits for host names that
 //! never resolve: no fake internet is attached), while mitmproxy is ready.
 
-mod support;
-
+use crate::support::engine::{self, Bottle, leftovers};
 use std::time::Duration;
-use support::engine::{self, Bottle, leftovers};
 
 const T: Duration = Duration::from_secs(120);
 
@@ -30,13 +28,13 @@ fn the_agents_command_never_starts_while_pipelock_is_not_ready() {
         "attached while pipelock was not ready: {stderr}"
     );
     // The planner starts the agent container early; its command still must not run.
-    let agents = support::engine::containers(agent, "agent");
+    let agents = crate::support::engine::containers(agent, "agent");
     assert!(
         agents.lines().any(|l| !l.is_empty()),
         "no agent container to look into: {stderr}"
     );
     for name in agents.lines().filter(|l| !l.is_empty()) {
-        let top = support::engine::docker(&["top", name]);
+        let top = crate::support::engine::docker(&["top", name]);
         assert!(
             !top.contains("COMMAND-STARTED") && !top.contains("sleep 100"),
             "{top}"

@@ -3,12 +3,10 @@
 //! outlives the session, however it ends. Every test here needs a Docker engine: they are
 //! `#[ignore]`d, and `tests/run.sh` runs them (`cargo test -- --ignored`) when one answers.
 
-mod support;
-
-use std::time::Duration;
-use support::engine::{
+use crate::support::engine::{
     self, Bottle, Internet, docker, docker_try, leftovers, online, secret_value,
 };
+use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
 
@@ -28,7 +26,7 @@ fn manifest(name: &str) -> String {
 }
 
 /// A user whose manifest has agent `agent` in bottle `net`, and the secret value it forwards.
-fn net_user(e: &engine::Engine, agent: &str) -> (support::Test, String) {
+fn net_user(e: &engine::Engine, agent: &str) -> (crate::support::Test, String) {
     let secret = secret_value();
     let user = e.user(&manifest(agent));
     (user.env("BOT_BOTTLE_TEST_SECRET", &secret), secret)
@@ -45,7 +43,7 @@ fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-fn assert_clean(agent: &str, test: &support::Test) {
+fn assert_clean(agent: &str, test: &crate::support::Test) {
     assert_eq!(
         leftovers(agent),
         Vec::<String>::new(),
@@ -238,7 +236,7 @@ fn nothing_leaves_the_agent_but_the_proxy_chain_and_no_secret_or_key_is_exposed(
         .next()
         .unwrap()
         .to_string();
-    let by_role = |role: &str| support::engine::containers(agent, role);
+    let by_role = |role: &str| crate::support::engine::containers(agent, role);
     let mitm = by_role("mitmproxy");
     let pipelock = by_role("pipelock");
     let pipelock_ip = docker(&[

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Launch tests share one engine and wait for each other's containers by agent label:
 /// one at a time in this process ...
 static SERIAL: Mutex<()> = Mutex::new(());
-/// ... and across processes (other test binaries, other checkouts on the same engine).
+/// ... and across processes (other checkouts on the same engine).
 const ENGINE_LOCK: &str = "/tmp/bot-bottle-launch-tests.lock";
 
 pub const HOSTS: &[&str] = &[
@@ -410,7 +410,8 @@ impl Internet {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        let origin = format!("bot-bottle-test-origin-{}", std::process::id());
+        // One per launch: the tests of this process share its id.
+        let origin = format!("bot-bottle-test-origin-{}-{agent}", std::process::id());
         let _ = docker_try(&["rm", "-f", &origin]);
         let mut args = vec![
             "run",

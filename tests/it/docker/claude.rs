@@ -5,16 +5,14 @@
 //! a real-format credential) gets through the product's real settings, while the leak
 //! checks are refused. The model API is the fake one in the fake internet (api.anthropic.com).
 
-mod support;
-
+use crate::support::engine::{self, Bottle, Internet, leftovers, online};
 use std::time::Duration;
-use support::engine::{self, Bottle, Internet, leftovers, online};
 
 const T: Duration = Duration::from_secs(240);
 
 /// A real-format Anthropic API key (108 characters), random.
 fn api_key() -> String {
-    let hex = support::engine::secret_value();
+    let hex = crate::support::engine::secret_value();
     let body: String = hex
         .bytes()
         .cycle()
@@ -82,7 +80,10 @@ fn claude_code_answers_through_the_bottle() {
     let t = e
         .claude_user(&manifest(agent, &command))
         .env("ANTHROPIC_API_KEY", &key)
-        .env("BOT_BOTTLE_TEST_SECRET", &support::engine::secret_value());
+        .env(
+            "BOT_BOTTLE_TEST_SECRET",
+            &crate::support::engine::secret_value(),
+        );
     let bottle = Bottle::spawn(&t, &["run", agent]);
     let config = serde_json::json!({"api": {"keys": [key]}}).to_string();
     let net = Internet::attach_with(&e, agent, Some(&config));
@@ -123,7 +124,10 @@ fn claude_code_runs_a_tool_in_the_bottle_and_finishes() {
     let t = e
         .claude_user(&manifest(agent, &command))
         .env("ANTHROPIC_API_KEY", &key)
-        .env("BOT_BOTTLE_TEST_SECRET", &support::engine::secret_value());
+        .env(
+            "BOT_BOTTLE_TEST_SECRET",
+            &crate::support::engine::secret_value(),
+        );
     let bottle = Bottle::spawn(&t, &["run", agent]);
     let config = serde_json::json!({"api": {
         "keys": [key], "script": "tool_use",
@@ -205,7 +209,7 @@ fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     let e = engine::engine();
     let agent = "t-session";
     let key = api_key();
-    let secret = support::engine::secret_value();
+    let secret = crate::support::engine::secret_value();
     let command = online(&["python3", "-c", SESSION]);
     let t = e
         .user(&manifest(agent, &command))
