@@ -14,6 +14,7 @@ pub mod exit_code;
 pub mod host_snapshot;
 pub mod image;
 pub(crate) mod launch;
+pub mod naming;
 pub mod plan;
 pub(crate) mod progress;
 pub mod report;

@@ -8,6 +8,7 @@ pub mod docker_cli;
 pub mod docker_engine;
 pub mod finished;
 pub(crate) mod in_flight;
+pub mod listing;
 pub mod program_output;
 #[cfg(test)]
 pub(crate) mod scripted_engine;

@@ -5,7 +5,6 @@
 pub mod ca_cert;
 pub mod executor;
 pub mod launch_values;
-pub mod naming;
 pub(crate) mod slot_board;
 pub(crate) mod tree_archive;
 pub mod undo_stack;

@@ -10,12 +10,12 @@ use crate::launch::executor::{Ending, LaunchInput, run};
 use crate::launch::fake_docker::{FakeDocker, World};
 use crate::launch::undo_stack::UndoStack;
 use crate::launch::undoer::{Known, Undoer};
+use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
 use crate::plan::planner::plan;
 use crate::plan::planner::plan_options::PlanOptions;
-use crate::plan::role::Role;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
@@ -1293,8 +1293,7 @@ fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file()
 /// The naming scheme teardown and cleanup recognise is the one the planner uses.
 #[test]
 fn the_naming_check_matches_the_planners_names() {
-    use crate::launch::naming::is_schemed;
-    use crate::plan::bottle_plan::NetworkRole;
+    use crate::naming::is_schemed;
     let plan = a_plan(|o| o.cwd = true);
     let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
     assert!(is_schemed(
@@ -1320,11 +1319,7 @@ fn the_naming_check_matches_the_planners_names() {
         &plan.mitmproxy.container
     ));
     for net in &plan.networks {
-        let role = match net.role {
-            NetworkRole::Agent => Role::AgentNetwork,
-            NetworkRole::Proxy => Role::ProxyNetwork,
-            NetworkRole::Egress => Role::EgressNetwork,
-        };
+        let role = net.role.resource_role();
         assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
     }
     // A pinned name is not the scheme's: only the launch (or its record) knows it.

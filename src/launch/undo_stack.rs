@@ -33,6 +33,7 @@ impl UndoStack {
         };
         let mut items = self.lock();
         let known = &mut items.1;
+        known.names.add(bottle_id, id);
         known.containers.push(KnownContainer {
             bottle_id: bottle_id.clone(),
             role: *role,
@@ -47,11 +48,7 @@ impl UndoStack {
     /// A container of `bottle_id` may exist under `name` (a create is about to run): a
     /// name outside the naming scheme (a pinned `--name`) is then still ours.
     pub fn may_exist(&self, bottle_id: &str, name: &str) {
-        let entry = (bottle_id.to_string(), name.to_string());
-        let mut items = self.lock();
-        if !items.1.names.contains(&entry) {
-            items.1.names.push(entry);
-        }
+        self.lock().1.names.add(bottle_id, name);
     }
 
     /// The undos registered so far, oldest first.

@@ -8,9 +8,9 @@ use crate::engine::answer::Answer;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::engine::finished::Finished;
-use crate::launch::naming;
+use crate::engine::listing;
+use crate::naming::{self, LabelFilter, Role, look_alike};
 use crate::plan::docker_command::Arg;
-use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, Role};
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::{Undo, UndoKind};
 use std::panic::AssertUnwindSafe;
@@ -53,22 +53,9 @@ pub struct Known {
     /// Container undos whose every container is in `containers` (its create step
     /// succeeded): removed by id, without a lookup.
     pub complete: Vec<Undo>,
-    /// (bottle id, name or id) of containers bottle created under a name outside the
-    /// naming scheme (a pinned `--name`), or that a record lists.
-    pub names: Vec<(String, String)>,
-}
-
-impl Known {
-    /// Whether the container `(id, name)`, labelled with `bottle_id`, `role` and `agent`,
-    /// is one bottle created: its name is the scheme's, or it is known by name or id.
-    pub fn owns(&self, bottle_id: &str, role: Role, agent: &str, id: &str, name: &str) -> bool {
-        naming::is_schemed(role, agent, bottle_id, name)
-            || self
-                .names
-                .iter()
-                .any(|(b, n)| b == bottle_id && (n == name || same_id(n, id)))
-            || self.containers.iter().any(|c| same_id(&c.id, id))
-    }
+    /// Names and ids of what bottle created under a name outside the naming scheme (a
+    /// pinned `--name`, what a record lists, a create's answer): for the ownership check.
+    pub names: naming::Known,
 }
 
 /// Docker ids compare by prefix (short and full forms).
@@ -153,53 +140,26 @@ impl Undoer<'_> {
                 .filter(|(b, _)| b == bottle)
                 .map(|(_, r)| *r)
                 .collect();
-            let mut args = vec![
-                "ps".to_string(),
-                "--all".into(),
-                "--no-trunc".into(),
-                "--filter".into(),
-                format!("label={LABEL_ID}={bottle}"),
-            ];
+            let mut filters = vec![LabelFilter::bottle(bottle)];
             if let [role] = roles[..] {
-                args.extend([
-                    "--filter".into(),
-                    format!("label={LABEL_ROLE}={}", role.label()),
-                ]);
+                filters.push(LabelFilter::role(role));
             }
-            args.extend([
-                "--format".into(),
-                format!(
-                    "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}"
-                ),
-            ]);
-            match self.removal(args) {
-                Ok(list) if list.ok() => {
-                    for line in list.stdout_text().lines() {
-                        let f: Vec<&str> = line.split('\t').collect();
-                        let [id, name, label, agent] = f[..] else {
+            match listing::containers(self.engine, &filters) {
+                Ok(list) => {
+                    for c in list {
+                        let Some(role) = c.labels.role.role().filter(|r| roles.contains(r)) else {
                             continue;
                         };
-                        let Some(role) = roles.iter().copied().find(|r| r.label() == label) else {
-                            continue;
-                        };
-                        if self.known.owns(bottle, role, agent, id, name) {
-                            looked.push((bottle.to_string(), role, id.into(), name.into()));
+                        if self.known.names.owns(&c.listed()) {
+                            looked.push((bottle.to_string(), role, c.id, c.name));
                         } else {
-                            kept.push((
-                                bottle.to_string(),
-                                role,
-                                format!(
-                                    "left container {name}: it carries bottle {bottle}'s labels but not a name bottle gave it (made from a committed image?)"
-                                ),
-                            ));
+                            kept.push((bottle.to_string(), role, look_alike(&c.listed())));
                         }
                     }
                 }
-                Ok(list) => failed.push((
-                    bottle.to_string(),
-                    format!("cannot list containers: {}", list.stderr.trim()),
-                )),
-                Err(e) => failed.push((bottle.to_string(), format!("cannot list containers: {e}"))),
+                Err(e) => {
+                    failed.push((bottle.to_string(), format!("cannot list containers: {e:#}")))
+                }
             }
         }
         // In the batch's order (newest first): known ids, else what the lookup found.

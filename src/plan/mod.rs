@@ -8,7 +8,6 @@ pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;
 pub mod planner;
-pub mod role;
 pub mod slot;
 pub mod step;
 pub mod undo;

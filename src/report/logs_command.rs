@@ -6,12 +6,11 @@
 
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
+use crate::engine::listing::{self, Container, ContainerState};
 use crate::exit_code::{SUCCESS, UserError};
-use crate::launch::naming;
-use crate::plan::role::{LABEL_ROLE, Role};
+use crate::naming::{Known, LabelFilter, Role};
 use crate::progress::err_line;
 use crate::report::request_log::RequestLine;
-use crate::resources::inventory::{ContainerRow, containers};
 use crate::runtime::runtime_dir::is_bottle_id;
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
@@ -31,7 +30,7 @@ pub struct LogsRequest {
 }
 
 /// A bottle's mitmproxy container, as `docker ps` lists it.
-type Mitm = ContainerRow;
+type Mitm = Container;
 
 /// Runs `bottle logs`; `is_agent` says whether a name is an agent of the user's
 /// manifest (for the message when nothing runs). Writes the lines to `out`.
@@ -46,12 +45,16 @@ pub fn run(
     let mine: Vec<&Mitm> = all
         .iter()
         .filter(|m| {
-            m.agent == target
-                || m.bottle_id == target
-                || (is_bottle_id(target) && m.bottle_id.starts_with(target))
+            let l = &m.labels;
+            l.agent == target
+                || l.bottle_id == target
+                || (is_bottle_id(target) && l.bottle_id.starts_with(target))
         })
         .collect();
-    let running: Vec<&&Mitm> = mine.iter().filter(|m| m.state == "running").collect();
+    let running: Vec<&&Mitm> = mine
+        .iter()
+        .filter(|m| m.state == ContainerState::Running)
+        .collect();
     let mitm = match (&running[..], mine.first()) {
         ([one], _) => *one,
         ([], None) if is_agent(target) => {
@@ -75,12 +78,12 @@ pub fn run(
         ([], Some(stopped)) => {
             err_line(&format!(
                 "bottle: error: bottle {} (agent `{}`) is not running: its mitmproxy container {} is {}",
-                stopped.bottle_id, stopped.agent, stopped.name, stopped.state
+                stopped.labels.bottle_id, stopped.labels.agent, stopped.name, stopped.state
             ));
             return Ok(NOT_RUNNING);
         }
         (many, _) => {
-            let ids: Vec<&str> = many.iter().map(|m| m.bottle_id.as_str()).collect();
+            let ids: Vec<&str> = many.iter().map(|m| m.labels.bottle_id.as_str()).collect();
             return Err(UserError::new(format!(
                 "agent `{target}` has {} running bottles ({}): name one by its id",
                 many.len(),
@@ -126,18 +129,21 @@ pub fn run(
         Ok(()) => Ok(SUCCESS),
         // The bottle ended while we followed it: its container is gone.
         Err(_) if request.follow => {
-            err_line(&format!("bottle: bottle {} ended", mitm.bottle_id));
+            err_line(&format!("bottle: bottle {} ended", mitm.labels.bottle_id));
             Ok(SUCCESS)
         }
         Err(e) => Err(e),
     }
 }
 
-/// Every bot-bottle mitmproxy container (running or not) named by the naming scheme.
+/// Every bot-bottle mitmproxy container (running or not) that bottle created: named by
+/// the naming scheme (a launch never pins mitmproxy's name).
 fn list(engine: &dyn DockerEngine) -> Result<Vec<Mitm>> {
-    let role = format!("label={LABEL_ROLE}={}", Role::Mitmproxy.label());
-    Ok(containers(engine, &role)?
-        .into_iter()
-        .filter(|c| naming::is_schemed(Role::Mitmproxy, &c.agent, &c.bottle_id, &c.name))
-        .collect())
+    let known = Known::default();
+    Ok(
+        listing::containers(engine, &[LabelFilter::role(Role::Mitmproxy)])?
+            .into_iter()
+            .filter(|c| known.owns(&c.listed()))
+            .collect(),
+    )
 }

@@ -10,6 +10,7 @@
 use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{FAILURE, SUCCESS, UserError};
 use crate::launch::undoer::{Known, Undoer};
+use crate::naming;
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::Undo;
 use crate::progress::{err_line, out_line};
@@ -35,12 +36,12 @@ fn records(dir: &RuntimeDir, target: Option<&str>) -> Result<Vec<ReadRecord>> {
     Ok(out)
 }
 
-/// What the records say bottle created, for the undoer and the inventory.
-fn known(records: &[ReadRecord]) -> Known {
-    let mut known = Known::default();
+/// What the records say bottle created, for the ownership check.
+fn known(records: &[ReadRecord]) -> naming::Known {
+    let mut known = naming::Known::default();
     for r in records {
         for name in r.names() {
-            known.names.push((r.bottle_id.clone(), name));
+            known.add(&r.bottle_id, &name);
         }
     }
     known
@@ -102,14 +103,17 @@ pub fn run(
     for c in &unknown {
         err_line(&format!(
             "bottle: warning: left container {}: its role label `{}` is not one bottle sets",
-            c.name, c.role
+            c.name, c.labels.role
         ));
     }
     let slots = SlotValues::default();
     let reports = Undoer {
         engine: docker,
         slots: &slots,
-        known: &known,
+        known: &Known {
+            names: known,
+            ..Known::default()
+        },
     }
     .run(undos);
     let bottle_of = |name: &str| {
@@ -118,7 +122,7 @@ pub fn run(
             .iter()
             .chain(&inventory.images)
             .find(|r| r.name == name)
-            .map(|r| r.bottle_id.clone())
+            .map(|r| r.labels.bottle_id.clone())
             .unwrap_or_default()
     };
     let mut failed = 0;

@@ -7,7 +7,6 @@ mod attach;
 mod git_config;
 mod hardening;
 mod images;
-mod names;
 mod networks;
 mod plan_env;
 pub mod plan_options;
@@ -17,12 +16,12 @@ mod sidecars;
 use crate::config::catalog::{Catalog, is_docker_name};
 use crate::exit_code::UserError;
 use crate::host_snapshot::HostSnapshot;
+use crate::naming::BottleNames;
 use crate::plan::addon_config::unscanned_headers;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Step};
-use names::Names;
 use plan_options::PlanOptions;
 
 /// The slots the launch fills before the first phase.
@@ -52,7 +51,7 @@ pub fn plan(
             bottle.source, bottle.name
         ))
     })?;
-    let names = Names::new(
+    let names = BottleNames::new(
         &agent.name,
         &host.launch_id,
         options.name.as_deref(),
@@ -139,7 +138,7 @@ pub fn plan(
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
         bottle: bottle.name.clone(),
-        slug: names.slug.clone(),
+        slug: names.slug.as_str().to_string(),
         runtime: bottle.runtime,
         images,
         egress: bottle.egress.clone(),
