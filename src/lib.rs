@@ -22,3 +22,4 @@ pub(crate) mod resources;
 pub(crate) mod runtime;
 pub(crate) mod signals;
 pub(crate) mod table;
+pub(crate) mod teardown;

@@ -13,7 +13,7 @@ use crate::engine::docker_engine::DockerEngine;
 use crate::exit_code::{FAILURE, Interrupted};
 use crate::launch::ca_cert::CaCert;
 use crate::launch::slot_board::SlotBoard;
-use crate::launch::undo_stack::UndoStack;
+use crate::naming::agent_name_attempt;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
@@ -22,6 +22,7 @@ use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::runtime::launch_record::{Entry, LaunchRecord};
+use crate::teardown::undo_stack::UndoStack;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -247,7 +248,7 @@ impl Executor<'_> {
         }
         if let Some(undo) = &step.undo {
             self.undo.push(undo.clone());
-            self.note_creating(undo, &step.action, &slots)?;
+            self.note_creating(undo, &step.action)?;
         }
         let (code, note) = self.act(phase, step, &slots)?;
         for line in step.done.iter().chain(note.as_ref()) {
@@ -257,24 +258,24 @@ impl Executor<'_> {
     }
 
     /// Writes to the record what the step is about to create, before it runs.
-    fn note_creating(&self, undo: &Undo, action: &Action, slots: &SlotValues) -> Result<()> {
+    fn note_creating(&self, undo: &Undo, action: &Action) -> Result<()> {
         let record = self.input.record;
         match (undo, action) {
             (Undo::Network { name }, _) => record.note(&Entry::Network { name: name.clone() }),
             (Undo::Image { tag }, _) => record.note(&Entry::Image { tag: tag.clone() }),
-            (Undo::Containers { bottle_id, role }, Action::Run { command }) => {
-                let argv = command.argv(slots).unwrap_or_default();
-                match container_name(&argv) {
-                    Some(name) => {
-                        self.undo.may_exist(bottle_id, name);
-                        record.note(&Entry::Container {
-                            role: role.label().into(),
-                            name: name.into(),
-                            id: None,
-                        })
-                    }
-                    None => Ok(()),
-                }
+            (
+                Undo::Containers { bottle_id, role },
+                Action::Run {
+                    creates: Some(name),
+                    ..
+                },
+            ) => {
+                self.undo.may_exist(bottle_id, name);
+                record.note(&Entry::Container {
+                    role: role.label().into(),
+                    name: name.clone(),
+                    id: None,
+                })
             }
             // The agent's name is known per attempt (run_agent); the env-file's path when
             // it is chosen (write_env_file).
@@ -315,10 +316,9 @@ impl Executor<'_> {
                     self.progress.step(&self.line(phase, m))
                 })?;
             }
-            Action::Run { command } => {
-                let argv = command.argv(slots).unwrap_or_default();
+            Action::Run { command, creates } => {
                 let done = engine.check(&call(command, slots, Mode::Finish)?)?;
-                if let (Some(undo), Some(name)) = (&step.undo, container_name(&argv)) {
+                if let (Some(undo), Some(name)) = (&step.undo, creates) {
                     self.note_created(undo, &String::from_utf8_lossy(&done.stdout), name)?;
                 }
             }
@@ -493,10 +493,7 @@ impl Executor<'_> {
         attempts: u32,
     ) -> Result<()> {
         for attempt in 1..=attempts {
-            let name = match attempt {
-                1 => base.to_string(),
-                n => format!("{base}-{n}"),
-            };
+            let name = agent_name_attempt(base, attempt);
             if let Some(Undo::Containers { bottle_id, role }) = undo {
                 self.undo.may_exist(bottle_id, &name);
                 self.input.record.note(&Entry::Container {
@@ -580,17 +577,6 @@ impl Executor<'_> {
     }
 }
 
-/// The `--name` a `docker create`/`run` argv gives its container.
-fn container_name(argv: &[String]) -> Option<&str> {
-    match argv.first().map(String::as_str) {
-        Some("create" | "run") => argv
-            .windows(2)
-            .find(|w| w[0] == "--name")
-            .map(|w| w[1].as_str()),
-        _ => None,
-    }
-}
-
 /// Whether a failed probe's message says the container is not running or is gone
 /// (`docker exec`'s answers), so that no state query is needed.
 fn probe_says_stopped(stderr: &str, container: &str) -> bool {
@@ -634,3 +620,6 @@ fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
         shown: cmd.display(slots),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -72,7 +72,7 @@ pub fn look_alike(r: &Listed) -> String {
 }
 
 /// Docker ids compare by prefix (short and full forms).
-fn same_id(a: &str, b: &str) -> bool {
+pub fn same_id(a: &str, b: &str) -> bool {
     a.len() >= 12 && b.len() >= 12 && (a.starts_with(b) || b.starts_with(a))
 }
 

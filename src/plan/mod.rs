@@ -4,6 +4,8 @@
 pub mod addon_config;
 pub mod bottle_plan;
 pub mod docker_command;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;

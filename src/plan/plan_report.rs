@@ -169,7 +169,7 @@ fn step_lines(step: &Step, known: &SlotValues) -> Vec<String> {
                 lines.push(format!("# when missing: {stream} | docker load"));
             }
         }
-        Action::Run { command } | Action::Attach { command } => {
+        Action::Run { command, .. } | Action::Attach { command } => {
             command_lines(command, known, &mut lines)
         }
         Action::WaitFor {

@@ -265,7 +265,7 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
     let mut naming_the_agent = Vec::new();
     for step in planned.launch.iter().flat_map(|p| p.steps()) {
         let cmd = match &step.action {
-            Action::Run { command } | Action::Attach { command } => command,
+            Action::Run { command, .. } | Action::Attach { command } => command,
             Action::RunAgent { run, .. } => run,
             _ => continue,
         };

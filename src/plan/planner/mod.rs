@@ -165,3 +165,83 @@ fn check_container_name(name: &str) -> Result<(), UserError> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::Role;
+    use crate::plan::fixture::a_plan;
+    use crate::plan::phase::check_slots;
+    use crate::plan::step::Action;
+
+    #[test]
+    fn every_planned_slot_is_filled_before_it_is_needed() {
+        for change in [
+            (|_: &mut PlanOptions| {}) as fn(&mut PlanOptions),
+            |o| o.cwd = true,
+            |o| o.name = Some("pinned".into()),
+            |o| o.command = vec!["bash".into()],
+        ] {
+            let plan = a_plan(change);
+            check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap();
+        }
+        let mut plan = a_plan(|_| {});
+        // Provisioning before the agent runs.
+        let agent = plan.launch[1]
+            .lanes
+            .iter_mut()
+            .find(|l| l.name == "agent")
+            .unwrap();
+        let run = agent
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, Action::RunAgent { .. }))
+            .unwrap();
+        let moved = agent.steps.remove(run);
+        agent.steps.push(moved);
+        let err = check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap_err();
+        assert!(err.contains("<agent-name>"), "{err}");
+    }
+
+    /// The naming scheme teardown and cleanup recognise is the one the planner uses.
+    #[test]
+    fn the_naming_check_matches_the_planners_names() {
+        use crate::naming::is_schemed;
+        let plan = a_plan(|o| o.cwd = true);
+        let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
+        assert!(is_schemed(
+            Role::Agent,
+            agent,
+            id,
+            &plan.agent_container.name
+        ));
+        for n in 2..=10 {
+            let retry = format!("{}-{n}", plan.agent_container.name);
+            assert!(is_schemed(Role::Agent, agent, id, &retry), "{retry}");
+        }
+        assert!(is_schemed(
+            Role::Pipelock,
+            agent,
+            id,
+            &plan.pipelock.container
+        ));
+        assert!(is_schemed(
+            Role::Mitmproxy,
+            agent,
+            id,
+            &plan.mitmproxy.container
+        ));
+        for net in &plan.networks {
+            let role = net.role.resource_role();
+            assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
+        }
+        // A pinned name is not the scheme's: only the launch (or its record) knows it.
+        let pinned = a_plan(|o| o.name = Some("my-claude".into()));
+        assert!(!is_schemed(
+            Role::Agent,
+            agent,
+            id,
+            &pinned.agent_container.name
+        ));
+    }
+}

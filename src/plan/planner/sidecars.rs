@@ -103,7 +103,7 @@ pub(crate) fn pipelock(
         .content("the pipelock config, below", config.render())
         .args(c.command.iter().cloned());
     let steps = vec![
-        Step::run(run).undo(undo(names, Role::Pipelock)),
+        Step::create_container(run, name).undo(undo(names, Role::Pipelock)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
@@ -197,7 +197,7 @@ pub(crate) fn mitmproxy(
         ]);
     let net = &names.of(Role::AgentNetwork);
     let steps = vec![
-        Step::run(run).undo(undo(names, Role::Mitmproxy)),
+        Step::create_container(run, name).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
             "network",
             "connect",

@@ -1,95 +1,28 @@
-//! The executor, the undo stack and the undoer against the scripted engine and a fake
-//! Docker: no engine needed, so these run in every `cargo test`, the Nix build's included.
+//! The executor against the scripted engine and a fake Docker: every step in its lane's
+//! order, undos registered first, a failure or a signal at every point undone, name
+//! retries, waits, slots between lanes, one-round teardown, the launch record. No engine
+//! needed, so these run in every `cargo test`, the Nix build's included.
 
-use crate::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
+use super::{Ending, LaunchInput, run};
 use crate::engine::call::{Call, Mode};
+use crate::engine::fake_docker::{FakeDocker, World};
 use crate::engine::scripted_engine::{How, Reply, ScriptedEngine};
 use crate::exit_code;
-use crate::host_snapshot::HostSnapshot;
-use crate::launch::executor::{Ending, LaunchInput, run};
-use crate::launch::fake_docker::{FakeDocker, World};
-use crate::launch::undo_stack::UndoStack;
-use crate::launch::undoer::{Known, Undoer};
 use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
-use crate::plan::phase::{Lane, Phase, check_slots};
-use crate::plan::planner::plan;
-use crate::plan::planner::plan_options::PlanOptions;
+use crate::plan::fixture::{a_plan, fake};
+use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 use crate::progress::{Journal, Progress};
 use crate::runtime::launch_record::LaunchRecord;
 use crate::runtime::runtime_dir::RuntimeDir;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const IMAGES: [&str; 3] = ["agent:test", "pipelock:test", "mitmproxy:test"];
-
-/// A bottle with a literal (env-file), a prompt and a skill: every kind of step.
-const MANIFEST: &str = r#"{
-  "bottles": { "dev": { "env": { "LOG_LEVEL": "debug" } } },
-  "agents": { "dev": { "bottle": "dev", "prompt": "Fix it.", "skills": ["review"] } }
-}"#;
-
-/// A real home (with the skill) and working directory: provisioning reads them.
-fn dirs() -> (&'static Path, &'static Path) {
-    static DIRS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
-    let (_, home, cwd) = DIRS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        let cwd = dir.path().join("project");
-        std::fs::create_dir_all(home.join(".claude/skills/review")).unwrap();
-        std::fs::write(home.join(".claude/skills/review/SKILL.md"), "# review\n").unwrap();
-        std::fs::create_dir_all(cwd.join(".git")).unwrap();
-        std::fs::write(cwd.join("main.rs"), "fn main() {}\n").unwrap();
-        (dir, home, cwd)
-    });
-    (home, cwd)
-}
-
-fn host() -> HostSnapshot {
-    let (home, cwd) = dirs();
-    HostSnapshot {
-        env: BTreeMap::new(),
-        cwd: cwd.to_path_buf(),
-        uid: 1000,
-        gid: 1000,
-        home: home.to_path_buf(),
-        launch_id: "0123456789abcdef".into(),
-        skills: SkillIndex {
-            dir: home.join(".claude/skills").display().to_string(),
-            names: BTreeSet::from(["review".to_string()]),
-        },
-        engine: None,
-    }
-}
-
-fn a_plan(change: impl FnOnce(&mut PlanOptions)) -> BottlePlan {
-    let host = host();
-    let files = [ManifestText {
-        origin: ManifestOrigin::User("/home/user/.config/bot-bottle/bot-bottle.json".into()),
-        text: MANIFEST.into(),
-    }];
-    let catalog = Catalog::load(&files, &host.skills).unwrap();
-    let mut options = PlanOptions {
-        agent: "dev".into(),
-        agent_image: Some(IMAGES[0].into()),
-        pipelock_image: Some(IMAGES[1].into()),
-        mitmproxy_image: Some(IMAGES[2].into()),
-        ..PlanOptions::default()
-    };
-    change(&mut options);
-    plan(&catalog, &options, &host).unwrap()
-}
-
-fn fake() -> FakeDocker {
-    IMAGES.iter().fold(FakeDocker::new(), |f, i| f.image(i))
-}
 
 /// What a launch did.
 struct Outcome {
@@ -288,7 +221,7 @@ fn a_clean_launch_runs_the_printed_steps_in_order_and_removes_everything() {
         let mut from = 0;
         for step in &lane.steps {
             let cmd = match &step.action {
-                Action::Run { command } | Action::Attach { command } => command,
+                Action::Run { command, .. } | Action::Attach { command } => command,
                 Action::RunAgent { run, .. } => run,
                 Action::WaitFor { probe, .. } => probe,
                 Action::EnsureImage { image } => &DockerCommand::new(image.inspect_args()),
@@ -577,122 +510,6 @@ fn a_signal_in_each_phase_tears_down_and_exits_128_plus_the_signal() {
     }
 }
 
-#[test]
-fn teardown_runs_every_undo_newest_first_and_a_failure_does_not_stop_the_rest() {
-    let docker = Arc::new(fake());
-    for net in ["n1", "n2", "n3"] {
-        docker.answer(&Call::new(["network", "create", net]));
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("env");
-    std::fs::write(&file, "x").unwrap();
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let fake = docker.clone();
-    let engine = ScriptedEngine::new(journal, move |call| {
-        if call.args.contains(&"n2".to_string()) {
-            Reply::fail("Error response from daemon: permission denied")
-        } else {
-            fake.answer(call)
-        }
-    });
-    let stack = UndoStack::default();
-    stack.push(Undo::Network { name: "n1".into() });
-    stack.push(Undo::File {
-        path: crate::plan::docker_command::Arg::Lit(file.display().to_string()),
-    });
-    stack.push(Undo::Network { name: "n2".into() });
-    stack.push(Undo::Network { name: "n3".into() });
-    let reports = stack.run_all(&engine, &SlotValues::default());
-    assert!(
-        stack.run_all(&engine, &SlotValues::default()).is_empty(),
-        "run_all empties the stack"
-    );
-    let failed: Vec<&Undo> = reports
-        .iter()
-        .filter(|r| r.result.is_err())
-        .map(|r| &r.undo)
-        .collect();
-    assert_eq!(failed, [&Undo::Network { name: "n2".into() }]);
-    assert_eq!(
-        docker.removed(),
-        ["network n3", "network n1"],
-        "newest first, past the failure"
-    );
-    assert!(!file.exists());
-    let undone: Vec<&Undo> = reports.iter().map(|r| &r.undo).collect();
-    assert_eq!(
-        undone,
-        [
-            &Undo::Network { name: "n3".into() },
-            &Undo::Network { name: "n2".into() },
-            &Undo::File {
-                path: crate::plan::docker_command::Arg::Lit(file.display().to_string())
-            },
-            &Undo::Network { name: "n1".into() },
-        ]
-    );
-}
-
-/// Issue 13's teardown in one round: undos of one kind batched into one docker command,
-/// each undo still reported with what it removed.
-#[test]
-fn batched_undos_share_one_command_and_report_each_resource() {
-    let plan = a_plan(|_| {});
-    let docker = Arc::new(fake());
-    // Leave a whole bottle behind: SIGKILL after attach, as it were.
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let fake_for_script = docker.clone();
-    let engine = ScriptedEngine::new(journal, move |call| fake_for_script.answer(call));
-    for step in plan.launch.iter().flat_map(|p| p.steps()) {
-        let known = plan
-            .planned_slots()
-            .with(Slot::Tty, "")
-            .with(Slot::EnvFile, "/nonexistent")
-            .with(Slot::MitmHostEntry, "m:172.30.0.2")
-            .with(Slot::CaCertificate, "pem");
-        let cmd = match &step.action {
-            Action::Run { command } => command,
-            Action::RunAgent { run, .. } => run,
-            _ => continue,
-        };
-        docker.answer(&Call::new(cmd.argv(&known).unwrap()));
-    }
-    assert_eq!(docker.world().containers.len(), 3);
-    let undos: Vec<Undo> = plan.teardown().into_iter().cloned().collect();
-    let slots = SlotValues::default();
-    let reports = Undoer {
-        engine: &engine,
-        slots: &slots,
-        known: &Known::default(),
-    }
-    .run(undos);
-    let calls: Vec<Vec<String>> = engine.calls().into_iter().map(|(_, c)| c.args).collect();
-    let rm: Vec<&Vec<String>> = calls.iter().filter(|a| a[0] == "rm").collect();
-    let net_rm: Vec<&Vec<String>> = calls
-        .iter()
-        .filter(|a| a[..2] == ["network", "rm"])
-        .collect();
-    assert_eq!((rm.len(), net_rm.len()), (1, 1), "{calls:#?}");
-    assert_eq!(rm[0].len(), 3 + 3, "three containers in one `docker rm`");
-    assert_eq!(
-        net_rm[0].len(),
-        2 + 3,
-        "three networks in one `docker network rm`"
-    );
-    assert!(docker.world().containers.is_empty() && docker.world().networks.is_empty());
-    let removed: Vec<(String, Option<Role>)> = reports
-        .iter()
-        .flat_map(|r| r.result.as_ref().unwrap().iter())
-        .map(|r| (r.name.clone(), r.role))
-        .collect();
-    assert_eq!(removed.len(), 6, "{removed:#?}");
-    assert_eq!(
-        removed[0],
-        (plan.agent_container.name.clone(), Some(Role::Agent))
-    );
-    assert_eq!(reports.len(), plan.teardown().len(), "one report per undo");
-}
-
 /// The executor runs whatever the plan says: here two lanes, one waiting for a slot the
 /// other fills after a few polls.
 #[test]
@@ -790,35 +607,6 @@ fn a_failing_lane_stops_its_sibling_and_its_own_error_is_reported() {
         !out.args().iter().any(|a| a[0] == "exec"),
         "the waiting lane ran"
     );
-}
-
-#[test]
-fn every_planned_slot_is_filled_before_it_is_needed() {
-    for change in [
-        (|_: &mut PlanOptions| {}) as fn(&mut PlanOptions),
-        |o| o.cwd = true,
-        |o| o.name = Some("pinned".into()),
-        |o| o.command = vec!["bash".into()],
-    ] {
-        let plan = a_plan(change);
-        check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap();
-    }
-    let mut plan = a_plan(|_| {});
-    // Provisioning before the agent runs.
-    let agent = plan.launch[1]
-        .lanes
-        .iter_mut()
-        .find(|l| l.name == "agent")
-        .unwrap();
-    let run = agent
-        .steps
-        .iter()
-        .position(|s| matches!(s.action, Action::RunAgent { .. }))
-        .unwrap();
-    let moved = agent.steps.remove(run);
-    agent.steps.push(moved);
-    let err = check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap_err();
-    assert!(err.contains("<agent-name>"), "{err}");
 }
 
 /// The calls teardown made: everything after the hook's `docker logs the-hook`.
@@ -1121,213 +909,4 @@ fn the_hook_before_teardown_runs_on_every_exit_path_before_anything_is_removed()
         );
         assert_eq!(docker.world(), fake().world());
     }
-}
-
-/// Issue 10.4 and 10.5, without an engine: what a SIGKILLed launch left (its containers,
-/// one of them under a pinned name only its record knows, its networks, its env-file and
-/// record) is removed by `bottle cleanup -y`; a container made from a committed agent
-/// image (same labels, another name) and a labelled image survive.
-#[test]
-fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_image() {
-    let plan = a_plan(|o| o.name = Some("my-pinned".into()));
-    let docker = Arc::new(fake());
-    let known = plan
-        .planned_slots()
-        .with(Slot::Tty, "")
-        .with(Slot::MitmHostEntry, "m:172.30.0.2")
-        .with(Slot::EnvFile, "/nonexistent");
-    for step in plan.launch.iter().flat_map(|p| p.steps()) {
-        if let Action::Run { command } | Action::RunAgent { run: command, .. } = &step.action
-            && let Ok(argv) = command.argv(&known)
-        {
-            docker.answer(&Call::new(argv));
-        }
-    }
-    let labels = |role: &str| {
-        let mut l = Vec::new();
-        for (k, v) in [
-            ("bot-bottle.id", plan.bottle_id.as_str()),
-            ("bot-bottle.agent", "dev"),
-            ("bot-bottle.role", role),
-            ("bot-bottle.uid", "1000"),
-        ] {
-            l.extend(["--label".to_string(), format!("{k}={v}")]);
-        }
-        l
-    };
-    // `docker commit` of the agent keeps its labels; so does a container made from it.
-    let mut build = vec!["build".to_string(), "--tag".into(), "saved-agent:1".into()];
-    build.extend(labels("agent"));
-    docker.answer(&Call::new(build));
-    // An image the launch built (the `--cwd` image), which its record lists.
-    let cwd_tag = "bot-bottle-cwd-dev-01234567:latest";
-    let mut cwd = vec!["build".to_string(), "--tag".into(), cwd_tag.into()];
-    cwd.extend(labels("cwd-image"));
-    docker.answer(&Call::new(cwd));
-    let mut saved = vec!["run".to_string(), "--name".into(), "my-saved-agent".into()];
-    saved.extend(labels("agent"));
-    saved.push("saved-agent:1".into());
-    docker.answer(&Call::new(saved));
-    let world = docker.world();
-    assert_eq!(world.containers.len(), 4);
-    assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
-
-    // The record and env-file the killed launch left.
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
-    let record = LaunchRecord::create(&dir, &plan.bottle_id, "dev", 1000).unwrap();
-    record
-        .note(&crate::runtime::launch_record::Entry::Container {
-            role: "agent".into(),
-            name: "my-pinned".into(),
-            id: None,
-        })
-        .unwrap();
-    record
-        .note(&crate::runtime::launch_record::Entry::Image {
-            tag: cwd_tag.into(),
-        })
-        .unwrap();
-    std::fs::write(dir.env_file(&plan.bottle_id), "LOG_LEVEL=debug\n").unwrap();
-
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let fake = docker.clone();
-    let engine = ScriptedEngine::new(journal, move |call| fake.answer(call));
-    // Another agent's cleanup touches nothing of this bottle, its record included.
-    let code =
-        crate::resources::cleanup::run(&engine, true, Some(1000), Some("web"), &dir).unwrap();
-    assert_eq!(code, 0);
-    assert_eq!(docker.world(), world);
-    assert_eq!(
-        dir.bottle_ids().unwrap(),
-        std::slice::from_ref(&plan.bottle_id)
-    );
-
-    let code = crate::resources::cleanup::run(&engine, true, Some(1000), None, &dir).unwrap();
-    assert_eq!(code, 0);
-    let left = docker.world();
-    let names: Vec<&str> = left.containers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["my-saved-agent"]);
-    assert!(left.networks.is_empty(), "{:?}", left.networks);
-    assert!(left.images.iter().any(|i| i.name == "saved-agent:1"));
-    assert!(
-        !left.images.iter().any(|i| i.name == cwd_tag),
-        "the image the record lists is removed"
-    );
-    assert!(
-        dir.bottle_ids().unwrap().is_empty(),
-        "records and env-files are swept"
-    );
-}
-
-/// Issue 12: the exit report's hook reads mitmproxy's log (to the end, whatever signal
-/// came), prints the summary, and writes `--report`; when mitmproxy was never started it
-/// reads nothing and still writes the report.
-#[test]
-fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file() {
-    use crate::report::exit_report::ExitReporter;
-    let plan = a_plan(|_| {});
-    let mitm = plan.mitmproxy.container.clone();
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let engine = ScriptedEngine::new(journal.clone(), move |call| {
-        if call.args[..] == ["logs".to_string(), mitm.clone()] {
-            Reply::ok(include_str!("../../tests/fixtures/request-log.txt"))
-        } else if call.args[..2] == ["image", "inspect"] {
-            Reply::ok("sha256:3f1c [\"registry.example/agent@sha256:aa\"]")
-        } else {
-            Reply::fail("unexpected")
-        }
-    });
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("report.json");
-    let progress = Progress::recording(journal.clone());
-    let reporter = ExitReporter {
-        plan: &plan,
-        progress: &progress,
-        file: Some(file.clone()),
-    };
-    let mitm_undo = Undo::Containers {
-        bottle_id: plan.bottle_id.clone(),
-        role: Role::Mitmproxy,
-    };
-    reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT));
-    let calls = engine.calls();
-    assert_eq!(
-        calls[0].1.mode,
-        Mode::Finish,
-        "read to the end after a signal"
-    );
-    let lines = journal.lock().unwrap().clone();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("bottle: traffic: 8 request(s): 3 allowed")),
-        "{lines:#?}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(report["ended"]["signal"], libc::SIGINT);
-    assert_eq!(report["totals"]["requests"], 8);
-    assert_eq!(report["images"][0]["id"], "sha256:3f1c");
-    assert_eq!(
-        report["images"][0]["repo_digests"][0],
-        "registry.example/agent@sha256:aa"
-    );
-    assert_eq!(
-        report["pipelock_config_sha256"],
-        crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
-    );
-
-    // mitmproxy never started: no log read, the report says so.
-    let before = engine.calls().len();
-    reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()));
-    let calls = engine.calls();
-    assert!(calls[before..].iter().all(|(_, c)| c.args[0] != "logs"));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(report["log"]["read"], false);
-    assert_eq!(report["log"]["error"], "mitmproxy was never started");
-    assert_eq!(report["ended"]["how"], "failed");
-}
-
-/// The naming scheme teardown and cleanup recognise is the one the planner uses.
-#[test]
-fn the_naming_check_matches_the_planners_names() {
-    use crate::naming::is_schemed;
-    let plan = a_plan(|o| o.cwd = true);
-    let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
-    assert!(is_schemed(
-        Role::Agent,
-        agent,
-        id,
-        &plan.agent_container.name
-    ));
-    for n in 2..=10 {
-        let retry = format!("{}-{n}", plan.agent_container.name);
-        assert!(is_schemed(Role::Agent, agent, id, &retry), "{retry}");
-    }
-    assert!(is_schemed(
-        Role::Pipelock,
-        agent,
-        id,
-        &plan.pipelock.container
-    ));
-    assert!(is_schemed(
-        Role::Mitmproxy,
-        agent,
-        id,
-        &plan.mitmproxy.container
-    ));
-    for net in &plan.networks {
-        let role = net.role.resource_role();
-        assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
-    }
-    // A pinned name is not the scheme's: only the launch (or its record) knows it.
-    let pinned = a_plan(|o| o.name = Some("my-claude".into()));
-    assert!(!is_schemed(
-        Role::Agent,
-        agent,
-        id,
-        &pinned.agent_container.name
-    ));
 }

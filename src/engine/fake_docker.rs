@@ -1,8 +1,9 @@
-//! `FakeDocker`: a small model of a Docker engine for the executor's unit tests: it keeps
-//! containers (with labels, networks, running or not), networks and images, answers the
-//! docker commands bottle sends the way Docker 20.10 does (names in use, `No such …`,
-//! networks with active endpoints), and records what was created and removed, in order.
-//! Test-only; no processes.
+//! `FakeDocker`: a small model of a Docker engine for the unit tests (launch, teardown,
+//! cleanup), behind a [`ScriptedEngine`](crate::engine::scripted_engine::ScriptedEngine)'s
+//! script: it keeps containers (with labels, networks, running or not), networks and
+//! images, answers the docker commands bottle sends the way Docker 20.10 does (names in
+//! use, `No such …`, networks with active endpoints), and records what was created and
+//! removed, in order. Test-only; no processes.
 
 use crate::engine::call::Call;
 use crate::engine::scripted_engine::Reply;

@@ -1,18 +1,20 @@
 //! `Undoer`: runs `Undo` values against the engine (teardown and `bottle cleanup` alike),
 //! consecutive undos of one kind in one docker command, reporting what each undo removed
-//! or why it could not. Containers the caller knows by id are removed without a lookup;
-//! the others are found by label and removed only when bottle named them. Something
-//! already gone counts as undone. I/O (through the engine; files for the env-file).
+//! or why it could not. Containers are removed by [`container_removal`](super::container_removal)
+//! (known by id, or found by label and removed only when bottle named them); networks,
+//! images and files here. Something already gone counts as undone. I/O (through the
+//! engine; files for the env-file).
 
 use crate::engine::answer::Answer;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::engine::finished::Finished;
-use crate::engine::listing;
-use crate::naming::{self, LabelFilter, Role, look_alike};
+use crate::naming::Role;
 use crate::plan::docker_command::Arg;
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::{Undo, UndoKind};
+use crate::teardown::container_removal;
+use crate::teardown::knowledge::Knowledge;
 use std::panic::AssertUnwindSafe;
 
 /// One resource an undo removed.
@@ -35,39 +37,11 @@ pub struct UndoReport {
     pub kept: Vec<String>,
 }
 
-/// A container whose create answered with its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownContainer {
-    pub bottle_id: String,
-    pub role: Role,
-    pub id: String,
-    pub name: String,
-}
-
-/// What the caller knows about the containers its undos remove: the launch itself (each
-/// create's answer), or cleanup (the launch records).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Known {
-    /// Containers whose create answered with their id.
-    pub containers: Vec<KnownContainer>,
-    /// Container undos whose every container is in `containers` (its create step
-    /// succeeded): removed by id, without a lookup.
-    pub complete: Vec<Undo>,
-    /// Names and ids of what bottle created under a name outside the naming scheme (a
-    /// pinned `--name`, what a record lists, a create's answer): for the ownership check.
-    pub names: naming::Known,
-}
-
-/// Docker ids compare by prefix (short and full forms).
-fn same_id(a: &str, b: &str) -> bool {
-    a.len() >= 12 && b.len() >= 12 && (a.starts_with(b) || b.starts_with(a))
-}
-
 pub struct Undoer<'a> {
     pub engine: &'a dyn DockerEngine,
     /// Resolves undos whose target is a slot (the env-file).
     pub slots: &'a SlotValues,
-    pub known: &'a Known,
+    pub knowledge: &'a Knowledge,
 }
 
 impl Undoer<'_> {
@@ -96,162 +70,19 @@ impl Undoer<'_> {
 
     fn batch(&self, batch: &[Undo]) -> Vec<UndoReport> {
         match batch[0].kind() {
-            UndoKind::Containers => self.containers(batch),
+            UndoKind::Containers => container_removal::remove(self, batch),
             UndoKind::Network => self.networks(batch),
             UndoKind::Image => self.images(batch),
             UndoKind::File => batch.iter().map(|u| self.file(u)).collect(),
         }
     }
 
-    fn removal(&self, args: Vec<String>) -> Result<Finished, String> {
+    /// Runs a removal to the end (whatever signal came); an error says which command.
+    pub(super) fn removal(&self, args: Vec<String>) -> Result<Finished, String> {
         let call = Call::new(args).to_the_end();
         self.engine
             .run(&call)
             .map_err(|e| format!("`{}`: {e:#}", call.shown))
-    }
-
-    /// One `docker rm` for every container of the batch: those the launch knows by id
-    /// directly, the others found first by label (one `docker ps` per bottle id) and
-    /// kept only when bottle named them.
-    fn containers(&self, batch: &[Undo]) -> Vec<UndoReport> {
-        let target = |u: &Undo| match u {
-            Undo::Containers { bottle_id, role } => (bottle_id.clone(), *role),
-            _ => unreachable!("a containers batch holds containers undos"),
-        };
-        // Every container to remove: (bottle id, role, id, name).
-        let mut found: Vec<(String, Role, String, String)> = Vec::new();
-        // (bottle id, role, why) of look-alikes left alone.
-        let mut kept: Vec<(String, Role, String)> = Vec::new();
-        let mut failed: Vec<(String, String)> = Vec::new();
-        let mut lookups: Vec<(String, Role)> = Vec::new();
-        for undo in batch {
-            let (bottle, role) = target(undo);
-            if !self.known.complete.contains(undo) && !lookups.contains(&(bottle.clone(), role)) {
-                lookups.push((bottle, role));
-            }
-        }
-        // Found by label: (bottle id, role, id, name).
-        let mut looked: Vec<(String, Role, String, String)> = Vec::new();
-        let mut bottles: Vec<&str> = lookups.iter().map(|(b, _)| b.as_str()).collect();
-        bottles.dedup();
-        for bottle in bottles {
-            let roles: Vec<Role> = lookups
-                .iter()
-                .filter(|(b, _)| b == bottle)
-                .map(|(_, r)| *r)
-                .collect();
-            let mut filters = vec![LabelFilter::bottle(bottle)];
-            if let [role] = roles[..] {
-                filters.push(LabelFilter::role(role));
-            }
-            match listing::containers(self.engine, &filters) {
-                Ok(list) => {
-                    for c in list {
-                        let Some(role) = c.labels.role.role().filter(|r| roles.contains(r)) else {
-                            continue;
-                        };
-                        if self.known.names.owns(&c.listed()) {
-                            looked.push((bottle.to_string(), role, c.id, c.name));
-                        } else {
-                            kept.push((bottle.to_string(), role, look_alike(&c.listed())));
-                        }
-                    }
-                }
-                Err(e) => {
-                    failed.push((bottle.to_string(), format!("cannot list containers: {e:#}")))
-                }
-            }
-        }
-        // In the batch's order (newest first): known ids, else what the lookup found.
-        for undo in batch {
-            let (bottle, role) = target(undo);
-            let of_undo = |c: &&(String, Role, String, String)| c.0 == bottle && c.1 == role;
-            let known = self
-                .known
-                .containers
-                .iter()
-                .filter(|c| c.bottle_id == bottle && c.role == role)
-                .map(|c| (bottle.clone(), role, c.id.clone(), c.name.clone()));
-            let these: Vec<(String, Role, String, String)> = if self.known.complete.contains(undo) {
-                known.collect()
-            } else {
-                looked.iter().filter(of_undo).cloned().collect()
-            };
-            for c in these {
-                if !found.iter().any(|f| same_id(&f.2, &c.2) || f.2 == c.2) {
-                    found.push(c);
-                }
-            }
-        }
-        let mut problems: Vec<(String, String)> = Vec::new(); // (container id, message)
-        if !found.is_empty() {
-            let mut args = vec!["rm".to_string(), "--force".into(), "--volumes".into()];
-            args.extend(found.iter().map(|(_, _, id, _)| id.clone()));
-            match self.removal(args) {
-                Ok(done) => {
-                    let removed = done.stdout_text();
-                    for (_, role, id, name) in &found {
-                        if removed.lines().any(|l| l == id) {
-                            continue;
-                        }
-                        let why = line_about(&done, id);
-                        if !Answer::of_message(&why).is_gone() {
-                            problems.push((
-                                id.clone(),
-                                format!("cannot remove {} container {name}: {why}", role.label()),
-                            ));
-                        }
-                    }
-                }
-                Err(e) => {
-                    for (_, _, id, _) in &found {
-                        problems.push((id.clone(), e.clone()));
-                    }
-                }
-            }
-        }
-        batch
-            .iter()
-            .map(|u| {
-                let (bottle, role) = target(u);
-                let kept: Vec<String> = kept
-                    .iter()
-                    .filter(|(b, r, _)| *b == bottle && *r == role)
-                    .map(|(_, _, why)| why.clone())
-                    .collect();
-                if let Some((_, why)) = failed.iter().find(|(b, _)| *b == bottle) {
-                    return UndoReport {
-                        kept,
-                        ..report(u, Err(format!("{} containers: {why}", role.label())))
-                    };
-                }
-                let mine: Vec<&(String, Role, String, String)> = found
-                    .iter()
-                    .filter(|(b, r, _, _)| *b == bottle && *r == role)
-                    .collect();
-                let errors: Vec<&str> = problems
-                    .iter()
-                    .filter(|(id, _)| mine.iter().any(|(_, _, m, _)| m == id))
-                    .map(|(_, why)| why.as_str())
-                    .collect();
-                let result = if errors.is_empty() {
-                    Ok(mine
-                        .iter()
-                        .map(|(_, role, _, name)| Removed {
-                            kind: "container",
-                            name: name.clone(),
-                            role: Some(*role),
-                        })
-                        .collect())
-                } else {
-                    Err(errors.join("; "))
-                };
-                UndoReport {
-                    kept,
-                    ..report(u, result)
-                }
-            })
-            .collect()
     }
 
     /// `docker network rm` of the batch; a network something is still attached to is
@@ -382,7 +213,7 @@ fn targets(batch: &[Undo]) -> Vec<String> {
         .collect()
 }
 
-fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {
+pub(super) fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {
     UndoReport {
         undo: undo.clone(),
         result,
@@ -391,7 +222,7 @@ fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {
 }
 
 /// The line of Docker's stderr about `target` (all of it when no line names it).
-fn line_about(done: &Finished, target: &str) -> String {
+pub(super) fn line_about(done: &Finished, target: &str) -> String {
     done.stderr
         .lines()
         .find(|l| l.contains(target))
@@ -421,6 +252,13 @@ fn batches(undos: Vec<(usize, Undo)>) -> Vec<Vec<(usize, Undo)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::call::Call;
+    use crate::engine::scripted_engine::ScriptedEngine;
+    use crate::plan::fixture::{a_plan, fake};
+    use crate::plan::slot::Slot;
+    use crate::plan::step::Action;
+    use crate::progress::Journal;
+    use std::sync::{Arc, Mutex};
 
     fn kinds(batches: &[Vec<(usize, Undo)>]) -> Vec<Vec<UndoKind>> {
         batches
@@ -468,5 +306,65 @@ mod tests {
             kinds(&batches(numbered(split))),
             [vec![Network], vec![Containers], vec![Network]]
         );
+    }
+
+    /// Issue 13's teardown in one round: undos of one kind batched into one docker command,
+    /// each undo still reported with what it removed.
+    #[test]
+    fn batched_undos_share_one_command_and_report_each_resource() {
+        let plan = a_plan(|_| {});
+        let docker = Arc::new(fake());
+        // Leave a whole bottle behind: SIGKILL after attach, as it were.
+        let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+        let fake_for_script = docker.clone();
+        let engine = ScriptedEngine::new(journal, move |call| fake_for_script.answer(call));
+        for step in plan.launch.iter().flat_map(|p| p.steps()) {
+            let known = plan
+                .planned_slots()
+                .with(Slot::Tty, "")
+                .with(Slot::EnvFile, "/nonexistent")
+                .with(Slot::MitmHostEntry, "m:172.30.0.2")
+                .with(Slot::CaCertificate, "pem");
+            let cmd = match &step.action {
+                Action::Run { command, .. } => command,
+                Action::RunAgent { run, .. } => run,
+                _ => continue,
+            };
+            docker.answer(&Call::new(cmd.argv(&known).unwrap()));
+        }
+        assert_eq!(docker.world().containers.len(), 3);
+        let undos: Vec<Undo> = plan.teardown().into_iter().cloned().collect();
+        let slots = SlotValues::default();
+        let reports = Undoer {
+            engine: &engine,
+            slots: &slots,
+            knowledge: &Knowledge::default(),
+        }
+        .run(undos);
+        let calls: Vec<Vec<String>> = engine.calls().into_iter().map(|(_, c)| c.args).collect();
+        let rm: Vec<&Vec<String>> = calls.iter().filter(|a| a[0] == "rm").collect();
+        let net_rm: Vec<&Vec<String>> = calls
+            .iter()
+            .filter(|a| a[..2] == ["network", "rm"])
+            .collect();
+        assert_eq!((rm.len(), net_rm.len()), (1, 1), "{calls:#?}");
+        assert_eq!(rm[0].len(), 3 + 3, "three containers in one `docker rm`");
+        assert_eq!(
+            net_rm[0].len(),
+            2 + 3,
+            "three networks in one `docker network rm`"
+        );
+        assert!(docker.world().containers.is_empty() && docker.world().networks.is_empty());
+        let removed: Vec<(String, Option<Role>)> = reports
+            .iter()
+            .flat_map(|r| r.result.as_ref().unwrap().iter())
+            .map(|r| (r.name.clone(), r.role))
+            .collect();
+        assert_eq!(removed.len(), 6, "{removed:#?}");
+        assert_eq!(
+            removed[0],
+            (plan.agent_container.name.clone(), Some(Role::Agent))
+        );
+        assert_eq!(reports.len(), plan.teardown().len(), "one report per undo");
     }
 }
