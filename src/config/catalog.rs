@@ -3,7 +3,8 @@
 //! on disk as a list.
 
 pub use crate::config::bottle::Bottle;
-use crate::config::manifest::{AgentSpec, Manifest, ManifestError};
+use crate::config::manifest::{AgentSpec, Manifest};
+use crate::error::{Error, ManifestError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -148,10 +149,10 @@ impl Catalog {
     }
 
     /// The agent by name; an unknown name lists the known ones.
-    pub fn agent(&self, name: &str) -> Result<&Agent, crate::exit_code::UserError> {
+    pub fn agent(&self, name: &str) -> Result<&Agent, Error> {
         self.agents.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.agents.keys().map(String::as_str).collect();
-            crate::exit_code::UserError::new(format!(
+            Error::usage(format!(
                 "unknown agent `{name}`; known agents: {}",
                 known.join(", ")
             ))

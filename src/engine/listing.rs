@@ -7,10 +7,10 @@
 
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
+use crate::error::Error;
 use crate::naming::{
     Kind, LABEL_AGENT, LABEL_ID, LABEL_ROLE, LabelFilter, Labelled, Listed, RoleLabel,
 };
-use anyhow::{Result, bail};
 use std::fmt;
 
 /// A container's state, as `docker ps` says it.
@@ -106,7 +106,10 @@ fn label(key: &str) -> String {
 }
 
 /// The containers (running or not) that pass every filter.
-pub fn containers(engine: &dyn DockerEngine, filters: &[LabelFilter]) -> Result<Vec<Container>> {
+pub fn containers(
+    engine: &dyn DockerEngine,
+    filters: &[LabelFilter],
+) -> Result<Vec<Container>, Error> {
     let format = format!(
         "{{{{.ID}}}}\t{{{{.Names}}}}\t{}\t{}\t{}\t{{{{.RunningFor}}}}\t{{{{.State}}}}",
         label(LABEL_ID),
@@ -136,7 +139,7 @@ pub fn containers(engine: &dyn DockerEngine, filters: &[LabelFilter]) -> Result<
 }
 
 /// The networks that pass `filter`.
-pub fn networks(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<Resource>> {
+pub fn networks(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<Resource>, Error> {
     let format = format!(
         "{{{{.Name}}}}\t{}\t{}\t{}",
         label(LABEL_ID),
@@ -159,7 +162,7 @@ pub fn networks(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<R
 
 /// The tagged images that pass `filter`. `docker image ls` has no label template (Docker
 /// 20.10): the tags, then their labels in one `docker image inspect`.
-pub fn images(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<Resource>> {
+pub fn images(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<Resource>, Error> {
     let tags = list(
         engine,
         &[
@@ -193,8 +196,9 @@ pub fn images(engine: &dyn DockerEngine, filter: &LabelFilter) -> Result<Vec<Res
     Ok(rows(Kind::Image, lines.iter().map(String::as_str)))
 }
 
-/// A listing's stdout; its failure names the command and Docker's answer.
-fn list(engine: &dyn DockerEngine, args: &[&str]) -> Result<String> {
+/// A listing's stdout; its failure names the command (without its templates) and
+/// Docker's answer.
+fn list(engine: &dyn DockerEngine, args: &[&str]) -> Result<String, Error> {
     let call = Call::new(args.iter().copied()).to_the_end();
     let done = engine.run(&call)?;
     if !done.ok() {
@@ -203,7 +207,11 @@ fn list(engine: &dyn DockerEngine, args: &[&str]) -> Result<String> {
             .copied()
             .take_while(|a| !a.starts_with('-'))
             .collect();
-        bail!("docker {} failed: {}", what.join(" "), done.stderr.trim());
+        return Err(Error::Docker {
+            command: format!("docker {}", what.join(" ")),
+            code: done.code,
+            stderr: done.stderr,
+        });
     }
     Ok(done.stdout_text())
 }

@@ -10,7 +10,8 @@
 use crate::engine::answer::Answer;
 use crate::engine::call::{Call, Mode};
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{FAILURE, Interrupted};
+use crate::error::{Error, signal_name};
+use crate::exit_code::FAILURE;
 use crate::launch::ca_cert::CaCert;
 use crate::launch::slot_board::SlotBoard;
 use crate::naming::agent_name_attempt;
@@ -69,13 +70,14 @@ pub struct LaunchInput<'a> {
 }
 
 /// Runs the plan and returns the exit code of the agent's command. Teardown always runs;
-/// its failures are reported, and turn a successful exit into [`FAILURE`].
+/// its failures are reported, and turn a successful exit into [`FAILURE`]. A signal that
+/// ended the launch is [`Error::Interrupted`].
 pub fn run(
     plan: &BottlePlan,
     input: LaunchInput,
     engine: &dyn DockerEngine,
     progress: &Progress,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let undo = UndoStack::default();
     let board = SlotBoard::new(input.slots.clone());
     let exec = Executor {
@@ -109,16 +111,16 @@ pub fn run(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(anyhow!(
+            Err(Error::Failed(anyhow!(
                 "internal error (bottle panicked: {what}); the bottle was torn down"
-            ))
+            )))
         }
         Ok(Err(err)) => match signal {
-            Some(signal) => Err(anyhow::Error::new(Interrupted { signal })),
-            None => Err(err),
+            Some(signal) => Err(Error::Interrupted { signal }),
+            None => Err(Error::Failed(err)),
         },
         Ok(Ok(code)) => match signal {
-            Some(signal) if code != 0 => Err(anyhow::Error::new(Interrupted { signal })),
+            Some(signal) if code != 0 => Err(Error::Interrupted { signal }),
             _ if failures > 0 && code == 0 => Ok(FAILURE),
             _ => Ok(code),
         },
@@ -160,10 +162,11 @@ impl Executor<'_> {
         )
     }
 
-    /// An error when a signal arrived or another lane failed.
+    /// An error when a signal arrived (what [`run`] then reports is
+    /// [`Error::Interrupted`]) or another lane failed.
     fn stop_if_needed(&self) -> Result<()> {
         if let Some(signal) = self.engine.signal() {
-            return Err(anyhow::Error::new(Interrupted { signal }));
+            bail!("interrupted by {}", signal_name(signal));
         }
         if self.failed.load(Ordering::SeqCst) {
             return Err(anyhow::Error::new(Stopped));
@@ -314,7 +317,8 @@ impl Executor<'_> {
             Action::EnsureImage { image } => {
                 crate::image::loader::ensure_loaded(engine, image, &mut |m: &str| {
                     self.progress.step(&self.line(phase, m))
-                })?;
+                })
+                .map_err(Error::into_anyhow)?;
             }
             Action::Run { command, creates } => {
                 let done = engine.check(&call(command, slots, Mode::Finish)?)?;

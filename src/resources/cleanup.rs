@@ -8,18 +8,20 @@
 //! left. I/O.
 
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{FAILURE, SUCCESS, UserError};
+use crate::error::Error;
+use crate::exit_code::{FAILURE, SUCCESS};
 use crate::naming;
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::Undo;
 use crate::progress::{err_line, out_line};
+use crate::prompt;
 use crate::resources::inventory::Inventory;
 use crate::runtime::launch_record::{Entry, ReadRecord};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::teardown::knowledge::Knowledge;
 use crate::teardown::undoer::Undoer;
 use anyhow::Result;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 /// The launch records (and env-files) of the runtime directory that `target` selects.
 fn records(dir: &RuntimeDir, target: Option<&str>) -> Result<Vec<ReadRecord>> {
@@ -56,7 +58,7 @@ pub fn run(
     uid: Option<u32>,
     target: Option<&str>,
     dir: &RuntimeDir,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let records = records(dir, target)?;
     let known = known(&records);
     let mut inventory = Inventory::read(docker, uid)?;
@@ -74,6 +76,17 @@ pub fn run(
         ));
         return Ok(SUCCESS);
     }
+    if !yes && !confirmed(&inventory, &records)? {
+        out_line("nothing removed");
+        return Ok(SUCCESS);
+    }
+    let failed_bottles = remove(docker, &inventory, known);
+    let failed = failed_bottles.len() + sweep(dir, &records, &failed_bottles);
+    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+}
+
+/// Asks before removing (on a terminal; elsewhere `-y` is needed).
+fn confirmed(inventory: &Inventory, records: &[ReadRecord]) -> Result<bool, Error> {
     let summary = format!(
         "{} container(s), {} network(s), {} image(s), {} launch record(s) with their env-files",
         inventory.containers.len(),
@@ -81,25 +94,19 @@ pub fn run(
         inventory.images.len(),
         records.len()
     );
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(UserError::new(format!(
-                "cleanup would remove {summary}; pass -y to confirm (nothing was removed)"
-            ))
-            .into());
-        }
-        let _ = write!(
-            std::io::stderr(),
-            "bottle: remove {summary}, running bottles included? [y/N] "
-        );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            out_line("nothing removed");
-            return Ok(SUCCESS);
-        }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(format!(
+            "cleanup would remove {summary}; pass -y to confirm (nothing was removed)"
+        )));
     }
+    Ok(prompt::yes(&format!(
+        "bottle: remove {summary}, running bottles included? [y/N] "
+    ))?)
+}
+
+/// Runs the inventory's undos through the undoer, says what each removed and left; returns
+/// the bottle of each undo that failed (one entry per failure).
+fn remove(docker: &dyn DockerEngine, inventory: &Inventory, known: naming::Known) -> Vec<String> {
     let (undos, unknown) = inventory.undos();
     for c in &unknown {
         err_line(&format!(
@@ -114,16 +121,16 @@ pub fn run(
         knowledge: &Knowledge::of_names(known),
     }
     .run(undos);
-    let bottle_of = |name: &str| {
-        inventory
+    let bottle_of = |undo: &Undo, name: &str| match undo {
+        Undo::Containers { bottle_id, .. } => bottle_id.clone(),
+        _ => inventory
             .networks
             .iter()
             .chain(&inventory.images)
             .find(|r| r.name == name)
             .map(|r| r.labels.bottle_id.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
-    let mut failed = 0;
     let mut failed_bottles: Vec<String> = Vec::new();
     for report in reports {
         for line in &report.kept {
@@ -132,31 +139,24 @@ pub fn run(
         match report.result {
             Ok(removed) => {
                 for r in removed {
-                    let bottle = match &report.undo {
-                        Undo::Containers { bottle_id, .. } => bottle_id.clone(),
-                        _ => bottle_of(&r.name),
-                    };
                     let role = r.role.map(|role| format!("{}, ", role.label()));
                     out_line(&format!(
-                        "removed {} {} ({}bottle {bottle})",
+                        "removed {} {} ({}bottle {})",
                         r.kind,
                         r.name,
-                        role.unwrap_or_default()
+                        role.unwrap_or_default(),
+                        bottle_of(&report.undo, &r.name)
                     ));
                 }
             }
             Err(e) => {
                 err_line(&format!("bottle: warning: {e}"));
-                failed_bottles.push(match &report.undo {
-                    Undo::Containers { bottle_id, .. } => bottle_id.clone(),
-                    u => u.target().map(bottle_of).unwrap_or_default(),
-                });
-                failed += 1;
+                let target = report.undo.target().unwrap_or_default();
+                failed_bottles.push(bottle_of(&report.undo, target));
             }
         }
     }
-    failed += sweep(dir, &records, &failed_bottles);
-    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+    failed_bottles
 }
 
 /// Deletes the env-files and records of `records`; a record whose bottle still has

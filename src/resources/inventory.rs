@@ -6,10 +6,10 @@
 
 use crate::engine::docker_engine::DockerEngine;
 use crate::engine::listing::{self, Container, Resource};
+use crate::error::Error;
 use crate::naming::{Known, LabelFilter, Role, RoleLabel, look_alike};
 use crate::plan::undo::Undo;
 use crate::table::Table;
-use anyhow::Result;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct Inventory {
 
 impl Inventory {
     /// Everything labelled by bot-bottle; with `uid`, only what that uid launched.
-    pub fn read(docker: &dyn DockerEngine, uid: Option<u32>) -> Result<Inventory> {
+    pub fn read(docker: &dyn DockerEngine, uid: Option<u32>) -> Result<Inventory, Error> {
         let filter = match uid {
             Some(uid) => LabelFilter::uid(uid),
             None => LabelFilter::any_bottle(),

@@ -1,14 +1,16 @@
-//! How the [`Undoer`] removes a batch of container undos, in one `docker rm`, as named
+//! How the [`Undoer`](super::undoer::Undoer) removes a batch of container undos, in one `docker rm`, as named
 //! steps over one [`Removal`]: which undos need a lookup (those whose create did not
 //! answer with an id), the lookup itself (one listing per bottle, keeping only what
 //! bottle created: the ownership check), which containers each undo removes (known ids
 //! first), the `docker rm`, and one report per undo. I/O (through the engine).
 
 use crate::engine::answer::Answer;
+use crate::engine::docker_engine::DockerEngine;
 use crate::engine::listing;
 use crate::naming::{LabelFilter, Role, look_alike, same_id};
 use crate::plan::undo::Undo;
-use crate::teardown::undoer::{Removed, UndoReport, Undoer, line_about, report};
+use crate::teardown::knowledge::Knowledge;
+use crate::teardown::removal::{self, Removed, UndoReport, line_about, report};
 
 /// The containers one undo removes: those of one bottle with one role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,21 +55,25 @@ struct Removal {
 }
 
 /// Removes every container of `batch`'s undos; one report per undo, in its order.
-pub(super) fn remove(undoer: &Undoer, batch: &[Undo]) -> Vec<UndoReport> {
+pub(super) fn remove(
+    engine: &dyn DockerEngine,
+    knowledge: &Knowledge,
+    batch: &[Undo],
+) -> Vec<UndoReport> {
     let mut removal = Removal::default();
-    removal.look_up(undoer, &needs_lookup(undoer, batch));
-    removal.choose(undoer, batch);
-    removal.remove(undoer);
+    removal.look_up(engine, knowledge, &needs_lookup(knowledge, batch));
+    removal.choose(knowledge, batch);
+    removal.remove(engine);
     batch.iter().map(|undo| removal.report(undo)).collect()
 }
 
 /// The undos whose containers must be found by label: those whose create did not answer
 /// with an id (it failed, or was cut short), once each.
-fn needs_lookup(undoer: &Undoer, batch: &[Undo]) -> Vec<Target> {
+fn needs_lookup(knowledge: &Knowledge, batch: &[Undo]) -> Vec<Target> {
     let mut out: Vec<Target> = Vec::new();
     for undo in batch {
         let target = Target::of(undo);
-        if !undoer.knowledge.complete.contains(undo) && !out.contains(&target) {
+        if !knowledge.complete.contains(undo) && !out.contains(&target) {
             out.push(target);
         }
     }
@@ -77,7 +83,7 @@ fn needs_lookup(undoer: &Undoer, batch: &[Undo]) -> Vec<Target> {
 impl Removal {
     /// One listing per bottle (of its roles when only one is asked for); each container
     /// of a role asked for is kept for removal when bottle created it, else reported.
-    fn look_up(&mut self, undoer: &Undoer, targets: &[Target]) {
+    fn look_up(&mut self, engine: &dyn DockerEngine, knowledge: &Knowledge, targets: &[Target]) {
         let mut bottles: Vec<&str> = Vec::new();
         for t in targets {
             if !bottles.contains(&t.bottle_id.as_str()) {
@@ -94,10 +100,10 @@ impl Removal {
             if let [role] = roles[..] {
                 filters.push(LabelFilter::role(role));
             }
-            let listed = match listing::containers(undoer.engine, &filters) {
+            let listed = match listing::containers(engine, &filters) {
                 Ok(listed) => listed,
                 Err(e) => {
-                    let why = format!("cannot list containers: {e:#}");
+                    let why = format!("cannot list containers: {e}");
                     self.unlisted.push((bottle.to_string(), why));
                     continue;
                 }
@@ -110,7 +116,7 @@ impl Removal {
                     bottle_id: bottle.to_string(),
                     role,
                 };
-                if undoer.knowledge.names.owns(&c.listed()) {
+                if knowledge.names.owns(&c.listed()) {
                     self.looked_up.push(Found {
                         target,
                         id: c.id,
@@ -125,12 +131,11 @@ impl Removal {
 
     /// In the batch's order (newest first): an undo whose creates all answered removes
     /// the ids they answered, any other what the lookup found; each container once.
-    fn choose(&mut self, undoer: &Undoer, batch: &[Undo]) {
+    fn choose(&mut self, knowledge: &Knowledge, batch: &[Undo]) {
         for undo in batch {
             let target = Target::of(undo);
-            let these: Vec<Found> = if undoer.knowledge.complete.contains(undo) {
-                undoer
-                    .knowledge
+            let these: Vec<Found> = if knowledge.complete.contains(undo) {
+                knowledge
                     .containers
                     .iter()
                     .filter(|c| c.bottle_id == target.bottle_id && c.role == target.role)
@@ -161,13 +166,13 @@ impl Removal {
 
     /// One `docker rm` of every chosen container; what it could not remove (and is not
     /// already gone) is a problem of that container.
-    fn remove(&mut self, undoer: &Undoer) {
+    fn remove(&mut self, engine: &dyn DockerEngine) {
         if self.chosen.is_empty() {
             return;
         }
         let mut args = vec!["rm".to_string(), "--force".into(), "--volumes".into()];
         args.extend(self.chosen.iter().map(|c| c.id.clone()));
-        match undoer.removal(args) {
+        match removal::run(engine, args) {
             Ok(done) => {
                 let removed = done.stdout_text();
                 for c in &self.chosen {

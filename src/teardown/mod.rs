@@ -8,5 +8,6 @@
 
 mod container_removal;
 pub mod knowledge;
+pub mod removal;
 pub mod undo_stack;
 pub mod undoer;

@@ -6,36 +6,15 @@
 //! engine; files for the env-file).
 
 use crate::engine::answer::Answer;
-use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
-use crate::engine::finished::Finished;
-use crate::naming::Role;
 use crate::plan::docker_command::Arg;
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::{Undo, UndoKind};
 use crate::teardown::container_removal;
 use crate::teardown::knowledge::Knowledge;
+pub use crate::teardown::removal::{Removed, UndoReport};
+use crate::teardown::removal::{line_about, report, run};
 use std::panic::AssertUnwindSafe;
-
-/// One resource an undo removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Removed {
-    /// `container`, `network`, `image` or `file`.
-    pub kind: &'static str,
-    pub name: String,
-    /// The container's role, when the undo knows it.
-    pub role: Option<Role>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UndoReport {
-    pub undo: Undo,
-    /// What it removed (nothing when it was already gone), or why it failed.
-    pub result: Result<Vec<Removed>, String>,
-    /// Containers that carry the undo's labels but not a name bottle gave them (made
-    /// from a committed agent image): left alone, said why.
-    pub kept: Vec<String>,
-}
 
 pub struct Undoer<'a> {
     pub engine: &'a dyn DockerEngine,
@@ -70,19 +49,11 @@ impl Undoer<'_> {
 
     fn batch(&self, batch: &[Undo]) -> Vec<UndoReport> {
         match batch[0].kind() {
-            UndoKind::Containers => container_removal::remove(self, batch),
+            UndoKind::Containers => container_removal::remove(self.engine, self.knowledge, batch),
             UndoKind::Network => self.networks(batch),
             UndoKind::Image => self.images(batch),
             UndoKind::File => batch.iter().map(|u| self.file(u)).collect(),
         }
-    }
-
-    /// Runs a removal to the end (whatever signal came); an error says which command.
-    pub(super) fn removal(&self, args: Vec<String>) -> Result<Finished, String> {
-        let call = Call::new(args).to_the_end();
-        self.engine
-            .run(&call)
-            .map_err(|e| format!("`{}`: {e:#}", call.shown))
     }
 
     /// `docker network rm` of the batch; a network something is still attached to is
@@ -91,7 +62,7 @@ impl Undoer<'_> {
         let names = targets(batch);
         let mut args = vec!["network".to_string(), "rm".into()];
         args.extend(names.iter().cloned());
-        let first = self.removal(args);
+        let first = run(self.engine, args);
         batch
             .iter()
             .zip(&names)
@@ -118,26 +89,35 @@ impl Undoer<'_> {
     }
 
     fn force_remove_network(&self, name: &str) -> Result<(), String> {
-        let attached = self.removal(vec![
-            "network".into(),
-            "inspect".into(),
-            "--format".into(),
-            "{{range $id, $c := .Containers}}{{$id}} {{end}}".into(),
-            name.into(),
-        ])?;
+        let attached = run(
+            self.engine,
+            vec![
+                "network".into(),
+                "inspect".into(),
+                "--format".into(),
+                "{{range $id, $c := .Containers}}{{$id}} {{end}}".into(),
+                name.into(),
+            ],
+        )?;
         if Answer::of(&attached).is_gone() {
             return Ok(());
         }
         for id in attached.stdout_text().split_whitespace() {
-            self.removal(vec![
-                "network".into(),
-                "disconnect".into(),
-                "--force".into(),
-                name.into(),
-                id.into(),
-            ])?;
+            run(
+                self.engine,
+                vec![
+                    "network".into(),
+                    "disconnect".into(),
+                    "--force".into(),
+                    name.into(),
+                    id.into(),
+                ],
+            )?;
         }
-        let again = self.removal(vec!["network".into(), "rm".into(), name.into()])?;
+        let again = run(
+            self.engine,
+            vec!["network".into(), "rm".into(), name.into()],
+        )?;
         match Answer::of(&again) {
             Answer::Done | Answer::Gone => Ok(()),
             _ => Err(format!(
@@ -151,7 +131,7 @@ impl Undoer<'_> {
         let tags = targets(batch);
         let mut args = vec!["image".to_string(), "rm".into(), "--force".into()];
         args.extend(tags.iter().cloned());
-        let done = self.removal(args);
+        let done = run(self.engine, args);
         batch
             .iter()
             .zip(&tags)
@@ -213,24 +193,6 @@ fn targets(batch: &[Undo]) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn report(undo: &Undo, result: Result<Vec<Removed>, String>) -> UndoReport {
-    UndoReport {
-        undo: undo.clone(),
-        result,
-        kept: Vec::new(),
-    }
-}
-
-/// The line of Docker's stderr about `target` (all of it when no line names it).
-pub(super) fn line_about(done: &Finished, target: &str) -> String {
-    done.stderr
-        .lines()
-        .find(|l| l.contains(target))
-        .unwrap_or(done.stderr.trim())
-        .trim()
-        .to_string()
-}
-
 /// Undos in run order (with their place), cut into batches.
 fn batches(undos: Vec<(usize, Undo)>) -> Vec<Vec<(usize, Undo)>> {
     let mut out: Vec<Vec<(usize, Undo)>> = Vec::new();
@@ -254,6 +216,7 @@ mod tests {
     use super::*;
     use crate::engine::call::Call;
     use crate::engine::scripted_engine::ScriptedEngine;
+    use crate::naming::Role;
     use crate::plan::fixture::{a_plan, fake};
     use crate::plan::slot::Slot;
     use crate::plan::step::Action;

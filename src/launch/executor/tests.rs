@@ -7,6 +7,7 @@ use super::{Ending, LaunchInput, run};
 use crate::engine::call::{Call, Mode};
 use crate::engine::fake_docker::{FakeDocker, World};
 use crate::engine::scripted_engine::{How, Reply, ScriptedEngine};
+use crate::error::Error;
 use crate::exit_code;
 use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 /// What a launch did.
 struct Outcome {
-    result: anyhow::Result<i32>,
+    result: Result<i32, Error>,
     calls: Vec<(How, Call)>,
     /// Progress lines (`bottle: …`) and calls (`+ docker …`), in order.
     journal: Vec<String>,
@@ -43,7 +44,7 @@ impl Outcome {
     fn code(&self) -> i32 {
         match &self.result {
             Ok(code) => *code,
-            Err(e) => exit_code::for_error(e),
+            Err(e) => e.exit_code(),
         }
     }
 

@@ -14,7 +14,7 @@ mod provision;
 mod sidecars;
 
 use crate::config::catalog::{Catalog, is_docker_name};
-use crate::exit_code::UserError;
+use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::naming::BottleNames;
 use crate::plan::addon_config::unscanned_headers;
@@ -31,22 +31,22 @@ pub fn plan(
     catalog: &Catalog,
     options: &PlanOptions,
     host: &HostSnapshot,
-) -> Result<BottlePlan, UserError> {
+) -> Result<BottlePlan, Error> {
     let agent = catalog.agent(&options.agent)?;
     let bottle = catalog.bottles.get(&agent.bottle).ok_or_else(|| {
-        UserError::new(format!(
+        Error::usage(format!(
             "agent `{}` names a missing bottle `{}`",
             agent.name, agent.bottle
         ))
     })?;
     if host.launch_id.len() < 8 || !host.launch_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(UserError::new("launch id must be at least 8 hex digits"));
+        return Err(Error::usage("launch id must be at least 8 hex digits"));
     }
     if let Some(name) = &options.name {
         check_container_name(name)?;
     }
     let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
-        UserError::new(format!(
+        Error::usage(format!(
             "{}: bottles.{}.resources{path}: {m}",
             bottle.source, bottle.name
         ))
@@ -156,11 +156,11 @@ pub fn plan(
 }
 
 /// Docker's rule for container names.
-fn check_container_name(name: &str) -> Result<(), UserError> {
+fn check_container_name(name: &str) -> Result<(), Error> {
     if is_docker_name(name, 2, 128) {
         Ok(())
     } else {
-        Err(UserError::new(format!(
+        Err(Error::usage(format!(
             "--name `{name}` is not a valid container name: use 2 to 128 letters, digits, `_`, `.` and `-`, starting with a letter or digit"
         )))
     }

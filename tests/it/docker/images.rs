@@ -7,6 +7,7 @@
 
 use bot_bottle::engine::docker_cli::DockerCli;
 use bot_bottle::engine::docker_engine::DockerEngine;
+use bot_bottle::error::Error;
 use bot_bottle::exit_code;
 use bot_bottle::image::archive::{self, ImageDigest};
 use bot_bottle::image::image_ref::{ImageRef, ImageRole, ImageSource};
@@ -165,7 +166,7 @@ fn inspect(tag: &str) -> (String, Vec<String>, String) {
     (id, layers, platform)
 }
 
-fn run_cli(docker: &DockerCli, cmd: ImagesCommand) -> (anyhow::Result<i32>, String, String) {
+fn run_cli(docker: &DockerCli, cmd: ImagesCommand) -> (Result<i32, Error>, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let result = images_command::run_with(&cmd, &BTreeMap::new(), docker, &mut out, &mut err);
     (
@@ -287,7 +288,7 @@ fn lock_then_verify_and_a_readable_difference() {
             streams,
         },
     );
-    assert_eq!(exit_code::for_error(&code.unwrap_err()), exit_code::USAGE);
+    assert_eq!(code.unwrap_err().exit_code(), exit_code::USAGE);
 }
 
 #[test]
@@ -362,7 +363,7 @@ fn a_missing_nix_image_is_streamed_into_docker_load() {
     // Unset: bad input, with the advice.
     let unset = ImageRef::resolve(ImageRole::Mitmproxy, None, &BTreeMap::new());
     let err = loader::ensure_loaded(&docker, &unset, &mut |_| {}).unwrap_err();
-    assert_eq!(exit_code::for_error(&err), exit_code::USAGE);
+    assert_eq!(err.exit_code(), exit_code::USAGE);
     assert!(err.to_string().contains("nix run .#bottle"), "{err}");
 }
 
@@ -509,5 +510,5 @@ fn status_and_load_use_the_nix_variables() {
 
     // All three: the unset mitmproxy image is bad input.
     let (code, _, _) = run(ImagesCommand::Load { roles: vec![] });
-    assert_eq!(exit_code::for_error(&code.unwrap_err()), exit_code::USAGE);
+    assert_eq!(code.unwrap_err().exit_code(), exit_code::USAGE);
 }
