@@ -8,4 +8,5 @@ mod cli;
 mod docker;
 mod plan_snapshots;
 mod report;
+mod source;
 mod support;

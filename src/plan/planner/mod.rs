@@ -13,7 +13,8 @@ pub mod plan_options;
 mod provision;
 mod sidecars;
 
-use crate::config::catalog::{Catalog, is_docker_name};
+use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
+use crate::config::resources::Resources;
 use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::naming::BottleNames;
@@ -32,25 +33,7 @@ pub fn plan(
     options: &PlanOptions,
     host: &HostSnapshot,
 ) -> Result<BottlePlan, Error> {
-    let agent = catalog.agent(&options.agent)?;
-    let bottle = catalog.bottles.get(&agent.bottle).ok_or_else(|| {
-        Error::usage(format!(
-            "agent `{}` names a missing bottle `{}`",
-            agent.name, agent.bottle
-        ))
-    })?;
-    if host.launch_id.len() < 8 || !host.launch_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::usage("launch id must be at least 8 hex digits"));
-    }
-    if let Some(name) = &options.name {
-        check_container_name(name)?;
-    }
-    let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
-        Error::usage(format!(
-            "{}: bottles.{}.resources{path}: {m}",
-            bottle.source, bottle.name
-        ))
-    })?;
+    let (agent, bottle, resources) = checked(catalog, options, host)?;
     let names = BottleNames::new(
         &agent.name,
         &host.launch_id,
@@ -101,39 +84,12 @@ pub fn plan(
         git: &bottle.git,
         credentials: &credentials,
     }));
-    // The order of the launch, and the only place it is decided. Everything that does
-    // not wait for something else runs at once: the images and networks; then the two
-    // sidecars and the agent (which waits only for mitmproxy's address, and provisions
-    // while the sidecars come up, its CA last). The agent's command runs at attach, once
-    // every lane is done: never before both sidecars answer.
+    let attach = Step::new(Action::Attach {
+        command: attach::attach(agent, &options.command),
+    });
     let mut first = images::image_lanes(&images);
     first.extend(network_lanes);
-    let launch = vec![
-        Phase {
-            title: "images and networks".into(),
-            lanes: first,
-        },
-        Phase {
-            title: "pipelock, mitmproxy and the agent (started together)".into(),
-            lanes: vec![
-                pipelock_lane,
-                mitmproxy_lane,
-                Lane {
-                    name: "agent".into(),
-                    steps: agent_steps,
-                },
-            ],
-        },
-        Phase {
-            title: format!("attach to {}", Slot::AgentName.placeholder()),
-            lanes: vec![Lane {
-                name: "attach".into(),
-                steps: vec![Step::new(Action::Attach {
-                    command: attach::attach(agent, &options.command),
-                })],
-            }],
-        },
-    ];
+    let launch = launch_order(first, [pipelock_lane, mitmproxy_lane], agent_steps, attach);
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
@@ -153,6 +109,70 @@ pub fn plan(
         agent_container,
         launch,
     })
+}
+
+/// The agent, its bottle and the agent's limits fitted to the engine; an error for input
+/// the plan cannot be made from.
+fn checked<'a>(
+    catalog: &'a Catalog,
+    options: &PlanOptions,
+    host: &HostSnapshot,
+) -> Result<(&'a Agent, &'a Bottle, Resources), Error> {
+    let agent = catalog.agent(&options.agent)?;
+    let bottle = catalog.bottles.get(&agent.bottle).ok_or_else(|| {
+        Error::usage(format!(
+            "agent `{}` names a missing bottle `{}`",
+            agent.name, agent.bottle
+        ))
+    })?;
+    if host.launch_id.len() < 8 || !host.launch_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::usage("launch id must be at least 8 hex digits"));
+    }
+    if let Some(name) = &options.name {
+        check_container_name(name)?;
+    }
+    let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
+        Error::usage(format!(
+            "{}: bottles.{}.resources{path}: {m}",
+            bottle.source, bottle.name
+        ))
+    })?;
+    Ok((agent, bottle, resources))
+}
+
+/// The order of the launch, and the only place it is decided. Everything that does not
+/// wait for something else runs at once: the images and networks (`first`); then the
+/// sidecars and the agent (which waits only for mitmproxy's address, and provisions
+/// while the sidecars come up, its CA last). The agent's command runs at attach, once
+/// every lane is done: never before both sidecars answer.
+fn launch_order(
+    first: Vec<Lane>,
+    sidecars: [Lane; 2],
+    agent_steps: Vec<Step>,
+    attach: Step,
+) -> Vec<Phase> {
+    let mut together = sidecars.to_vec();
+    together.push(Lane {
+        name: "agent".into(),
+        steps: agent_steps,
+    });
+    vec![
+        Phase {
+            title: "images and networks".into(),
+            lanes: first,
+        },
+        Phase {
+            title: "pipelock, mitmproxy and the agent (started together)".into(),
+            lanes: together,
+        },
+        Phase {
+            title: format!("attach to {}", Slot::AgentName.placeholder()),
+            lanes: vec![Lane {
+                name: "attach".into(),
+                steps: vec![attach],
+            }],
+        },
+    ]
 }
 
 /// Docker's rule for container names.
