@@ -1,8 +1,9 @@
-//! How the [`Undoer`](super::undoer::Undoer) removes a batch of container undos, in one `docker rm`, as named
-//! steps over one [`Removal`]: which undos need a lookup (those whose create did not
-//! answer with an id), the lookup itself (one listing per bottle, keeping only what
-//! bottle created: the ownership check), which containers each undo removes (known ids
-//! first), the `docker rm`, and one report per undo. I/O (through the engine).
+//! How the [`Undoer`](super::undoer::Undoer) removes a batch of container undos in one
+//! `docker rm`, as named steps over one [`Removal`]: which undos need a lookup (those
+//! whose create did not answer with an id), the lookup itself (one listing per bottle,
+//! keeping only what bottle created: the ownership check), which containers each undo
+//! removes (known ids first), the `docker rm`, and one report per undo. I/O (through the
+//! engine).
 
 use crate::engine::answer::Answer;
 use crate::engine::docker_engine::DockerEngine;
