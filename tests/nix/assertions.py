@@ -209,6 +209,10 @@ def main():
         check(f"{system} mitmproxy: contents include mitmproxy", "mitmproxy" in names, sorted(names))
         check(f"{system} mitmproxy: addon copied to the contract path",
               f"cp /stub/nix/mitmproxy/bottle_verdict.py '.{c['addon']}'" in frc, frc)
+        addon_dir = os.path.dirname(c["addon"])
+        check(f"{system} mitmproxy: the addon's mitm_patches.py and package copied beside it",
+              f"cp /stub/nix/mitmproxy/mitm_patches.py '.{addon_dir}/mitm_patches.py'" in frc
+              and f"cp -r /stub/nix/mitmproxy/bot_bottle_addon '.{addon_dir}/bot_bottle_addon'" in frc, frc)
         check(f"{system} mitmproxy: command loads the contract addon",
               c["command"][c["command"].index("-s") + 1] == c["addon"])
         check(f"{system} mitmproxy: home and confdir created, owned by the contract user",
