@@ -9,7 +9,9 @@ import re
 from dataclasses import dataclass, field
 
 from .encodings import MIN_SCAN_LEN, encoded_forms
+from .git_push import PushPolicy, PushPolicyError, parse_policy
 from .hosts import HOST_PATTERN, host_matches, norm_host, parse_hostport
+from .rules import Rule, RulesError, parse_rules
 
 CONFIG_VERSION = 1
 LEGACY_MAX_BODY = 16 * 1024 * 1024
@@ -61,6 +63,8 @@ class Config:
     unscanned: frozenset[str] = frozenset()
     known: list[Known] = field(default_factory=list, repr=False)
     source: str = ""
+    rules: list[Rule] = field(default_factory=list)  # per-host method/path rules (rules.py)
+    git_push: PushPolicy | None = None  # which refs a git push may update (git_push.py)
 
     @property
     def pipelock_text(self) -> str:
@@ -101,7 +105,7 @@ def parse_config(data, environ, source: str = "") -> Config:
     """Validate the addon config (design.md schema v1). Raises ConfigError(field, msg)."""
     _expect(isinstance(data, dict), "(top level)", "must be a JSON object")
     known_keys = {"version", "pipelock", "max_body_bytes", "body_budget_bytes", "sidecars",
-                  "credentials", "guarded", "unscanned_headers"}
+                  "credentials", "guarded", "unscanned_headers", "rules", "git_push"}
     unknown = sorted(set(data) - known_keys)
     _expect(not unknown, unknown[0] if unknown else "", "unknown key")
     _expect("version" in data, "version", "is required")
@@ -189,6 +193,8 @@ def parse_config(data, environ, source: str = "") -> Config:
                 f"{c.header} must also be listed in unscanned_headers (pipelock's ignore_headers); "
                 "otherwise pipelock blocks the injected value")
 
+    rules, git_push = parse_policy_keys(data)
+
     known = []
     for c in creds:
         if len(c.value) >= MIN_SCAN_LEN:
@@ -196,7 +202,23 @@ def parse_config(data, environ, source: str = "") -> Config:
     for name, value in guarded:
         if len(value) >= MIN_SCAN_LEN:
             known.append(Known("guarded", name, encoded_forms(value)))
-    return Config(pipelock, max_body, budget, frozenset(sc), creds, guarded, unscanned, known, source)
+    return Config(pipelock, max_body, budget, frozenset(sc), creds, guarded, unscanned, known, source,
+                  rules=rules, git_push=git_push)
+
+
+def parse_policy_keys(data: dict) -> tuple[list[Rule], PushPolicy | None]:
+    """The `rules` (per-host methods and paths) and `git_push` (refs a push may update) keys."""
+    try:
+        rules = parse_rules(data.get("rules", []))
+    except RulesError as e:
+        raise ConfigError("rules" + e.where, e.msg) from None
+    git_push = None
+    if data.get("git_push") is not None:
+        try:
+            git_push = parse_policy(data["git_push"])
+        except PushPolicyError as e:
+            raise ConfigError("git_push" + (f".{e.where}" if e.where else ""), e.msg) from None
+    return rules, git_push
 
 
 def load_config_option(value: str, environ) -> Config:
