@@ -62,11 +62,13 @@ from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
 from bot_bottle_addon.flow_state import FlowState  # noqa: E402
+from bot_bottle_addon.git_push import push_refusal  # noqa: E402
 from bot_bottle_addon.hosts import host_header_refusal, is_ip_literal, norm_host, target_refusal  # noqa: E402
 from bot_bottle_addon.injection import injection_plan  # noqa: E402
 from bot_bottle_addon.known_values import find_known, known_places, leak_refusal  # noqa: E402
 from bot_bottle_addon.refusal import Refusal  # noqa: E402
 from bot_bottle_addon.request_log import PIPELOCK_DOWN_MARK, log_line, may_be_pipelock_verdict, verdict  # noqa: E402
+from bot_bottle_addon.rules import path_views, rules_refusal  # noqa: E402
 from mitmproxy import ctx, exceptions, http  # noqa: E402
 from mitmproxy.net.http import url as mitm_url  # noqa: E402
 
@@ -225,6 +227,11 @@ class BottleVerdict:
             r = host_header_refusal(host_header, hh_host, hh_port, req.host, req.port)
             if r is not None:
                 return r
+        # the bottle's per-host method/path rules (egress.rules), before the body is read
+        r = rules_refusal(self.cfg.rules, req.method, req.host, req.data.path,
+                          list(req.headers.items(multi=True)))
+        if r is not None:
+            return r
         length = req.headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > self.cfg.max_body:
             return refusals.too_large(int(length), self.cfg.max_body)
@@ -286,6 +293,12 @@ class BottleVerdict:
             req.content = body  # sets content-length to the decoded size
         elif encoding:
             del req.headers["content-encoding"]
+        # 0b. a git push: its ref updates judged against the bottle's git.push before any byte
+        #     reaches the git host
+        r = push_refusal(cfg.git_push, req.method, path_views(req.data.path), req.headers.get("content-type", ""),
+                         body)
+        if r is not None:
+            return self._refuse(flow, r)
         # 1. found secrets: known values anywhere, before anything is injected (a large body
         #    takes a while: off the event loop)
         hit = await off_loop(len(body), self._find_known, req, body)
