@@ -24,6 +24,38 @@ pub fn agents(catalog: &Catalog) -> String {
     out
 }
 
+/// The egress rules and the git push policy: what the hosts they name are open to.
+fn rules(w: &mut String, bottle: &crate::config::bottle::Bottle) {
+    if bottle.egress.rules.is_empty() {
+        let _ = writeln!(
+            w,
+            "  egress rules: none (allowed hosts are open to every method and path)"
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "  egress rules (a host named here is open only to these; GET includes HEAD):"
+        );
+        for line in crate::config::egress_rules::describe(&bottle.egress.rules) {
+            let _ = writeln!(w, "    {line}");
+        }
+    }
+    match &bottle.git.push {
+        None => {
+            let _ = writeln!(w, "  git push: any ref");
+        }
+        Some(p) => {
+            let refs = if p.refs.is_empty() {
+                "none".to_string()
+            } else {
+                p.refs.join(", ")
+            };
+            let delete = if p.delete { "allowed" } else { "refused" };
+            let _ = writeln!(w, "  git push: refs {refs}; deleting refs {delete}");
+        }
+    }
+}
+
 pub fn info(catalog: &Catalog, agent: &Agent) -> String {
     let bottle = &catalog.bottles[&agent.bottle];
     let mut out = String::new();
@@ -68,6 +100,7 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
     for host in &bottle.egress.allowlist {
         let _ = writeln!(w, "    {host}");
     }
+    rules(w, bottle);
     let _ = writeln!(w, "  env:");
     if bottle.env.is_empty() {
         let _ = writeln!(w, "    (none declared)");

@@ -1,8 +1,9 @@
 //! `Egress`: what a bottle may reach and how much: the host allowlist, the private hosts
-//! pipelock may connect to despite its SSRF check, the request rate, the body and response
-//! size limits, and the longest a request may take. Validated from the manifest with
-//! defaults that fit a Claude Code session. Pure.
+//! pipelock may connect to despite its SSRF check, the per-host method and path rules, the
+//! request rate, the body and response size limits, and the longest a request may take.
+//! Validated from the manifest with defaults that fit a Claude Code session. Pure.
 
+use crate::config::egress_rules::{self, EgressRule};
 use crate::config::host_pattern;
 use crate::config::manifest::EgressSpec;
 use crate::config::number;
@@ -43,6 +44,9 @@ pub struct Egress {
     /// Hosts on private addresses (an internal registry or git server) that pipelock may
     /// connect to: its `trusted_domains`. Each is also on the allowlist.
     pub private_hosts: Vec<String>,
+    /// Which methods and paths the hosts they name are open to (egress_rules).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<EgressRule>,
     pub requests_per_minute: u64,
     pub max_request_mb: u64,
     pub max_response_mb: u64,
@@ -54,6 +58,7 @@ impl Default for Egress {
         Egress {
             allowlist: DEFAULT_ALLOWLIST.iter().map(|h| h.to_string()).collect(),
             private_hosts: Vec::new(),
+            rules: Vec::new(),
             requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
             max_request_mb: DEFAULT_MAX_REQUEST_MB,
             max_response_mb: DEFAULT_MAX_RESPONSE_MB,
@@ -100,6 +105,7 @@ impl Egress {
                 egress.private_hosts.push(host);
             }
         }
+        egress.rules = egress_rules::from_specs(&spec.rules, &egress.allowlist)?;
         let limit =
             |value: &Option<serde_json::Value>, field: &str, max: u64, unit: &str, default: u64| {
                 value.as_ref().map_or(Ok(default), |v| {

@@ -1,6 +1,7 @@
 //! `GitIdentity`: the bottle's `git` settings, the author name and email the agent's
-//! commits carry. Pure.
+//! commits carry, and the push policy (`git_push`). Pure.
 
+use crate::config::git_push::{self, PushPolicy};
 use crate::config::manifest::GitSpec;
 use serde::Serialize;
 
@@ -8,6 +9,9 @@ use serde::Serialize;
 pub struct GitIdentity {
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Which refs a push may update; None = any (the allowlist alone decides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushPolicy>,
 }
 
 impl GitIdentity {
@@ -31,9 +35,11 @@ impl GitIdentity {
                 format!("`{email}` is not an email address like a@example.com"),
             ));
         }
+        let push = spec.push.as_ref().map(git_push::from_value).transpose()?;
         Ok(GitIdentity {
             name: spec.name.clone(),
             email: spec.email.clone(),
+            push,
         })
     }
 }

@@ -64,13 +64,16 @@ pub struct CredentialSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an object with \"allowlist\", \"private_hosts\", \"requests_per_minute\", \"max_request_mb\", \"max_response_mb\" or \"request_timeout_seconds\""
+    expecting = "an object with \"allowlist\", \"private_hosts\", \"rules\", \"requests_per_minute\", \"max_request_mb\", \"max_response_mb\" or \"request_timeout_seconds\""
 )]
 pub struct EgressSpec {
     #[serde(default)]
     pub allowlist: Vec<String>,
     #[serde(default)]
     pub private_hosts: Vec<String>,
+    /// Per-host method and path rules; checked by `egress_rules` (each must be an object).
+    #[serde(default)]
+    pub rules: Vec<serde_json::Value>,
     #[serde(default)]
     pub requests_per_minute: Option<serde_json::Value>,
     #[serde(default)]
@@ -98,13 +101,16 @@ pub struct ResourcesSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an object with \"name\" and \"email\""
+    expecting = "an object with \"name\", \"email\" or \"push\""
 )]
 pub struct GitSpec {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// The push policy; checked by `git_push`.
+    #[serde(default)]
+    pub push: Option<serde_json::Value>,
 }
 
 /// The OCI runtime of the agent container.

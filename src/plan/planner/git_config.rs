@@ -76,6 +76,7 @@ mod tests {
             &GitIdentity {
                 name: Some("Ada \"the\" Bot".into()),
                 email: Some("ada@example.com".into()),
+                push: None,
             },
             &[
                 cred(
