@@ -5,6 +5,7 @@
 //! headers pipelock skips. Its schema is the addon's (docs/addon.md). Pure.
 
 use crate::config::credential::{Credential, Scheme};
+use crate::plan::addon_policy::AddonPolicy;
 use serde::Serialize;
 
 /// The addon reads its config from this variable of mitmproxy's environment.
@@ -19,6 +20,9 @@ pub struct AddonConfig {
     pub sidecars: Vec<String>,
     pub credentials: Vec<AddonCredential>,
     pub guarded: Vec<Guarded>,
+    /// `rules` and `git_push` (addon_policy), keys absent when the bottle has none.
+    #[serde(flatten)]
+    pub policy: AddonPolicy,
     pub unscanned_headers: Vec<String>,
 }
 
@@ -83,6 +87,7 @@ impl AddonConfig {
                     env: guarded_env(name),
                 })
                 .collect(),
+            policy: AddonPolicy::default(),
             unscanned_headers: unscanned_headers(credentials),
         }
     }

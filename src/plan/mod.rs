@@ -2,6 +2,7 @@
 //! the slots only the launch fills), the planner that makes it, and its human form. Pure.
 
 pub mod addon_config;
+pub mod addon_policy;
 pub mod bottle_plan;
 pub mod docker_command;
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! end even after a signal), summarised on stderr, and with `--report FILE` written as
 //! JSON (docs/report.md; schema docs/report.schema.json): the bottle, how it ended, the
 //! images with their ids and digests, the allowlist, a hash of the rendered pipelock
-//! config, and the counts. Building the report is pure; the hook does I/O.
+//! config and one of the addon's rules (per-host methods and paths, git push), and the
+//! counts. Building the report is pure; the hook does I/O.
 
 use crate::digest::sha256_hex;
 use crate::engine::call::Call;
@@ -34,6 +35,8 @@ pub struct ExitReport {
     pub allowlist: Vec<String>,
     /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
     pub pipelock_config_sha256: String,
+    /// SHA-256 (hex) of the addon's rules (`AddonPolicy::sha256`).
+    pub addon_policy_sha256: String,
     pub log: LogInfo,
     pub totals: Counts,
     pub hosts: Vec<HostCounts>,
@@ -100,6 +103,7 @@ pub struct Identity {
     pub bottle: String,
     pub allowlist: Vec<String>,
     pub pipelock_config_sha256: String,
+    pub addon_policy_sha256: String,
 }
 
 impl Identity {
@@ -110,6 +114,7 @@ impl Identity {
             bottle: plan.bottle.clone(),
             allowlist: plan.egress.allowlist.clone(),
             pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
+            addon_policy_sha256: plan.mitmproxy.addon.policy.sha256(),
         }
     }
 }
@@ -133,6 +138,7 @@ impl ExitReport {
             images,
             allowlist: identity.allowlist,
             pipelock_config_sha256: identity.pipelock_config_sha256,
+            addon_policy_sha256: identity.addon_policy_sha256,
             log,
             totals: summary.total,
             hosts: summary.hosts,
@@ -320,6 +326,10 @@ mod tests {
         assert_eq!(
             report["pipelock_config_sha256"],
             crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
+        );
+        assert_eq!(
+            report["addon_policy_sha256"],
+            plan.mitmproxy.addon.policy.sha256()
         );
 
         // mitmproxy never started: no log read, the report says so.

@@ -191,6 +191,33 @@ fn credentials_and_git() {
     check("credentials_and_git", &files, &options("forger"), &host());
 }
 
+/// Issue 21: per-host method and path rules and the git push policy, in the plan's egress
+/// and git settings and in the addon config (labelled with where the manifest writes them).
+#[test]
+fn egress_rules_and_git_push() {
+    let files = [user(
+        r#"{ "bottles": { "ruled": {
+               "egress": { "allowlist": ["api.github.com", "github.com"],
+                           "rules": [
+                             { "host": "api.github.com", "methods": ["GET"], "paths": ["/**"] },
+                             { "host": "api.github.com", "methods": ["POST"],
+                               "paths": ["/repos/acme/widgets/issues/*/comments"], "ignore_case": true },
+                             { "host": "github.com", "methods": ["GET", "POST"],
+                               "paths": ["/acme/widgets.git/**"] } ] },
+               "credentials": {
+                 "GIT_TOKEN": { "value": "${GH_TOKEN_ON_HOST}", "hosts": ["github.com"], "scheme": "Basic" } },
+               "git": { "name": "Ada Bot", "email": "ada@example.com",
+                        "push": { "refs": ["refs/heads/agent/*"] } } } },
+             "agents": { "ruled": { "bottle": "ruled" } } }"#,
+    )];
+    check(
+        "egress_rules_and_git_push",
+        &files,
+        &options("ruled"),
+        &host(),
+    );
+}
+
 /// The bottle's egress limits and the agent's resources, as pipelock, mitmproxy and
 /// docker get them.
 #[test]

@@ -24,6 +24,7 @@ fn a_report(log: &str) -> Value {
             bottle: "dev".into(),
             allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
             pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
+            addon_policy_sha256: bot_bottle::digest::sha256_hex(br#"{"rules":[],"git_push":null}"#),
         },
         Ended {
             how: "exited",

@@ -63,6 +63,7 @@ pub fn plan(
             credentials: &credentials,
             guarded: &env.scanned_by_pipelock,
             engine: host.engine,
+            git_push: bottle.git.push.as_ref(),
         },
     );
     let agent_image = images.agent.arg();

@@ -8,11 +8,13 @@
 
 use crate::config::credential::Credential;
 use crate::config::egress::Egress;
+use crate::config::git_push::PushPolicy;
 use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
 use crate::naming::{BottleNames, Role};
 use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
+use crate::plan::addon_policy::AddonPolicy;
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::phase::Lane;
@@ -146,6 +148,8 @@ pub(crate) struct MitmproxyInput<'a> {
     /// The agent's forwarded secrets, by name.
     pub guarded: &'a [String],
     pub engine: Option<EngineCapacity>,
+    /// The bottle's `git.push`.
+    pub git_push: Option<&'a PushPolicy>,
 }
 
 pub(crate) fn mitmproxy(
@@ -163,6 +167,10 @@ pub(crate) fn mitmproxy(
         input.credentials,
         input.guarded,
     );
+    let addon = AddonConfig {
+        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        ..addon
+    };
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
     let mut run = run(
