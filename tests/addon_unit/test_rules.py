@@ -200,6 +200,7 @@ def test_the_rules_of_a_host_add_up():
     ("/a/(x)+", b"/a/(x)+", True),
     ("/a/(x)+", b"/a/xx", False),
     ("/a/*", b"/a/b%2fc", False),  # `a/b/c` to a server that decodes first
+    ("/a/b/c", b"/a/b%2fc", False),  # one segment `b%2Fc` to a server that routes on the raw path
     ("/a/**", b"/a/b%2fc", True),
 ])
 def test_globs(pattern, path, ok):

@@ -15,4 +15,5 @@ mod fail_closed;
 mod images;
 mod launch;
 mod report;
+mod rules;
 mod walls;
