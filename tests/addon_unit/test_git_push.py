@@ -293,3 +293,15 @@ def test_the_config_carries_the_policy():
     assert (cfg.git_push.refs, cfg.git_push.delete, cfg.git_push.rule) == (("refs/heads/agent/*",), False, "git.push")
     assert parse_config(addon_config(), addon_env()).git_push is None
     assert parse_config(addon_config(git_push=None), addon_env()).git_push is None
+
+
+def test_the_refusal_is_in_the_documented_table():
+    import re
+
+    from conftest import REPO
+    doc = (REPO / "docs" / "addon.md").read_text()
+    table = doc[doc.index("## The addon's own refusals"):doc.index("## Behaviour")]
+    documented = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| `(\w+)` \| (\d+)", table, re.M)}
+    r = refusal(body((OLD, NEW, b"refs/heads/main")))
+    assert documented[r.code] == r.status == 200
+    assert "403 (plain text) when the ref updates cannot be read" in table

@@ -286,3 +286,14 @@ def test_the_config_carries_the_rules():
     assert [(r.host, r.methods, r.paths, r.rule) for r in cfg.rules] == [
         ("api.github.com", ("GET", "*"), ("/**",), "egress.rules[0]")]
     assert parse_config(addon_config(), addon_env()).rules == []
+
+
+def test_the_refusal_is_in_the_documented_table():
+    import re
+
+    from conftest import REPO
+    doc = (REPO / "docs" / "addon.md").read_text()
+    table = doc[doc.index("## The addon's own refusals"):doc.index("## Behaviour")]
+    documented = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| `(\w+)` \| (\d+)", table, re.M)}
+    r = rules_refusal(GITHUB, "DELETE", "api.github.com", b"/", [])
+    assert documented[r.code] == r.status

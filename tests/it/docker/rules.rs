@@ -234,6 +234,10 @@ step REMOTE git ls-remote origin"#;
         ),
         "{out}"
     );
+    assert!(
+        has("MAIN: error: failed to push some refs to 'https://git.allowed.test/repo.git'"),
+        "{out}"
+    );
     assert!(has("DELETE rc=1"), "{out}");
     assert!(
         has(
