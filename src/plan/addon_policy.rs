@@ -112,6 +112,14 @@ mod tests {
     }
 
     #[test]
+    fn no_policy_hashes_as_documented() {
+        assert_eq!(
+            AddonPolicy::default().sha256(),
+            sha256_hex(br#"{"rules":[],"git_push":null}"#)
+        );
+    }
+
+    #[test]
     fn no_policy_renders_no_keys() {
         let json = serde_json::to_string(&AddonPolicy::default()).unwrap();
         assert_eq!(json, "{}");

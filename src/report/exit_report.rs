@@ -33,10 +33,10 @@ pub struct ExitReport {
     pub ended: Ended,
     pub images: Vec<ImageInfo>,
     pub allowlist: Vec<String>,
-    /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
-    pub pipelock_config_sha256: String,
     /// SHA-256 (hex) of the addon's rules (`AddonPolicy::sha256`).
     pub addon_policy_sha256: String,
+    /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
+    pub pipelock_config_sha256: String,
     pub log: LogInfo,
     pub totals: Counts,
     pub hosts: Vec<HostCounts>,
@@ -102,8 +102,8 @@ pub struct Identity {
     pub agent: String,
     pub bottle: String,
     pub allowlist: Vec<String>,
-    pub pipelock_config_sha256: String,
     pub addon_policy_sha256: String,
+    pub pipelock_config_sha256: String,
 }
 
 impl Identity {
@@ -113,8 +113,8 @@ impl Identity {
             agent: plan.agent.clone(),
             bottle: plan.bottle.clone(),
             allowlist: plan.egress.allowlist.clone(),
-            pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
             addon_policy_sha256: plan.mitmproxy.addon.policy.sha256(),
+            pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
         }
     }
 }
@@ -137,8 +137,8 @@ impl ExitReport {
             ended,
             images,
             allowlist: identity.allowlist,
-            pipelock_config_sha256: identity.pipelock_config_sha256,
             addon_policy_sha256: identity.addon_policy_sha256,
+            pipelock_config_sha256: identity.pipelock_config_sha256,
             log,
             totals: summary.total,
             hosts: summary.hosts,
@@ -324,12 +324,12 @@ mod tests {
             "registry.example/agent@sha256:aa"
         );
         assert_eq!(
-            report["pipelock_config_sha256"],
-            crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
-        );
-        assert_eq!(
             report["addon_policy_sha256"],
             plan.mitmproxy.addon.policy.sha256()
+        );
+        assert_eq!(
+            report["pipelock_config_sha256"],
+            crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
         );
 
         // mitmproxy never started: no log read, the report says so.

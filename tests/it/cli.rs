@@ -93,40 +93,6 @@ fn user_and_working_dir_manifests_merge_and_list() {
     assert!(info.stdout.contains("api.anthropic.com"));
 }
 
-/// Issue 21: `bottle info` shows what the rules leave a host open to, and the push policy.
-#[test]
-fn info_shows_the_egress_rules_and_the_git_push_policy() {
-    let t = Test::new().user_file(
-        r#"{"bottles": {"gh": {
-             "egress": {"allowlist": ["api.github.com", "github.com"],
-                        "rules": [{"host": "api.github.com", "methods": ["get"], "paths": ["/**"]},
-                                  {"host": "api.github.com", "methods": ["POST"],
-                                   "paths": ["/repos/acme/widgets/issues/*/comments"], "ignore_case": true}]},
-             "git": {"push": {"refs": ["refs/heads/agent/*"]}}}},
-           "agents": {"gh": {"bottle": "gh"}}}"#,
-    );
-    let info = t.run(&["info", "gh"]);
-    assert_eq!(info.code, 0, "{}", info.stderr);
-    for line in [
-        "  egress rules (a host named here is open only to these; GET includes HEAD):",
-        "    api.github.com  GET  /**",
-        "    api.github.com  POST  /repos/acme/widgets/issues/*/comments  (any case)",
-        "  git push: refs refs/heads/agent/*; deleting refs refused",
-    ] {
-        assert!(
-            info.stdout.lines().any(|l| l == line),
-            "{line:?} not in:\n{}",
-            info.stdout
-        );
-    }
-    let plain = t.run(&["info", "agent"]);
-    assert!(
-        plain.stdout.contains("egress rules: none") && plain.stdout.contains("git push: any ref"),
-        "{}",
-        plain.stdout
-    );
-}
-
 #[test]
 fn bot_bottle_config_overrides_the_user_path() {
     let t = Test::new();
@@ -177,6 +143,40 @@ fn literal_values_never_reach_the_plan() {
         assert!(run.stdout.contains("LITERAL_SETTING"));
         assert!(!run.stdout.contains("literal-value-should-not-print"));
     }
+}
+
+/// Issue 21: `bottle info` shows what the rules leave a host open to, and the push policy.
+#[test]
+fn info_shows_the_egress_rules_and_the_git_push_policy() {
+    let t = Test::new().user_file(
+        r#"{"bottles": {"gh": {
+             "egress": {"allowlist": ["api.github.com", "github.com"],
+                        "rules": [{"host": "api.github.com", "methods": ["get"], "paths": ["/**"]},
+                                  {"host": "api.github.com", "methods": ["POST"],
+                                   "paths": ["/repos/acme/widgets/issues/*/comments"], "ignore_case": true}]},
+             "git": {"push": {"refs": ["refs/heads/agent/*"]}}}},
+           "agents": {"gh": {"bottle": "gh"}}}"#,
+    );
+    let info = t.run(&["info", "gh"]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    for line in [
+        "  egress rules (a host named here is open only to these; GET includes HEAD):",
+        "    api.github.com  GET  /**",
+        "    api.github.com  POST  /repos/acme/widgets/issues/*/comments  (any case)",
+        "  git push: refs refs/heads/agent/*; deleting refs refused",
+    ] {
+        assert!(
+            info.stdout.lines().any(|l| l == line),
+            "{line:?} not in:\n{}",
+            info.stdout
+        );
+    }
+    let plain = t.run(&["info", "agent"]);
+    assert!(
+        plain.stdout.contains("egress rules: none") && plain.stdout.contains("git push: any ref"),
+        "{}",
+        plain.stdout
+    );
 }
 
 #[test]

@@ -23,8 +23,8 @@ fn a_report(log: &str) -> Value {
             agent: "dev".into(),
             bottle: "dev".into(),
             allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
-            pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
             addon_policy_sha256: bot_bottle::digest::sha256_hex(br#"{"rules":[],"git_push":null}"#),
+            pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
         },
         Ended {
             how: "exited",

@@ -167,10 +167,6 @@ pub(crate) fn mitmproxy(
         input.credentials,
         input.guarded,
     );
-    let addon = AddonConfig {
-        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
-        ..addon
-    };
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
     let mut run = run(
@@ -191,6 +187,10 @@ pub(crate) fn mitmproxy(
         let var = guarded_env(secret);
         run = run.pass_env(var);
     }
+    let addon = AddonConfig {
+        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        ..addon
+    };
     let run = run
         .arg("--env")
         .content(
