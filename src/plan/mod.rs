@@ -4,6 +4,7 @@
 pub mod addon_config;
 pub mod bottle_plan;
 pub mod docker_command;
+pub mod json_merge;
 pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;
