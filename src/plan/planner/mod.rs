@@ -4,6 +4,7 @@
 
 mod agent;
 mod attach;
+mod claude_code;
 mod git_config;
 mod hardening;
 mod images;
@@ -101,6 +102,11 @@ pub fn plan(
         cwd: options.cwd,
         git: &bottle.git,
         credentials: &credentials,
+        command: if options.command.is_empty() {
+            &agent.command
+        } else {
+            &options.command
+        },
     }));
     // The order of the launch, and the only place it is decided. Everything that does
     // not wait for something else runs at once: the images and networks; then the two
