@@ -38,7 +38,7 @@ def real_value(var: str) -> str:
 def snapshot_json(path):
     text = path.read_text()
     _, header, body = text.split("---\n", 2)  # insta's header, then the value
-    assert "source: tests/plan_snapshots.rs" in header, path.name
+    assert "source: tests/it/plan_snapshots.rs" in header, path.name
     return json.loads(body)
 
 
