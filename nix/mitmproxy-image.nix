@@ -1,7 +1,9 @@
 # The mitmproxy image: nixpkgs' mitmproxy, the bottle's verdict addon at the
 # contract's path, a non-root user whose home holds mitmproxy's confdir (where it
 # writes its CA on first start). Everything else comes from contract.mitmproxy.
-# `addon` is the addon file (../nix/mitmproxy/bottle_verdict.py from the flake).
+# `addon` is the addon's entry file (../nix/mitmproxy/bottle_verdict.py from the flake);
+# what it imports sits beside it and is copied beside it: mitm_patches.py and the
+# bot_bottle_addon package (docs/addon.md "Files").
 {
   pkgs,
   contract,
@@ -17,6 +19,8 @@ let
     shell = "/bin/sh";
   };
   inherit (users) q owner;
+  addonDir = dirOf addon;
+  installDir = dirOf c.addon;
 in
 dockerTools.streamLayeredImage {
   name = c.repository;
@@ -32,9 +36,12 @@ dockerTools.streamLayeredImage {
   fakeRootCommands = ''
     ${users.tmpCommands}
 
-    mkdir -p ${q (dirOf c.addon)}
+    mkdir -p ${q installDir}
     cp ${addon} ${q c.addon}
-    chmod 0444 ${q c.addon}
+    cp ${addonDir}/mitm_patches.py ${q "${installDir}/mitm_patches.py"}
+    cp -r ${addonDir}/bot_bottle_addon ${q "${installDir}/bot_bottle_addon"}
+    chmod 0444 ${q c.addon} ${q "${installDir}/mitm_patches.py"}
+    chmod -R a=rX ${q "${installDir}/bot_bottle_addon"}
 
     mkdir -p ${q c.home} ${q c.confdir}
     chown -R ${owner} ${q c.home}

@@ -1,7 +1,8 @@
 # Everything the flake exposes for one system, as a function of a package set.
 # flake.nix calls it with nixpkgs; tests/nix/check.sh calls it with a stub.
 #   contract    the parsed nix/image-contract.json
-#   addon       the mitmproxy addon file (nix/mitmproxy/bottle_verdict.py)
+#   addon       the mitmproxy addon's entry file (nix/mitmproxy/bottle_verdict.py; the image
+#               also copies what sits beside it: mitm_patches.py, bot_bottle_addon/)
 #   root        the repository root
 #   lockFile    nix/images.lock.json, or null while it is not recorded
 #   withImages  false where images cannot be built or streamed (darwin)

@@ -18,12 +18,3 @@ pub fn install(in_flight: Arc<InFlight>) -> anyhow::Result<()> {
         })?;
     Ok(())
 }
-
-pub fn name(signal: i32) -> &'static str {
-    match signal {
-        SIGINT => "SIGINT",
-        SIGTERM => "SIGTERM",
-        SIGHUP => "SIGHUP",
-        _ => "a signal",
-    }
-}

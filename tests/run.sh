@@ -2,7 +2,9 @@
 # The whole test suite, as README.md gives it: formatting, clippy, the Nix parse and
 # stub-evaluation checks, then `cargo test` (everything that needs no Docker: unit tests,
 # the executor against a scripted engine, CLI tests, the bad-manifest corpus, the plan
-# snapshots; a changed snapshot fails), then, when a Docker engine answers, the test
+# snapshots; a changed snapshot fails), the addon's host tests (its pure package with plain
+# pytest, and the addon config of every plan snapshot read by the addon's parser), then,
+# when a Docker engine answers, the test
 # images, the mitmproxy addon tests, the fake internet's tests, the pipelock conformance
 # suite (run against the double here; the same assertions pass against a real pipelock,
 # docs/pipelock.md) and the Docker-backed Rust tests (`cargo test -- --ignored`: `bottle
@@ -25,6 +27,8 @@ step "nix: parse and stub-evaluate (tests/nix/check.sh)"
 bash tests/nix/check.sh
 step "cargo test (no Docker needed; the Docker-backed tests show as ignored)"
 cargo test --locked
+step "addon: the pure package's host tests and the Rust-Python contract (tests/addon_unit/run.sh; no Docker)"
+bash tests/addon_unit/run.sh
 
 docker_tests="NOT RUN"
 if [ "${BOT_BOTTLE_SKIP_DOCKER_TESTS:-}" = 1 ]; then

@@ -4,7 +4,8 @@
 
 pub use crate::config::bottle::Bottle;
 use crate::config::claude_code::ClaudeCode;
-use crate::config::manifest::{AgentSpec, Manifest, ManifestError};
+use crate::config::manifest::{AgentSpec, Manifest};
+use crate::error::{Error, ManifestError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,10 +152,10 @@ impl Catalog {
     }
 
     /// The agent by name; an unknown name lists the known ones.
-    pub fn agent(&self, name: &str) -> Result<&Agent, crate::exit_code::UserError> {
+    pub fn agent(&self, name: &str) -> Result<&Agent, Error> {
         self.agents.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.agents.keys().map(String::as_str).collect();
-            crate::exit_code::UserError::new(format!(
+            Error::usage(format!(
                 "unknown agent `{name}`; known agents: {}",
                 known.join(", ")
             ))

@@ -104,84 +104,9 @@ impl Credential {
                 ));
             }
         };
-        if spec.hosts.is_empty() {
-            return Err((
-                ".hosts".into(),
-                "the host list is empty: name the hosts this credential may be sent to (each on the bottle's allowlist)".into(),
-            ));
-        }
-        let mut hosts = Vec::new();
-        for (i, entry) in spec.hosts.iter().enumerate() {
-            let at = format!(".hosts[{i}]");
-            let host = host_pattern::normalize(entry).map_err(|m| (at.clone(), m))?;
-            if !egress.allows(&host) {
-                return Err((
-                    at,
-                    format!(
-                        "`{host}` is not on this bottle's allowlist, so the credential could never be sent there; add it to egress.allowlist or remove it here"
-                    ),
-                ));
-            }
-            if !hosts.contains(&host) {
-                hosts.push(host);
-            }
-        }
-        let header = spec
-            .header
-            .clone()
-            .unwrap_or_else(|| "Authorization".into());
-        if !is_header_name(&header) {
-            return Err((
-                ".header".into(),
-                format!(
-                    "`{header}` is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
-                ),
-            ));
-        }
-        if FORBIDDEN_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
-            return Err((
-                ".header".into(),
-                format!("`{header}` frames or routes the request; a credential cannot go there"),
-            ));
-        }
-        let scheme = match spec
-            .scheme
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("none") => Scheme::Plain,
-            Some("bearer") => Scheme::Bearer,
-            Some("basic") => Scheme::Basic {
-                username: spec
-                    .username
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_BASIC_USERNAME.into()),
-            },
-            Some(_) => {
-                return Err((
-                    ".scheme".into(),
-                    format!(
-                        "unknown scheme `{}`; expected \"Bearer\", \"Basic\" or \"none\" (the value alone)",
-                        spec.scheme.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
-        };
-        if let Some(user) = &spec.username {
-            if !matches!(scheme, Scheme::Basic { .. }) {
-                return Err((
-                    ".username".into(),
-                    "a username goes with the Basic scheme only".into(),
-                ));
-            }
-            if user.is_empty() || user.contains([':', '\n', '\r', '\0']) {
-                return Err((
-                    ".username".into(),
-                    "the username may not be empty or hold `:`, a newline or NUL".into(),
-                ));
-            }
-        }
+        let hosts = hosts(spec, egress)?;
+        let header = header(spec)?;
+        let scheme = scheme(spec)?;
         Ok(Credential {
             name: name.to_string(),
             source,
@@ -230,6 +155,99 @@ fn is_header_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+/// `hosts`: not empty, each a host pattern on the bottle's allowlist; duplicates dropped.
+fn hosts(spec: &CredentialSpec, egress: &Egress) -> Result<Vec<String>, (String, String)> {
+    if spec.hosts.is_empty() {
+        return Err((
+            ".hosts".into(),
+            "the host list is empty: name the hosts this credential may be sent to (each on the bottle's allowlist)".into(),
+        ));
+    }
+    let mut hosts = Vec::new();
+    for (i, entry) in spec.hosts.iter().enumerate() {
+        let at = format!(".hosts[{i}]");
+        let host = host_pattern::normalize(entry).map_err(|m| (at.clone(), m))?;
+        if !egress.allows(&host) {
+            return Err((
+                at,
+                format!(
+                    "`{host}` is not on this bottle's allowlist, so the credential could never be sent there; add it to egress.allowlist or remove it here"
+                ),
+            ));
+        }
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// `header` (default `Authorization`): a header name that does not frame or route.
+fn header(spec: &CredentialSpec) -> Result<String, (String, String)> {
+    let header = spec
+        .header
+        .clone()
+        .unwrap_or_else(|| "Authorization".into());
+    if !is_header_name(&header) {
+        return Err((
+            ".header".into(),
+            format!(
+                "`{header}` is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+            ),
+        ));
+    }
+    if FORBIDDEN_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+        return Err((
+            ".header".into(),
+            format!("`{header}` frames or routes the request; a credential cannot go there"),
+        ));
+    }
+    Ok(header)
+}
+
+/// `scheme` (and `username`, which only Basic takes).
+fn scheme(spec: &CredentialSpec) -> Result<Scheme, (String, String)> {
+    let scheme = match spec
+        .scheme
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("none") => Scheme::Plain,
+        Some("bearer") => Scheme::Bearer,
+        Some("basic") => Scheme::Basic {
+            username: spec
+                .username
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BASIC_USERNAME.into()),
+        },
+        Some(_) => {
+            return Err((
+                ".scheme".into(),
+                format!(
+                    "unknown scheme `{}`; expected \"Bearer\", \"Basic\" or \"none\" (the value alone)",
+                    spec.scheme.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    if let Some(user) = &spec.username {
+        if !matches!(scheme, Scheme::Basic { .. }) {
+            return Err((
+                ".username".into(),
+                "a username goes with the Basic scheme only".into(),
+            ));
+        }
+        if user.is_empty() || user.contains([':', '\n', '\r', '\0']) {
+            return Err((
+                ".username".into(),
+                "the username may not be empty or hold `:`, a newline or NUL".into(),
+            ));
+        }
+    }
+    Ok(scheme)
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// One manifest file, exactly as written. Unknown fields are errors, so a typo cannot
 /// silently drop a setting.
@@ -174,25 +173,7 @@ impl ClaudeCodeSpec {
     }
 }
 
-/// A manifest error: the file, the JSON path of the field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestError {
-    pub file: String,
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.path, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ManifestError {}
+pub use crate::error::ManifestError;
 
 impl Manifest {
     /// Parses one file's text. `file` only labels errors.

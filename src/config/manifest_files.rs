@@ -1,7 +1,7 @@
 //! Finds and reads the two manifest files (the user's and the working directory's). I/O.
 
 use crate::config::catalog::{ManifestOrigin, ManifestText};
-use crate::exit_code::UserError;
+use crate::error::Error;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ pub fn read(
     env: &BTreeMap<String, String>,
     home: &Path,
     cwd: &Path,
-) -> Result<Vec<ManifestText>, UserError> {
+) -> Result<Vec<ManifestText>, Error> {
     let mut files = Vec::new();
     let user = user_manifest_path(env, home);
     let explicit = env.get("BOT_BOTTLE_CONFIG").is_some_and(|p| !p.is_empty());
@@ -50,17 +50,17 @@ pub fn read(
     Ok(files)
 }
 
-fn read_optional(path: &Path, required: bool) -> Result<Option<String>, UserError> {
+fn read_optional(path: &Path, required: bool) -> Result<Option<String>, Error> {
     match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
-            UserError::new(format!(
+            Error::usage(format!(
                 "{}: not UTF-8 text (invalid byte at offset {})",
                 path.display(),
                 e.utf8_error().valid_up_to()
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
-        Err(e) => Err(UserError::new(format!(
+        Err(e) => Err(Error::usage(format!(
             "{}: cannot read the manifest: {e}",
             path.display()
         ))),

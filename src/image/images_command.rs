@@ -4,7 +4,8 @@
 //! processes go through `docker`.
 
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{self, UserError};
+use crate::error::Error;
+use crate::exit_code;
 use crate::image::archive::{self, ImageDigest};
 use crate::image::image_ref::{ImageRef, ImageRole, ImageSource};
 use crate::image::loader::{self, LoadOutcome};
@@ -121,7 +122,7 @@ pub fn run(
     cmd: &ImagesCommand,
     env: &BTreeMap<String, String>,
     docker: &dyn DockerEngine,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     run_with(cmd, env, docker, &mut stdout.lock(), &mut stderr.lock())
@@ -134,7 +135,7 @@ pub fn run_with(
     docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     match cmd {
         ImagesCommand::Status => status(env, docker, out),
         ImagesCommand::Load { roles } => load(roles, env, docker, out, err),
@@ -151,7 +152,7 @@ pub fn run_with(
                 }
                 (Some(path), None) => digest_file(path)?,
                 (None, None) => {
-                    return Err(UserError::new("give an ARCHIVE, `-` or --stream CMD").into());
+                    return Err(Error::usage("give an ARCHIVE, `-` or --stream CMD"));
                 }
             };
             if *json {
@@ -192,11 +193,13 @@ pub fn render_digest(image: &ImageDigest) -> String {
 }
 
 /// The digests of an archive file.
-pub fn digest_file(path: &Path) -> Result<Vec<ImageDigest>> {
+pub fn digest_file(path: &Path) -> Result<Vec<ImageDigest>, Error> {
     let file = std::fs::File::open(path)
-        .map_err(|e| UserError::new(format!("cannot open {}: {e}", path.display())))?;
-    archive::read_archive(BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("reading the docker-archive {}", path.display()))
+        .map_err(|e| Error::usage(format!("cannot open {}: {e}", path.display())))?;
+    Ok(
+        archive::read_archive(BufReader::with_capacity(1 << 20, file))
+            .with_context(|| format!("reading the docker-archive {}", path.display()))?,
+    )
 }
 
 /// The digests of what a stream script writes; its failure is reported over a parse error.
@@ -233,14 +236,15 @@ fn single(images: Vec<ImageDigest>, role: ImageRole, program: &Path) -> Result<I
 fn streams_or_env(
     streams: &[RoleStream],
     env: &BTreeMap<String, String>,
-) -> Result<Vec<RoleStream>> {
+) -> Result<Vec<RoleStream>, Error> {
     if !streams.is_empty() {
         let mut seen = Vec::new();
         for s in streams {
             if seen.contains(&s.role) {
-                return Err(
-                    UserError::new(format!("--stream {} is given twice", s.role.name())).into(),
-                );
+                return Err(Error::usage(format!(
+                    "--stream {} is given twice",
+                    s.role.name()
+                )));
             }
             seen.push(s.role);
         }
@@ -253,12 +257,11 @@ fn streams_or_env(
                 role,
                 command: PathBuf::from(cmd),
             }),
-            None => Err(UserError::new(format!(
+            None => Err(Error::usage(format!(
                 "no stream for the {role} image: {var} is not set (run through `nix run .#bottle -- images …`, which sets it) and no --stream {role}=CMD was given",
                 role = role.name(),
                 var = role.nix_stream_var()
-            ))
-            .into()),
+            ))),
         })
         .collect()
 }
@@ -276,7 +279,7 @@ fn verify(
     docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let streams = streams_or_env(streams, env)?;
     let lock = read_lock(lock_path)?;
     let shown = lock_path.display().to_string();
@@ -305,15 +308,14 @@ fn verify(
     }
 }
 
-fn read_lock(path: &Path) -> Result<ImageLock> {
+fn read_lock(path: &Path) -> Result<ImageLock, Error> {
     if !path.exists() {
-        return Err(UserError::new(format!(
+        return Err(Error::usage(format!(
             "{} does not exist: record it with `nix run .#bottle -- images lock` (or pass --lock PATH)",
             path.display()
-        ))
-        .into());
+        )));
     }
-    ImageLock::read(path).map_err(|e| UserError::new(format!("{e:#}")).into())
+    ImageLock::read(path).map_err(|e| Error::usage(format!("{e:#}")))
 }
 
 fn record(
@@ -322,7 +324,7 @@ fn record(
     env: &BTreeMap<String, String>,
     docker: &dyn DockerEngine,
     out: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let streams = streams_or_env(streams, env)?;
     let mut lock = if lock_path.exists() {
         read_lock(lock_path)?
@@ -363,7 +365,7 @@ fn status(
     env: &BTreeMap<String, String>,
     docker: &dyn DockerEngine,
     out: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let engine = docker.available();
     let mut table = Table::new(["ROLE", "IMAGE", "FROM", "LOADED"]);
     let mut notes = Vec::new();
@@ -421,7 +423,7 @@ fn load(
     docker: &dyn DockerEngine,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let roles = if roles.is_empty() {
         ImageRole::ALL.to_vec()
     } else {
@@ -508,7 +510,7 @@ mod tests {
             ),
         ]);
         let e = streams_or_env(&[], &env).unwrap_err();
-        assert_eq!(exit_code::for_error(&e), exit_code::USAGE);
+        assert_eq!(e.exit_code(), exit_code::USAGE);
         assert!(
             e.to_string().contains("BOT_BOTTLE_NIX_MITMPROXY_STREAM"),
             "{e}"

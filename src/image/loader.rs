@@ -6,9 +6,9 @@
 use crate::engine::answer::Answer;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::UserError;
+use crate::error::Error;
 use crate::image::image_ref::{ImageRef, ImageSource, inspect_args};
-use anyhow::{Result, bail};
+use anyhow::bail;
 use std::path::Path;
 
 /// What [`load_if_missing`] did.
@@ -22,18 +22,17 @@ pub enum LoadOutcome {
 
 /// Whether Docker has `reference`. A missing image is `Ok(false)`; an engine that does not
 /// answer is an error (so that a launch does not try to load what it cannot check).
-pub fn is_loaded(docker: &dyn DockerEngine, reference: &str) -> Result<bool> {
+pub fn is_loaded(docker: &dyn DockerEngine, reference: &str) -> Result<bool, Error> {
     let done = docker.run(&Call::new(inspect_args(reference)))?;
     match Answer::of(&done) {
-        Answer::Done => return Ok(true),
-        answer if answer.is_gone() => return Ok(false),
-        _ => {}
+        Answer::Done => Ok(true),
+        answer if answer.is_gone() => Ok(false),
+        _ => Err(Error::Docker {
+            command: format!("docker image inspect {reference}"),
+            code: done.code,
+            stderr: done.stderr,
+        }),
     }
-    bail!(
-        "`docker image inspect {reference}` failed (exit {}): {}",
-        done.code,
-        done.stderr.trim()
-    )
 }
 
 /// Makes sure `image` is in Docker, loading it from its Nix stream script if needed.
@@ -42,7 +41,7 @@ pub fn ensure_loaded(
     docker: &dyn DockerEngine,
     image: &ImageRef,
     progress: &mut dyn FnMut(&str),
-) -> Result<()> {
+) -> Result<(), Error> {
     load_if_missing(docker, image, progress).map(|_| ())
 }
 
@@ -51,15 +50,27 @@ pub fn load_if_missing(
     docker: &dyn DockerEngine,
     image: &ImageRef,
     progress: &mut dyn FnMut(&str),
-) -> Result<LoadOutcome> {
+) -> Result<LoadOutcome, Error> {
     if !image.is_set() {
-        return Err(UserError::new(image.advice()).into());
+        return Err(Error::usage(image.advice()));
     }
-    let role = image.role.name();
-    let reference = &image.reference;
-    if is_loaded(docker, reference)? {
+    if is_loaded(docker, &image.reference)? {
         return Ok(LoadOutcome::Present);
     }
+    load(docker, image, progress)?;
+    Ok(LoadOutcome::Loaded)
+}
+
+/// Streams a missing image from its Nix stream script into `docker load`, and checks it
+/// is there afterwards; an image from a flag or a variable cannot be loaded: says what to
+/// do instead.
+fn load(
+    docker: &dyn DockerEngine,
+    image: &ImageRef,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    let role = image.role.name();
+    let reference = &image.reference;
     let stream = match &image.source {
         ImageSource::Nix {
             stream: Some(stream),
@@ -75,7 +86,7 @@ pub fn load_if_missing(
         ImageSource::Env { var } => bail!(
             "the {role} image {reference} (from {var}) is not in Docker: build it or `docker load` it, set {var} to another image, or unset it to use the Nix app's pinned image (`nix run .#bottle -- …`)"
         ),
-        ImageSource::Unset => return Err(UserError::new(image.advice()).into()),
+        ImageSource::Unset => bail!("{}", image.advice()),
     };
     let stream_path = Path::new(stream);
     if !stream_path.exists() {
@@ -99,11 +110,11 @@ pub fn load_if_missing(
             output()
         );
     }
-    if !is_loaded(docker, reference)? {
+    if !is_loaded(docker, reference).map_err(Error::into_anyhow)? {
         bail!(
             "`{stream} | docker load` succeeded but Docker has no {reference} afterwards (the stream script is for another image?); docker load said:\n{}",
             output()
         );
     }
-    Ok(LoadOutcome::Loaded)
+    Ok(())
 }

@@ -10,10 +10,11 @@
 use crate::engine::answer::Answer;
 use crate::engine::call::{Call, Mode};
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{FAILURE, Interrupted};
+use crate::error::{Error, signal_name};
+use crate::exit_code::FAILURE;
 use crate::launch::ca_cert::CaCert;
 use crate::launch::slot_board::SlotBoard;
-use crate::launch::undo_stack::UndoStack;
+use crate::naming::agent_name_attempt;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
@@ -22,6 +23,7 @@ use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::runtime::launch_record::{Entry, LaunchRecord};
+use crate::teardown::undo_stack::UndoStack;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -68,13 +70,14 @@ pub struct LaunchInput<'a> {
 }
 
 /// Runs the plan and returns the exit code of the agent's command. Teardown always runs;
-/// its failures are reported, and turn a successful exit into [`FAILURE`].
+/// its failures are reported, and turn a successful exit into [`FAILURE`]. A signal that
+/// ended the launch is [`Error::Interrupted`].
 pub fn run(
     plan: &BottlePlan,
     input: LaunchInput,
     engine: &dyn DockerEngine,
     progress: &Progress,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let undo = UndoStack::default();
     let board = SlotBoard::new(input.slots.clone());
     let exec = Executor {
@@ -108,16 +111,16 @@ pub fn run(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(anyhow!(
+            Err(Error::Failed(anyhow!(
                 "internal error (bottle panicked: {what}); the bottle was torn down"
-            ))
+            )))
         }
         Ok(Err(err)) => match signal {
-            Some(signal) => Err(anyhow::Error::new(Interrupted { signal })),
-            None => Err(err),
+            Some(signal) => Err(Error::Interrupted { signal }),
+            None => Err(Error::Failed(err)),
         },
         Ok(Ok(code)) => match signal {
-            Some(signal) if code != 0 => Err(anyhow::Error::new(Interrupted { signal })),
+            Some(signal) if code != 0 => Err(Error::Interrupted { signal }),
             _ if failures > 0 && code == 0 => Ok(FAILURE),
             _ => Ok(code),
         },
@@ -159,10 +162,11 @@ impl Executor<'_> {
         )
     }
 
-    /// An error when a signal arrived or another lane failed.
+    /// An error when a signal arrived (what [`run`] then reports is
+    /// [`Error::Interrupted`]) or another lane failed.
     fn stop_if_needed(&self) -> Result<()> {
         if let Some(signal) = self.engine.signal() {
-            return Err(anyhow::Error::new(Interrupted { signal }));
+            bail!("interrupted by {}", signal_name(signal));
         }
         if self.failed.load(Ordering::SeqCst) {
             return Err(anyhow::Error::new(Stopped));
@@ -247,7 +251,7 @@ impl Executor<'_> {
         }
         if let Some(undo) = &step.undo {
             self.undo.push(undo.clone());
-            self.note_creating(undo, &step.action, &slots)?;
+            self.note_creating(undo, &step.action)?;
         }
         let (code, note) = self.act(phase, step, &slots)?;
         for line in step.done.iter().chain(note.as_ref()) {
@@ -257,24 +261,24 @@ impl Executor<'_> {
     }
 
     /// Writes to the record what the step is about to create, before it runs.
-    fn note_creating(&self, undo: &Undo, action: &Action, slots: &SlotValues) -> Result<()> {
+    fn note_creating(&self, undo: &Undo, action: &Action) -> Result<()> {
         let record = self.input.record;
         match (undo, action) {
             (Undo::Network { name }, _) => record.note(&Entry::Network { name: name.clone() }),
             (Undo::Image { tag }, _) => record.note(&Entry::Image { tag: tag.clone() }),
-            (Undo::Containers { bottle_id, role }, Action::Run { command }) => {
-                let argv = command.argv(slots).unwrap_or_default();
-                match container_name(&argv) {
-                    Some(name) => {
-                        self.undo.may_exist(bottle_id, name);
-                        record.note(&Entry::Container {
-                            role: role.label().into(),
-                            name: name.into(),
-                            id: None,
-                        })
-                    }
-                    None => Ok(()),
-                }
+            (
+                Undo::Containers { bottle_id, role },
+                Action::Run {
+                    creates: Some(name),
+                    ..
+                },
+            ) => {
+                self.undo.may_exist(bottle_id, name);
+                record.note(&Entry::Container {
+                    role: role.label().into(),
+                    name: name.clone(),
+                    id: None,
+                })
             }
             // The agent's name is known per attempt (run_agent); the env-file's path when
             // it is chosen (write_env_file).
@@ -313,12 +317,12 @@ impl Executor<'_> {
             Action::EnsureImage { image } => {
                 crate::image::loader::ensure_loaded(engine, image, &mut |m: &str| {
                     self.progress.step(&self.line(phase, m))
-                })?;
+                })
+                .map_err(Error::into_anyhow)?;
             }
-            Action::Run { command } => {
-                let argv = command.argv(slots).unwrap_or_default();
+            Action::Run { command, creates } => {
                 let done = engine.check(&call(command, slots, Mode::Finish)?)?;
-                if let (Some(undo), Some(name)) = (&step.undo, container_name(&argv)) {
+                if let (Some(undo), Some(name)) = (&step.undo, creates) {
                     self.note_created(undo, &String::from_utf8_lossy(&done.stdout), name)?;
                 }
             }
@@ -511,10 +515,7 @@ impl Executor<'_> {
         attempts: u32,
     ) -> Result<()> {
         for attempt in 1..=attempts {
-            let name = match attempt {
-                1 => base.to_string(),
-                n => format!("{base}-{n}"),
-            };
+            let name = agent_name_attempt(base, attempt);
             if let Some(Undo::Containers { bottle_id, role }) = undo {
                 self.undo.may_exist(bottle_id, &name);
                 self.input.record.note(&Entry::Container {
@@ -598,17 +599,6 @@ impl Executor<'_> {
     }
 }
 
-/// The `--name` a `docker create`/`run` argv gives its container.
-fn container_name(argv: &[String]) -> Option<&str> {
-    match argv.first().map(String::as_str) {
-        Some("create" | "run") => argv
-            .windows(2)
-            .find(|w| w[0] == "--name")
-            .map(|w| w[1].as_str()),
-        _ => None,
-    }
-}
-
 /// Whether a failed probe's message says the container is not running or is gone
 /// (`docker exec`'s answers), so that no state query is needed.
 fn probe_says_stopped(stderr: &str, container: &str) -> bool {
@@ -653,3 +643,6 @@ fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
         shown: cmd.display(slots),
     })
 }
+
+#[cfg(test)]
+mod tests;

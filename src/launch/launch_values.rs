@@ -6,10 +6,9 @@
 use crate::config::catalog::Bottle;
 use crate::config::credential::ValueSource;
 use crate::config::env_value::EnvValue;
-use crate::exit_code::UserError;
+use crate::error::Error;
 use crate::plan::addon_config::guarded_env;
 use crate::plan::bottle_plan::BottlePlan;
-use anyhow::Result;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -29,12 +28,11 @@ impl LaunchValues {
         plan: &BottlePlan,
         bottle: &Bottle,
         host_env: &BTreeMap<String, String>,
-    ) -> Result<LaunchValues> {
-        let value_of = |source: &ValueSource, name: &str| -> Result<String> {
+    ) -> Result<LaunchValues, Error> {
+        let value_of = |source: &ValueSource, name: &str| -> Result<String, Error> {
             match source {
                 ValueSource::Host { var } => host_env.get(var).cloned().ok_or_else(|| {
-                    UserError::new(format!("the host variable {var} (for {name}) is not set"))
-                        .into()
+                    Error::usage(format!("the host variable {var} (for {name}) is not set"))
                 }),
                 ValueSource::Prompt { prompt } => ask(name, prompt.as_deref()),
             }
@@ -50,11 +48,10 @@ impl LaunchValues {
         for c in &plan.credentials {
             let value = value_of(&c.source, &c.name)?;
             if value.is_empty() {
-                return Err(UserError::new(format!(
+                return Err(Error::usage(format!(
                     "the credential {} is empty; give it a value (an empty one could never be injected or recognised)",
                     c.name
-                ))
-                .into());
+                )));
             }
             secrets.push((c.name.clone(), value.chars().count()));
             by_name.insert(c.value_env(), value);
@@ -94,16 +91,15 @@ impl LaunchValues {
     }
 }
 
-fn ask(name: &str, prompt: Option<&str>) -> Result<String> {
+fn ask(name: &str, prompt: Option<&str>) -> Result<String, Error> {
     let question = match prompt {
         Some(p) => format!("bottle: {p} ({name}): "),
         None => format!("bottle: value for {name}: "),
     };
     let _ = std::io::stderr().flush();
     rpassword::prompt_password(&question).map_err(|e| {
-        UserError::new(format!(
+        Error::usage(format!(
             "{name} is asked on the terminal at launch (\"?\" in the manifest), but none is available ({e}); run bottle from a terminal, or use \"${{HOST_VAR}}\" for unattended runs"
         ))
-        .into()
     })
 }

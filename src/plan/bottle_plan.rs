@@ -10,6 +10,7 @@ use crate::config::git_identity::GitIdentity;
 use crate::config::manifest::Runtime;
 use crate::config::resources::Resources;
 use crate::image::image_ref::ImageRef;
+use crate::naming::Role;
 use crate::plan::addon_config::AddonConfig;
 use crate::plan::phase::Phase;
 use crate::plan::pipelock_config::PipelockConfig;
@@ -124,6 +125,15 @@ impl NetworkRole {
             NetworkRole::Agent => "agent",
             NetworkRole::Proxy => "proxy",
             NetworkRole::Egress => "egress",
+        }
+    }
+
+    /// The network's role in the resource model (its label and name).
+    pub fn resource_role(self) -> Role {
+        match self {
+            NetworkRole::Agent => Role::AgentNetwork,
+            NetworkRole::Proxy => Role::ProxyNetwork,
+            NetworkRole::Egress => Role::EgressNetwork,
         }
     }
 }

@@ -4,12 +4,13 @@
 pub mod addon_config;
 pub mod bottle_plan;
 pub mod docker_command;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod json_merge;
 pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;
 pub mod planner;
-pub mod role;
 pub mod slot;
 pub mod step;
 pub mod undo;

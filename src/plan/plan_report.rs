@@ -14,6 +14,16 @@ use std::fmt::Write;
 pub fn render(plan: &BottlePlan) -> String {
     let mut out = String::new();
     let w = &mut out;
+    images(w, plan);
+    egress(w, plan);
+    env_and_credentials(w, plan);
+    launch(w, plan);
+    configs(w, plan);
+    out
+}
+
+/// The title, the images and the `--cwd` copy.
+fn images(w: &mut String, plan: &BottlePlan) {
     let _ = writeln!(
         w,
         "Plan for agent `{}` in bottle `{}` (runtime {:?}, bottle id {})",
@@ -35,6 +45,10 @@ pub fn render(plan: &BottlePlan) -> String {
             "  --cwd      {dir} copied into the agent's work directory"
         );
     }
+}
+
+/// The allowlist, private hosts and limits.
+fn egress(w: &mut String, plan: &BottlePlan) {
     let e = &plan.egress;
     let _ = writeln!(w, "\nEgress allowlist (enforced by pipelock):");
     for host in &e.allowlist {
@@ -61,6 +75,10 @@ pub fn render(plan: &BottlePlan) -> String {
         crate::config::number::thousandths_text(r.cpu_millis),
         r.pids
     );
+}
+
+/// Environment names, credentials and the git identity.
+fn env_and_credentials(w: &mut String, plan: &BottlePlan) {
     let _ = writeln!(
         w,
         "\nEnvironment (names only; values never appear in plans):"
@@ -112,6 +130,10 @@ pub fn render(plan: &BottlePlan) -> String {
             plan.git.email.as_deref().unwrap_or("(unset)")
         );
     }
+}
+
+/// The phases, numbered as the progress lines number them, then teardown.
+fn launch(w: &mut String, plan: &BottlePlan) {
     let total = plan.numbered_steps();
     let known = plan.planned_slots();
     let _ = writeln!(
@@ -140,6 +162,10 @@ pub fn render(plan: &BottlePlan) -> String {
     for undo in plan.teardown() {
         let _ = writeln!(w, "     {}", undo.describe());
     }
+}
+
+/// The pipelock and addon configs.
+fn configs(w: &mut String, plan: &BottlePlan) {
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {
         let _ = writeln!(w, "  {line}");
@@ -149,7 +175,6 @@ pub fn render(plan: &BottlePlan) -> String {
     for line in pretty.lines() {
         let _ = writeln!(w, "  {line}");
     }
-    out
 }
 
 /// A step as lines: comments (`# …`) for what is not a docker command.
@@ -169,7 +194,7 @@ fn step_lines(step: &Step, known: &SlotValues) -> Vec<String> {
                 lines.push(format!("# when missing: {stream} | docker load"));
             }
         }
-        Action::Run { command } | Action::Attach { command } => {
+        Action::Run { command, .. } | Action::Attach { command } => {
             command_lines(command, known, &mut lines)
         }
         Action::WaitFor {

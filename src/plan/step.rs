@@ -30,8 +30,13 @@ pub enum Action {
     /// stream script into `docker load`.
     EnsureImage { image: ImageRef },
     /// A command that must succeed. It creates or changes something, so it runs to the
-    /// end even when a signal arrives.
-    Run { command: DockerCommand },
+    /// end even when a signal arrives. `creates`: the container it creates, by name (the
+    /// launch record names it before the command runs, with its id once it answered).
+    Run {
+        command: DockerCommand,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        creates: Option<String>,
+    },
     /// Repeats `probe` (a signal stops it) until it succeeds; fails as soon as
     /// `container` is not running, or after `timeout_seconds`, with its last log lines.
     /// With `capture`, the probe's stdout fills a slot.
@@ -108,7 +113,18 @@ impl Step {
     }
 
     pub fn run(command: DockerCommand) -> Step {
-        Step::new(Action::Run { command })
+        Step::new(Action::Run {
+            command,
+            creates: None,
+        })
+    }
+
+    /// `docker run --detach --name NAME …` of a container the launch creates.
+    pub fn create_container(command: DockerCommand, name: &str) -> Step {
+        Step::new(Action::Run {
+            command,
+            creates: Some(name.to_string()),
+        })
     }
 
     pub fn undo(mut self, undo: Undo) -> Step {
@@ -130,7 +146,7 @@ impl Step {
     pub fn needs(&self) -> Vec<Slot> {
         let mut needs = match &self.action {
             Action::EnsureImage { .. } | Action::WriteEnvFile { .. } => Vec::new(),
-            Action::Run { command } | Action::Attach { command } => command.slots(),
+            Action::Run { command, .. } | Action::Attach { command } => command.slots(),
             Action::WaitFor { probe, .. } => probe.slots(),
             Action::Query { query, .. } => query.slots(),
             Action::RemoveEnvFile => vec![Slot::EnvFile],

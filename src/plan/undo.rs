@@ -2,8 +2,8 @@
 //! plan registers one per step that creates something; teardown and `bottle cleanup` run
 //! them through the launch's undoer. Pure.
 
+use crate::naming::{LABEL_ID, LABEL_ROLE, Role};
 use crate::plan::docker_command::Arg;
-use crate::plan::role::{LABEL_ID, LABEL_ROLE, Role};
 use crate::plan::slot::Slot;
 use serde::Serialize;
 

@@ -9,8 +9,8 @@ use crate::digest::sha256_hex;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::launch::executor::Ending;
+use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
-use crate::plan::role::Role;
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::report::request_log::RequestLine;
@@ -253,4 +253,84 @@ fn images(engine: &dyn DockerEngine, plan: &BottlePlan) -> Vec<ImageInfo> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::call::Mode;
+    use crate::engine::scripted_engine::{Reply, ScriptedEngine};
+    use crate::plan::fixture::a_plan;
+    use crate::progress::Journal;
+    use std::sync::{Arc, Mutex};
+
+    /// Issue 12: the exit report's hook reads mitmproxy's log (to the end, whatever signal
+    /// came), prints the summary, and writes `--report`; when mitmproxy was never started it
+    /// reads nothing and still writes the report.
+    #[test]
+    fn the_exit_report_reads_mitmproxys_log_prints_the_summary_and_writes_the_file() {
+        use crate::report::exit_report::ExitReporter;
+        let plan = a_plan(|_| {});
+        let mitm = plan.mitmproxy.container.clone();
+        let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+        let engine = ScriptedEngine::new(journal.clone(), move |call| {
+            if call.args[..] == ["logs".to_string(), mitm.clone()] {
+                Reply::ok(include_str!("../../tests/fixtures/request-log.txt"))
+            } else if call.args[..2] == ["image", "inspect"] {
+                Reply::ok("sha256:3f1c [\"registry.example/agent@sha256:aa\"]")
+            } else {
+                Reply::fail("unexpected")
+            }
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("report.json");
+        let progress = Progress::recording(journal.clone());
+        let reporter = ExitReporter {
+            plan: &plan,
+            progress: &progress,
+            file: Some(file.clone()),
+        };
+        let mitm_undo = Undo::Containers {
+            bottle_id: plan.bottle_id.clone(),
+            role: Role::Mitmproxy,
+        };
+        reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT));
+        let calls = engine.calls();
+        assert_eq!(
+            calls[0].1.mode,
+            Mode::Finish,
+            "read to the end after a signal"
+        );
+        let lines = journal.lock().unwrap().clone();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("bottle: traffic: 8 request(s): 3 allowed")),
+            "{lines:#?}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(report["ended"]["signal"], libc::SIGINT);
+        assert_eq!(report["totals"]["requests"], 8);
+        assert_eq!(report["images"][0]["id"], "sha256:3f1c");
+        assert_eq!(
+            report["images"][0]["repo_digests"][0],
+            "registry.example/agent@sha256:aa"
+        );
+        assert_eq!(
+            report["pipelock_config_sha256"],
+            crate::digest::sha256_hex(plan.pipelock.config.render().as_bytes())
+        );
+
+        // mitmproxy never started: no log read, the report says so.
+        let before = engine.calls().len();
+        reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()));
+        let calls = engine.calls();
+        assert!(calls[before..].iter().all(|(_, c)| c.args[0] != "logs"));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(report["log"]["read"], false);
+        assert_eq!(report["log"]["error"], "mitmproxy was never started");
+        assert_eq!(report["ended"]["how"], "failed");
+    }
 }

@@ -1,23 +1,20 @@
 //! `bottle logs AGENT|BOTTLE-ID [-f] [--json] [--blocked]`: the requests of a running
 //! bottle, read from its mitmproxy container's log (`docker logs [--follow]`), one line
-//! each, as they happen. Exit codes: 0, 1 (no engine, docker failed), 2 (unknown agent
-//! or bottle id, or an agent with several running bottles), 3 (the bottle is not
-//! running). I/O (through the engine; stdout).
+//! each, as they happen. Its failures: [`Error::Usage`] (unknown agent or bottle id, or an
+//! agent with several running bottles), [`Error::NotRunning`] (exit 3), a docker failure.
+//! I/O (through the engine; stdout).
 
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{SUCCESS, UserError};
-use crate::launch::naming;
-use crate::plan::role::{LABEL_ROLE, Role};
+use crate::engine::listing::{self, Container, ContainerState};
+use crate::error::Error;
+use crate::exit_code::SUCCESS;
+use crate::naming::{Known, LabelFilter, Role};
 use crate::progress::err_line;
 use crate::report::request_log::RequestLine;
-use crate::resources::inventory::{ContainerRow, containers};
 use crate::runtime::runtime_dir::is_bottle_id;
-use anyhow::{Context, Result};
+use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
-
-/// `bottle logs`: the bottle named is not running.
-pub const NOT_RUNNING: i32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogsRequest {
@@ -31,7 +28,7 @@ pub struct LogsRequest {
 }
 
 /// A bottle's mitmproxy container, as `docker ps` lists it.
-type Mitm = ContainerRow;
+type Mitm = Container;
 
 /// Runs `bottle logs`; `is_agent` says whether a name is an agent of the user's
 /// manifest (for the message when nothing runs). Writes the lines to `out`.
@@ -40,55 +37,9 @@ pub fn run(
     request: &LogsRequest,
     is_agent: &dyn Fn(&str) -> bool,
     out: &mut dyn Write,
-) -> Result<i32> {
-    let target = request.target.as_str();
+) -> Result<i32, Error> {
     let all = list(engine)?;
-    let mine: Vec<&Mitm> = all
-        .iter()
-        .filter(|m| {
-            m.agent == target
-                || m.bottle_id == target
-                || (is_bottle_id(target) && m.bottle_id.starts_with(target))
-        })
-        .collect();
-    let running: Vec<&&Mitm> = mine.iter().filter(|m| m.state == "running").collect();
-    let mitm = match (&running[..], mine.first()) {
-        ([one], _) => *one,
-        ([], None) if is_agent(target) => {
-            err_line(&format!(
-                "bottle: error: agent `{target}` has no running bottle (`bottle ls` lists the running ones)"
-            ));
-            return Ok(NOT_RUNNING);
-        }
-        ([], None) if is_bottle_id(target) => {
-            err_line(&format!(
-                "bottle: error: no bottle with id `{target}` is running (`bottle ls` lists the running ones)"
-            ));
-            return Ok(NOT_RUNNING);
-        }
-        ([], None) => {
-            return Err(UserError::new(format!(
-                "unknown agent or bottle id `{target}`: `bottle agents` lists the agents, `bottle ls` the running bottles and their ids"
-            ))
-            .into());
-        }
-        ([], Some(stopped)) => {
-            err_line(&format!(
-                "bottle: error: bottle {} (agent `{}`) is not running: its mitmproxy container {} is {}",
-                stopped.bottle_id, stopped.agent, stopped.name, stopped.state
-            ));
-            return Ok(NOT_RUNNING);
-        }
-        (many, _) => {
-            let ids: Vec<&str> = many.iter().map(|m| m.bottle_id.as_str()).collect();
-            return Err(UserError::new(format!(
-                "agent `{target}` has {} running bottles ({}): name one by its id",
-                many.len(),
-                ids.join(", ")
-            ))
-            .into());
-        }
-    };
+    let mitm = running_one(&all, &request.target, is_agent)?;
     let mut args = vec!["logs".to_string()];
     if request.follow {
         args.push("--follow".into());
@@ -126,18 +77,114 @@ pub fn run(
         Ok(()) => Ok(SUCCESS),
         // The bottle ended while we followed it: its container is gone.
         Err(_) if request.follow => {
-            err_line(&format!("bottle: bottle {} ended", mitm.bottle_id));
+            err_line(&format!("bottle: bottle {} ended", mitm.labels.bottle_id));
             Ok(SUCCESS)
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Every bot-bottle mitmproxy container (running or not) named by the naming scheme.
-fn list(engine: &dyn DockerEngine) -> Result<Vec<Mitm>> {
-    let role = format!("label={LABEL_ROLE}={}", Role::Mitmproxy.label());
-    Ok(containers(engine, &role)?
-        .into_iter()
-        .filter(|c| naming::is_schemed(Role::Mitmproxy, &c.agent, &c.bottle_id, &c.name))
-        .collect())
+/// The one running mitmproxy container of `target` (an agent, a bottle id or its first 8
+/// or more hex digits) among `all`; else why not.
+fn running_one<'a>(
+    all: &'a [Mitm],
+    target: &str,
+    is_agent: &dyn Fn(&str) -> bool,
+) -> Result<&'a Mitm, Error> {
+    let mine: Vec<&Mitm> = all
+        .iter()
+        .filter(|m| {
+            let l = &m.labels;
+            l.agent == target
+                || l.bottle_id == target
+                || (is_bottle_id(target) && l.bottle_id.starts_with(target))
+        })
+        .collect();
+    let running: Vec<&Mitm> = mine
+        .iter()
+        .copied()
+        .filter(|m| m.state == ContainerState::Running)
+        .collect();
+    match (&running[..], mine.first()) {
+        ([one], _) => Ok(one),
+        ([], None) if is_agent(target) => Err(Error::NotRunning(format!(
+            "agent `{target}` has no running bottle (`bottle ls` lists the running ones)"
+        ))),
+        ([], None) if is_bottle_id(target) => Err(Error::NotRunning(format!(
+            "no bottle with id `{target}` is running (`bottle ls` lists the running ones)"
+        ))),
+        ([], None) => Err(Error::usage(format!(
+            "unknown agent or bottle id `{target}`: `bottle agents` lists the agents, `bottle ls` the running bottles and their ids"
+        ))),
+        ([], Some(stopped)) => Err(Error::NotRunning(format!(
+            "bottle {} (agent `{}`) is not running: its mitmproxy container {} is {}",
+            stopped.labels.bottle_id, stopped.labels.agent, stopped.name, stopped.state
+        ))),
+        (many, _) => {
+            let ids: Vec<&str> = many.iter().map(|m| m.labels.bottle_id.as_str()).collect();
+            Err(Error::usage(format!(
+                "agent `{target}` has {} running bottles ({}): name one by its id",
+                many.len(),
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+/// Every bot-bottle mitmproxy container (running or not) that bottle created: named by
+/// the naming scheme (a launch never pins mitmproxy's name).
+fn list(engine: &dyn DockerEngine) -> Result<Vec<Mitm>, Error> {
+    let known = Known::default();
+    Ok(
+        listing::containers(engine, &[LabelFilter::role(Role::Mitmproxy)])?
+            .into_iter()
+            .filter(|c| known.owns(&c.listed()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::{Labelled, RoleLabel};
+
+    fn mitm(bottle_id: &str, agent: &str, state: ContainerState) -> Mitm {
+        Container {
+            id: format!("c-{bottle_id}"),
+            name: format!("bot-bottle-mitm-{agent}-{}", &bottle_id[..8]),
+            labels: Labelled {
+                bottle_id: bottle_id.into(),
+                agent: agent.into(),
+                role: RoleLabel::Known(Role::Mitmproxy),
+            },
+            running_for: "1 minute ago".into(),
+            state,
+        }
+    }
+
+    /// The exit codes `bottle logs` documents: 3 when the bottle is not running, 2 for a
+    /// name that is neither an agent nor a bottle, or an agent with several bottles.
+    #[test]
+    fn a_bottle_that_is_not_running_is_exit_3_and_a_bad_name_exit_2() {
+        let all = [
+            mitm("0123456789abcdef", "dev", ContainerState::Running),
+            mitm("89abcdef01234567", "dev", ContainerState::Running),
+            mitm("fedcba9876543210", "web", ContainerState::Exited),
+        ];
+        let agents = |name: &str| ["dev", "web", "idle"].contains(&name);
+        let code = |target: &str| match running_one(&all, target, &agents) {
+            Ok(m) => Ok(m.labels.bottle_id.clone()),
+            Err(e) => Err((e.exit_code(), e.to_string())),
+        };
+        assert_eq!(code("01234567"), Ok("0123456789abcdef".to_string()));
+        let (exit, message) = code("web").unwrap_err();
+        assert_eq!(exit, 3);
+        assert!(message.ends_with("is exited"), "{message}");
+        assert_eq!(code("idle").unwrap_err().0, 3);
+        assert_eq!(code("0000000000000000").unwrap_err().0, 3);
+        assert_eq!(code("nobody").unwrap_err().0, 2);
+        let (exit, message) = code("dev").unwrap_err();
+        assert_eq!(exit, 2);
+        assert!(message.contains("2 running bottles"), "{message}");
+    }
 }

@@ -8,16 +8,20 @@
 //! left. I/O.
 
 use crate::engine::docker_engine::DockerEngine;
-use crate::exit_code::{FAILURE, SUCCESS, UserError};
-use crate::launch::undoer::{Known, Undoer};
+use crate::error::Error;
+use crate::exit_code::{FAILURE, SUCCESS};
+use crate::naming;
 use crate::plan::slot::SlotValues;
 use crate::plan::undo::Undo;
 use crate::progress::{err_line, out_line};
+use crate::prompt;
 use crate::resources::inventory::Inventory;
 use crate::runtime::launch_record::{Entry, ReadRecord};
 use crate::runtime::runtime_dir::RuntimeDir;
+use crate::teardown::knowledge::Knowledge;
+use crate::teardown::undoer::Undoer;
 use anyhow::Result;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 /// The launch records (and env-files) of the runtime directory that `target` selects.
 fn records(dir: &RuntimeDir, target: Option<&str>) -> Result<Vec<ReadRecord>> {
@@ -35,12 +39,12 @@ fn records(dir: &RuntimeDir, target: Option<&str>) -> Result<Vec<ReadRecord>> {
     Ok(out)
 }
 
-/// What the records say bottle created, for the undoer and the inventory.
-fn known(records: &[ReadRecord]) -> Known {
-    let mut known = Known::default();
+/// What the records say bottle created, for the ownership check.
+fn known(records: &[ReadRecord]) -> naming::Known {
+    let mut known = naming::Known::default();
     for r in records {
         for name in r.names() {
-            known.names.push((r.bottle_id.clone(), name));
+            known.add(&r.bottle_id, &name);
         }
     }
     known
@@ -54,7 +58,7 @@ pub fn run(
     uid: Option<u32>,
     target: Option<&str>,
     dir: &RuntimeDir,
-) -> Result<i32> {
+) -> Result<i32, Error> {
     let records = records(dir, target)?;
     let known = known(&records);
     let mut inventory = Inventory::read(docker, uid)?;
@@ -72,6 +76,17 @@ pub fn run(
         ));
         return Ok(SUCCESS);
     }
+    if !yes && !confirmed(&inventory, &records)? {
+        out_line("nothing removed");
+        return Ok(SUCCESS);
+    }
+    let failed_bottles = remove(docker, &inventory, known);
+    let failed = failed_bottles.len() + sweep(dir, &records, &failed_bottles);
+    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+}
+
+/// Asks before removing (on a terminal; elsewhere `-y` is needed).
+fn confirmed(inventory: &Inventory, records: &[ReadRecord]) -> Result<bool, Error> {
     let summary = format!(
         "{} container(s), {} network(s), {} image(s), {} launch record(s) with their env-files",
         inventory.containers.len(),
@@ -79,49 +94,43 @@ pub fn run(
         inventory.images.len(),
         records.len()
     );
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(UserError::new(format!(
-                "cleanup would remove {summary}; pass -y to confirm (nothing was removed)"
-            ))
-            .into());
-        }
-        let _ = write!(
-            std::io::stderr(),
-            "bottle: remove {summary}, running bottles included? [y/N] "
-        );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            out_line("nothing removed");
-            return Ok(SUCCESS);
-        }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(format!(
+            "cleanup would remove {summary}; pass -y to confirm (nothing was removed)"
+        )));
     }
+    Ok(prompt::yes(&format!(
+        "bottle: remove {summary}, running bottles included? [y/N] "
+    ))?)
+}
+
+/// Runs the inventory's undos through the undoer, says what each removed and left; returns
+/// the bottle of each undo that failed (one entry per failure).
+fn remove(docker: &dyn DockerEngine, inventory: &Inventory, known: naming::Known) -> Vec<String> {
     let (undos, unknown) = inventory.undos();
     for c in &unknown {
         err_line(&format!(
             "bottle: warning: left container {}: its role label `{}` is not one bottle sets",
-            c.name, c.role
+            c.name, c.labels.role
         ));
     }
     let slots = SlotValues::default();
     let reports = Undoer {
         engine: docker,
         slots: &slots,
-        known: &known,
+        knowledge: &Knowledge::of_names(known),
     }
     .run(undos);
-    let bottle_of = |name: &str| {
-        inventory
+    let bottle_of = |undo: &Undo, name: &str| match undo {
+        Undo::Containers { bottle_id, .. } => bottle_id.clone(),
+        _ => inventory
             .networks
             .iter()
             .chain(&inventory.images)
             .find(|r| r.name == name)
-            .map(|r| r.bottle_id.clone())
-            .unwrap_or_default()
+            .map(|r| r.labels.bottle_id.clone())
+            .unwrap_or_default(),
     };
-    let mut failed = 0;
     let mut failed_bottles: Vec<String> = Vec::new();
     for report in reports {
         for line in &report.kept {
@@ -130,31 +139,24 @@ pub fn run(
         match report.result {
             Ok(removed) => {
                 for r in removed {
-                    let bottle = match &report.undo {
-                        Undo::Containers { bottle_id, .. } => bottle_id.clone(),
-                        _ => bottle_of(&r.name),
-                    };
                     let role = r.role.map(|role| format!("{}, ", role.label()));
                     out_line(&format!(
-                        "removed {} {} ({}bottle {bottle})",
+                        "removed {} {} ({}bottle {})",
                         r.kind,
                         r.name,
-                        role.unwrap_or_default()
+                        role.unwrap_or_default(),
+                        bottle_of(&report.undo, &r.name)
                     ));
                 }
             }
             Err(e) => {
                 err_line(&format!("bottle: warning: {e}"));
-                failed_bottles.push(match &report.undo {
-                    Undo::Containers { bottle_id, .. } => bottle_id.clone(),
-                    u => u.target().map(bottle_of).unwrap_or_default(),
-                });
-                failed += 1;
+                let target = report.undo.target().unwrap_or_default();
+                failed_bottles.push(bottle_of(&report.undo, target));
             }
         }
     }
-    failed += sweep(dir, &records, &failed_bottles);
-    Ok(if failed == 0 { SUCCESS } else { FAILURE })
+    failed_bottles
 }
 
 /// Deletes the env-files and records of `records`; a record whose bottle still has
@@ -192,4 +194,115 @@ fn sweep(dir: &RuntimeDir, records: &[ReadRecord], failed_bottles: &[String]) ->
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::call::Call;
+    use crate::engine::scripted_engine::ScriptedEngine;
+    use crate::plan::fixture::{a_plan, fake};
+    use crate::plan::slot::Slot;
+    use crate::plan::step::Action;
+    use crate::progress::Journal;
+    use crate::runtime::launch_record::LaunchRecord;
+    use std::sync::{Arc, Mutex};
+
+    /// Issue 10.4 and 10.5, without an engine: what a SIGKILLed launch left (its containers,
+    /// one of them under a pinned name only its record knows, its networks, its env-file and
+    /// record) is removed by `bottle cleanup -y`; a container made from a committed agent
+    /// image (same labels, another name) and a labelled image survive.
+    #[test]
+    fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_image() {
+        let plan = a_plan(|o| o.name = Some("my-pinned".into()));
+        let docker = Arc::new(fake());
+        let known = plan
+            .planned_slots()
+            .with(Slot::Tty, "")
+            .with(Slot::MitmHostEntry, "m:172.30.0.2")
+            .with(Slot::EnvFile, "/nonexistent");
+        for step in plan.launch.iter().flat_map(|p| p.steps()) {
+            if let Action::Run { command, .. } | Action::RunAgent { run: command, .. } =
+                &step.action
+                && let Ok(argv) = command.argv(&known)
+            {
+                docker.answer(&Call::new(argv));
+            }
+        }
+        let labels = |role: &str| {
+            let mut l = Vec::new();
+            for (k, v) in [
+                ("bot-bottle.id", plan.bottle_id.as_str()),
+                ("bot-bottle.agent", "dev"),
+                ("bot-bottle.role", role),
+                ("bot-bottle.uid", "1000"),
+            ] {
+                l.extend(["--label".to_string(), format!("{k}={v}")]);
+            }
+            l
+        };
+        // `docker commit` of the agent keeps its labels; so does a container made from it.
+        let mut build = vec!["build".to_string(), "--tag".into(), "saved-agent:1".into()];
+        build.extend(labels("agent"));
+        docker.answer(&Call::new(build));
+        // An image the launch built (the `--cwd` image), which its record lists.
+        let cwd_tag = "bot-bottle-cwd-dev-01234567:latest";
+        let mut cwd = vec!["build".to_string(), "--tag".into(), cwd_tag.into()];
+        cwd.extend(labels("cwd-image"));
+        docker.answer(&Call::new(cwd));
+        let mut saved = vec!["run".to_string(), "--name".into(), "my-saved-agent".into()];
+        saved.extend(labels("agent"));
+        saved.push("saved-agent:1".into());
+        docker.answer(&Call::new(saved));
+        let world = docker.world();
+        assert_eq!(world.containers.len(), 4);
+        assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
+
+        // The record and env-file the killed launch left.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
+        let record = LaunchRecord::create(&dir, &plan.bottle_id, "dev", 1000).unwrap();
+        record
+            .note(&crate::runtime::launch_record::Entry::Container {
+                role: "agent".into(),
+                name: "my-pinned".into(),
+                id: None,
+            })
+            .unwrap();
+        record
+            .note(&crate::runtime::launch_record::Entry::Image {
+                tag: cwd_tag.into(),
+            })
+            .unwrap();
+        std::fs::write(dir.env_file(&plan.bottle_id), "LOG_LEVEL=debug\n").unwrap();
+
+        let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+        let fake = docker.clone();
+        let engine = ScriptedEngine::new(journal, move |call| fake.answer(call));
+        // Another agent's cleanup touches nothing of this bottle, its record included.
+        let code =
+            crate::resources::cleanup::run(&engine, true, Some(1000), Some("web"), &dir).unwrap();
+        assert_eq!(code, 0);
+        assert_eq!(docker.world(), world);
+        assert_eq!(
+            dir.bottle_ids().unwrap(),
+            std::slice::from_ref(&plan.bottle_id)
+        );
+
+        let code = crate::resources::cleanup::run(&engine, true, Some(1000), None, &dir).unwrap();
+        assert_eq!(code, 0);
+        let left = docker.world();
+        let names: Vec<&str> = left.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["my-saved-agent"]);
+        assert!(left.networks.is_empty(), "{:?}", left.networks);
+        assert!(left.images.iter().any(|i| i.name == "saved-agent:1"));
+        assert!(
+            !left.images.iter().any(|i| i.name == cwd_tag),
+            "the image the record lists is removed"
+        );
+        assert!(
+            dir.bottle_ids().unwrap().is_empty(),
+            "records and env-files are swept"
+        );
+    }
 }

@@ -1,159 +1,45 @@
-//! `Inventory`: what bot-bottle has on the Docker engine, found by label: containers,
-//! networks and images, with their bottle id, agent and role; narrowed to one uid, to one
-//! agent or bottle id, and to what bottle created (labels AND a name bottle gave it, or
-//! one a launch record lists: a container made from a committed agent image carries the
-//! labels, not the name); as the `ls` table and as the undos that remove it. Reading is
+//! `Inventory`: what bot-bottle has on the Docker engine, found by label (the engine's
+//! [`listing`]): containers, networks and images, with their bottle id, agent and role;
+//! narrowed to one agent or bottle id, and to what bottle created (the one ownership
+//! check, [`Known::owns`]); as the `ls` table and as the undos that remove it. Reading is
 //! I/O (through the engine); the rest is pure.
 
 use crate::engine::docker_engine::DockerEngine;
-use crate::launch::naming;
-use crate::launch::undoer::Known;
-use crate::plan::role::{LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID, Role};
+use crate::engine::listing::{self, Container, Resource};
+use crate::error::Error;
+use crate::naming::{Known, LabelFilter, Role, RoleLabel, look_alike};
 use crate::plan::undo::Undo;
 use crate::table::Table;
-use anyhow::{Result, bail};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerRow {
-    pub id: String,
-    pub name: String,
-    pub bottle_id: String,
-    pub agent: String,
-    /// The `bot-bottle.role` label.
-    pub role: String,
-    /// Docker's "5 minutes ago".
-    pub running_for: String,
-    pub state: String,
-}
-
-/// The containers (running or not) `docker ps --all --filter FILTER` lists, with
-/// bot-bottle's labels.
-pub fn containers(docker: &dyn DockerEngine, filter: &str) -> Result<Vec<ContainerRow>> {
-    let format = format!(
-        "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}\t{{{{.Label \"{LABEL_ROLE}\"}}}}\t{{{{.RunningFor}}}}\t{{{{.State}}}}"
-    );
-    let done = docker.query(&[
-        "ps",
-        "--all",
-        "--no-trunc",
-        "--filter",
-        filter,
-        "--format",
-        &format,
-    ])?;
-    if !done.ok() {
-        bail!("docker ps failed: {}", done.stderr.trim());
-    }
-    Ok(done
-        .stdout_text()
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            (f.len() == 7).then(|| ContainerRow {
-                id: f[0].into(),
-                name: f[1].into(),
-                bottle_id: f[2].into(),
-                agent: f[3].into(),
-                role: f[4].into(),
-                running_for: f[5].into(),
-                state: f[6].into(),
-            })
-        })
-        .collect())
-}
-
-/// A network or an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceRow {
-    pub name: String,
-    pub bottle_id: String,
-    pub agent: String,
-    /// The `bot-bottle.role` label.
-    pub role: String,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
-    pub containers: Vec<ContainerRow>,
-    pub networks: Vec<ResourceRow>,
+    pub containers: Vec<Container>,
+    pub networks: Vec<Resource>,
     /// `repository:tag`.
-    pub images: Vec<ResourceRow>,
+    pub images: Vec<Resource>,
 }
 
 impl Inventory {
     /// Everything labelled by bot-bottle; with `uid`, only what that uid launched.
-    pub fn read(docker: &dyn DockerEngine, uid: Option<u32>) -> Result<Inventory> {
+    pub fn read(docker: &dyn DockerEngine, uid: Option<u32>) -> Result<Inventory, Error> {
         let filter = match uid {
-            Some(uid) => format!("label={LABEL_UID}={uid}"),
-            None => format!("label={LABEL_ID}"),
-        };
-        let labels = format!("{{{{.Label \"{LABEL_ID}\"}}}}\t{{{{.Label \"{LABEL_AGENT}\"}}}}");
-        let role = format!("{{{{.Label \"{LABEL_ROLE}\"}}}}");
-        let list = |args: &[&str], what: &str| -> Result<String> {
-            let done = docker.query(args)?;
-            if !done.ok() {
-                bail!("docker {what} failed: {}", done.stderr.trim());
-            }
-            Ok(done.stdout_text())
-        };
-        let containers = containers(docker, &filter)?;
-        let nets = list(
-            &[
-                "network",
-                "ls",
-                "--filter",
-                &filter,
-                "--format",
-                &format!("{{{{.Name}}}}\t{labels}\t{role}"),
-            ],
-            "network ls",
-        )?;
-        // `docker image ls` has no label template (Docker 20.10): list the tags, then
-        // read their labels in one `docker image inspect`.
-        let tags = list(
-            &[
-                "image",
-                "ls",
-                "--filter",
-                &filter,
-                "--format",
-                "{{.Repository}}:{{.Tag}}",
-            ],
-            "image ls",
-        )?;
-        let tags: Vec<&str> = tags.lines().filter(|t| !t.contains("<none>")).collect();
-        let images = if tags.is_empty() {
-            String::new()
-        } else {
-            let label = |k: &str| format!("{{{{index .Config.Labels \"{k}\"}}}}");
-            let format = format!(
-                "{}\t{}\t{}",
-                label(LABEL_ID),
-                label(LABEL_AGENT),
-                label(LABEL_ROLE)
-            );
-            let mut args = vec!["image", "inspect", "--format", &format];
-            args.extend(&tags);
-            let labels = list(&args, "image inspect")?;
-            tags.iter()
-                .zip(labels.lines())
-                .map(|(tag, l)| format!("{tag}\t{l}\n"))
-                .collect()
+            Some(uid) => LabelFilter::uid(uid),
+            None => LabelFilter::any_bottle(),
         };
         Ok(Inventory {
-            containers,
-            networks: rows(&nets),
-            images: rows(&images),
+            containers: listing::containers(docker, std::slice::from_ref(&filter))?,
+            networks: listing::networks(docker, &filter)?,
+            images: listing::images(docker, &filter)?,
         })
     }
 
     /// Only the resources of agent `target`, or of the bottle whose id is `target`.
     pub fn only(mut self, target: &str) -> Inventory {
-        self.containers
-            .retain(|c| c.agent == target || c.bottle_id == target);
+        let of = |l: &crate::naming::Labelled| l.agent == target || l.bottle_id == target;
+        self.containers.retain(|c| of(&c.labels));
         for list in [&mut self.networks, &mut self.images] {
-            list.retain(|r| r.agent == target || r.bottle_id == target);
+            list.retain(|r| of(&r.labels));
         }
         self
     }
@@ -162,25 +48,28 @@ impl Inventory {
         self.containers.is_empty() && self.networks.is_empty() && self.images.is_empty()
     }
 
-    /// The `bottle ls` table: one row per bottle id that has containers.
+    /// The `bottle ls` table: one row per bottle id that has containers. Every labelled
+    /// container, not only what [`Inventory::owned`] keeps: a bottle whose agent has a
+    /// pinned name is running, and only its launch record (another user's, maybe) knows
+    /// that name.
     pub fn table(&self) -> String {
-        let mut bottles: BTreeMap<&str, Vec<&ContainerRow>> = BTreeMap::new();
+        let mut bottles: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
         for c in &self.containers {
-            bottles.entry(&c.bottle_id).or_default().push(c);
+            bottles.entry(&c.labels.bottle_id).or_default().push(c);
         }
         let mut table = Table::new(["AGENT", "ID", "AGE", "CONTAINERS"]);
         for (id, rows) in bottles {
             let agent = rows
                 .iter()
-                .find(|c| c.role == Role::Agent.label())
+                .find(|c| c.labels.role == RoleLabel::Known(Role::Agent))
                 .or(rows.first())
                 .expect("grouped rows are non-empty");
             let containers: Vec<String> = rows
                 .iter()
-                .map(|c| format!("{} ({}, {})", c.name, c.role, c.state))
+                .map(|c| format!("{} ({}, {})", c.name, c.labels.role, c.state))
                 .collect();
             table.row([
-                agent.agent.clone(),
+                agent.labels.agent.clone(),
                 id.to_string(),
                 agent.running_for.trim_end_matches(" ago").to_string(),
                 containers.join(", "),
@@ -189,60 +78,44 @@ impl Inventory {
         table.render()
     }
 
-    /// What bottle created, and what only looks like it (one line each, saying why it
-    /// stays): a container or network whose name is the naming scheme's for its labels,
-    /// or that `known` lists (a launch record); an image only when a record lists it.
+    /// What bottle created (by [`Known::owns`]), and what only looks like it (one line
+    /// each, saying why it stays). A container whose role label bottle does not set is
+    /// kept here, for [`Inventory::undos`] to report.
     pub fn owned(self, known: &Known) -> (Inventory, Vec<String>) {
-        let listed =
-            |bottle: &str, name: &str| known.names.iter().any(|(b, n)| b == bottle && n == name);
         let mut kept = Vec::new();
         let mut out = Inventory::default();
         for c in self.containers {
-            let ours = match Role::from_label(&c.role) {
-                Some(role) => known.owns(&c.bottle_id, role, &c.agent, &c.id, &c.name),
-                // Reported by `undos` (a role label bottle does not set).
-                None => true,
-            };
-            if ours {
+            if c.labels.role.role().is_none() || known.owns(&c.listed()) {
                 out.containers.push(c);
             } else {
-                kept.push(format!(
-                    "left container {}: it carries bot-bottle labels (bottle {}) but not a name bottle gave it (made from a committed image?)",
-                    c.name, c.bottle_id
-                ));
+                kept.push(look_alike(&c.listed()));
             }
         }
         for n in self.networks {
-            let schemed = Role::from_label(&n.role)
-                .is_some_and(|r| naming::is_schemed(r, &n.agent, &n.bottle_id, &n.name));
-            if schemed || listed(&n.bottle_id, &n.name) {
+            if known.owns(&n.listed()) {
                 out.networks.push(n);
             } else {
-                kept.push(format!(
-                    "left network {}: it carries bot-bottle labels (bottle {}) but not a name bottle gave it",
-                    n.name, n.bottle_id
-                ));
+                kept.push(look_alike(&n.listed()));
             }
         }
-        // Images: never by label alone (a committed agent image keeps the labels).
         out.images = self
             .images
             .into_iter()
-            .filter(|i| listed(&i.bottle_id, &i.name))
+            .filter(|i| known.owns(&i.listed()))
             .collect();
         (out, kept)
     }
 
     /// The undos that remove all of it, containers first, then networks, then images;
     /// and the containers whose role label no undo can name.
-    pub fn undos(&self) -> (Vec<Undo>, Vec<&ContainerRow>) {
+    pub fn undos(&self) -> (Vec<Undo>, Vec<&Container>) {
         let mut undos = Vec::new();
         let mut unknown = Vec::new();
         for c in &self.containers {
-            match Role::from_label(&c.role) {
+            match c.labels.role.role() {
                 Some(role) => {
                     let undo = Undo::Containers {
-                        bottle_id: c.bottle_id.clone(),
+                        bottle_id: c.labels.bottle_id.clone(),
                         role,
                     };
                     if !undos.contains(&undo) {
@@ -262,33 +135,27 @@ impl Inventory {
     }
 }
 
-fn rows(text: &str) -> Vec<ResourceRow> {
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.len() == 4).then(|| ResourceRow {
-                name: f[0].into(),
-                bottle_id: f[1].into(),
-                agent: f[2].into(),
-                role: f[3].into(),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::listing::ContainerState;
+    use crate::naming::{Kind, Labelled};
 
-    fn row(name: &str, id: &str, role: &str) -> ContainerRow {
-        ContainerRow {
+    fn labels(id: &str, agent: &str, role: &str) -> Labelled {
+        Labelled {
+            bottle_id: id.into(),
+            agent: agent.into(),
+            role: RoleLabel::read(role),
+        }
+    }
+
+    fn row(name: &str, id: &str, role: &str) -> Container {
+        Container {
             id: format!("c-{name}"),
             name: name.into(),
-            bottle_id: id.into(),
-            agent: "dev".into(),
-            role: role.into(),
+            labels: labels(id, "dev", role),
             running_for: "5 minutes ago".into(),
-            state: "running".into(),
+            state: ContainerState::Running,
         }
     }
 
@@ -317,12 +184,11 @@ mod tests {
     #[test]
     fn only_keeps_one_agent_or_one_bottle_and_undos_cover_it() {
         let mut other = row("bot-bottle-web-3", "3333", "agent");
-        other.agent = "web".into();
-        let net = |name: &str, id: &str, agent: &str| ResourceRow {
+        other.labels.agent = "web".into();
+        let net = |name: &str, id: &str, agent: &str| Resource {
+            kind: Kind::Network,
             name: name.into(),
-            bottle_id: id.into(),
-            agent: agent.into(),
-            role: "agent-network".into(),
+            labels: labels(id, agent, "agent-network"),
         };
         let inv = Inventory {
             containers: vec![
@@ -332,7 +198,10 @@ mod tests {
                 other,
             ],
             networks: vec![net("n1", "1111", "dev"), net("n3", "3333", "web")],
-            images: vec![net("bot-bottle-cwd-web-3:latest", "3333", "web")],
+            images: vec![Resource {
+                kind: Kind::Image,
+                ..net("bot-bottle-cwd-web-3:latest", "3333", "web")
+            }],
         };
         let web = inv.clone().only("web");
         assert_eq!(web.containers.len(), 1);

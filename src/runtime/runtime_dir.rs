@@ -3,7 +3,7 @@
 //! `/tmp/bot-bottle-<uid>`. Created 0700; an existing one is used only when it is a real
 //! directory (not a symlink) owned by this uid that nobody else may enter. I/O.
 
-use crate::exit_code::UserError;
+use crate::error::Error;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -28,28 +28,28 @@ impl RuntimeDir {
     }
 
     /// The directory for this environment and uid, created when missing, checked when not.
-    pub fn open(env: &BTreeMap<String, String>, uid: u32) -> Result<RuntimeDir, UserError> {
+    pub fn open(env: &BTreeMap<String, String>, uid: u32) -> Result<RuntimeDir, Error> {
         RuntimeDir::at(&RuntimeDir::locate(env, uid), uid)
     }
 
     /// `path` as the runtime directory of `uid`: created 0700 when missing, else checked.
-    pub fn at(path: &Path, uid: u32) -> Result<RuntimeDir, UserError> {
+    pub fn at(path: &Path, uid: u32) -> Result<RuntimeDir, Error> {
         let shown = path.display();
         match std::fs::DirBuilder::new().mode(0o700).create(path) {
             Ok(()) => {
                 // The umask can only take bits away; make it exactly 0700 anyway.
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-                    .map_err(|e| UserError::new(format!("cannot chmod 0700 {shown}: {e}")))?;
+                    .map_err(|e| Error::usage(format!("cannot chmod 0700 {shown}: {e}")))?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(UserError::new(format!(
+                return Err(Error::usage(format!(
                     "cannot create bottle's runtime directory {shown}: {e}; set XDG_RUNTIME_DIR to a directory of yours"
                 )));
             }
         }
         let meta = std::fs::symlink_metadata(path)
-            .map_err(|e| UserError::new(format!("cannot read {shown}: {e}")))?;
+            .map_err(|e| Error::usage(format!("cannot read {shown}: {e}")))?;
         check(path, &meta, uid)?;
         Ok(RuntimeDir {
             path: path.to_path_buf(),
@@ -93,22 +93,22 @@ pub fn is_bottle_id(id: &str) -> bool {
 }
 
 /// The rules for an existing directory: a real directory, ours, closed to others.
-fn check(path: &Path, meta: &std::fs::Metadata, uid: u32) -> Result<(), UserError> {
+fn check(path: &Path, meta: &std::fs::Metadata, uid: u32) -> Result<(), Error> {
     let shown = path.display();
     if meta.file_type().is_symlink() || !meta.is_dir() {
-        return Err(UserError::new(format!(
+        return Err(Error::usage(format!(
             "bottle's runtime directory {shown} is not a directory (a symlink or a file): refusing to keep env-files there; remove it, or set XDG_RUNTIME_DIR to a directory of yours"
         )));
     }
     if meta.uid() != uid {
-        return Err(UserError::new(format!(
+        return Err(Error::usage(format!(
             "bottle's runtime directory {shown} belongs to uid {}, not to you (uid {uid}): refusing to keep env-files there; remove it, or set XDG_RUNTIME_DIR to a directory of yours",
             meta.uid()
         )));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(UserError::new(format!(
+        return Err(Error::usage(format!(
             "bottle's runtime directory {shown} is open to group or others (mode {mode:04o}): refusing to keep env-files there; run `chmod 700 {shown}`"
         )));
     }
@@ -167,17 +167,17 @@ mod tests {
         let path = tmp.path().join("bot-bottle");
         std::fs::create_dir(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let err = RuntimeDir::at(&path, uid()).unwrap_err().message;
+        let err = RuntimeDir::at(&path, uid()).unwrap_err().to_string();
         assert!(
             err.contains("open to group or others (mode 0755)") && err.contains("chmod 700"),
             "{err}"
         );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-        let err = RuntimeDir::at(&path, uid() + 1).unwrap_err().message;
+        let err = RuntimeDir::at(&path, uid() + 1).unwrap_err().to_string();
         assert!(err.contains("not to you"), "{err}");
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        let err = RuntimeDir::at(&link, uid()).unwrap_err().message;
+        let err = RuntimeDir::at(&link, uid()).unwrap_err().to_string();
         assert!(err.contains("not a directory (a symlink"), "{err}");
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds bot-bottle's local test images without any container registry:
 #   bot-bottle-test/base:<h>             debootstrapped Debian trixie (tests/images/base.sh)
-#   bot-bottle-test/mitmproxy:<h>        contract "mitmproxy" + nix/mitmproxy/bottle_verdict.py
+#   bot-bottle-test/mitmproxy:<h>        contract "mitmproxy" + the addon (nix/mitmproxy/: bottle_verdict.py,
+#                                        mitm_patches.py, bot_bottle_addon/)
 #   bot-bottle-test/pipelock-double:<h>  contract "pipelock" with the pipelock test double
 #   bot-bottle-test/agent:<h>            contract "agent"
 #   bot-bottle-test/origin:<h>           the fake internet (tests/images/origin/)
@@ -54,6 +55,12 @@ fi
 hash_files() {
   local f
   for f in "$@"; do printf '%s\0' "$(basename "$f")"; cat "$f"; printf '\0'; done | sha256sum | cut -c1-16
+}
+# Hash of every file under a directory (paths relative to it + contents).
+hash_tree() {
+  local f
+  (cd "$1" && find . -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+    printf '%s\0' "$f"; cat "$f"; printf '\0'; done) | sha256sum | cut -c1-16
 }
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -114,19 +121,25 @@ contract_cmd() {  # $1 = section; prints the command as a JSON array
   python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[sys.argv[2]]["command"]))' "$contract" "$1"
 }
 
-build_image() {  # name cmd_json files...
+build_image() {  # name cmd_json files-or-python-package-dirs...
   local name="$1" cmd="$2"; shift 2
   local ctx="$out/ctx/$name"
   rm -rf "$ctx"; mkdir -p "$ctx"
   local f
-  for f in "$@"; do cp "$f" "$ctx/"; done
+  for f in "$@"; do
+    if [ -d "$f" ]; then  # a Python package: its .py files only (no __pycache__)
+      (cd "$(dirname "$f")" && find "$(basename "$f")" -name '*.py' -print0 | xargs -0 cp --parents -t "$ctx")
+    else
+      cp "$f" "$ctx/"
+    fi
+  done
   if [ -n "$cmd" ]; then
     sed "s|@CMD@|$cmd|" "$here/$name/Dockerfile" > "$ctx/Dockerfile"
   else
     cp "$here/$name/Dockerfile" "$ctx/Dockerfile"
   fi
   local h
-  h=$( { echo "$base_tag"; hash_files "${BASH_SOURCE[0]}"; hash_files "$ctx"/*; } | sha256sum | cut -c1-16)
+  h=$( { echo "$base_tag"; hash_files "${BASH_SOURCE[0]}"; hash_tree "$ctx"; } | sha256sum | cut -c1-16)
   local tag="bot-bottle-test/$name:$h"
   if image_exists "$tag"; then
     say "$name: cached $tag"
@@ -138,7 +151,8 @@ build_image() {  # name cmd_json files...
   eval "tag_$(echo "$name" | tr - _)=\$tag"
 }
 
-build_image mitmproxy "$(contract_cmd mitmproxy)" "$repo/nix/mitmproxy/bottle_verdict.py"
+build_image mitmproxy "$(contract_cmd mitmproxy)" "$repo/nix/mitmproxy/bottle_verdict.py" \
+  "$repo/nix/mitmproxy/mitm_patches.py" "$repo/nix/mitmproxy/bot_bottle_addon"
 build_image pipelock-double "$(contract_cmd pipelock)" "$repo/tests/pipelock_double/pipelock_double.py" "$ca_dir/test-ca.pem"
 build_image agent "$(contract_cmd agent)"
 build_image origin "" "$here/origin/origin.py" "$here/origin/fake_anthropic.py" \

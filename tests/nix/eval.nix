@@ -98,7 +98,7 @@ let
       bottle = {
         inherit (bottleArgs) pname version;
         doCheck = bottleArgs.doCheck or true;
-        BOT_BOTTLE_SKIP_DOCKER_TESTS = bottleArgs.BOT_BOTTLE_SKIP_DOCKER_TESTS or null;
+        setsSkipDockerTests = bottleArgs ? BOT_BOTTLE_SKIP_DOCKER_TESTS;
         INSTA_UPDATE = bottleArgs.INSTA_UPDATE or null;
         lockFile = toString bottleArgs.cargoLock.lockFile;
         mainProgram = bottleArgs.meta.mainProgram;

@@ -7,17 +7,13 @@ use crate::config::credential::Credential;
 use crate::config::manifest::Runtime;
 use crate::config::resources::Resources;
 use crate::image::contract::ImageContract;
+use crate::naming::{AGENT_NAME_ATTEMPTS, BottleNames, Role};
 use crate::plan::bottle_plan::{AgentContainerPlan, PlanEnv};
 use crate::plan::docker_command::{Arg, DockerCommand};
 use crate::plan::planner::hardening;
-use crate::plan::planner::names::Names;
-use crate::plan::role::Role;
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Step};
 use crate::plan::undo::Undo;
-
-/// Agent names tried after a conflict: `name`, `name-2`, … `name-10`.
-pub(crate) const NAME_ATTEMPTS: u32 = 10;
 
 /// What the agent container is made of.
 pub(crate) struct AgentInput<'a> {
@@ -29,7 +25,10 @@ pub(crate) struct AgentInput<'a> {
     pub proxy_url: &'a str,
 }
 
-pub(crate) fn agent_container(names: &Names, input: AgentInput) -> (AgentContainerPlan, Vec<Step>) {
+pub(crate) fn agent_container(
+    names: &BottleNames,
+    input: AgentInput,
+) -> (AgentContainerPlan, Vec<Step>) {
     let c = &ImageContract::get().agent;
     let mut steps = Vec::new();
     let mut run = DockerCommand::new(["run", "--detach", "--name"])
@@ -37,7 +36,7 @@ pub(crate) fn agent_container(names: &Names, input: AgentInput) -> (AgentContain
         .args(names.labels.args(Role::Agent))
         .args([
             "--network",
-            &names.net_agent,
+            &names.of(Role::AgentNetwork),
             "--user",
             &c.user_spec(),
             "--workdir",
@@ -106,7 +105,7 @@ pub(crate) fn agent_container(names: &Names, input: AgentInput) -> (AgentContain
             run,
             name: names.agent.clone(),
             pinned: names.agent_pinned,
-            attempts: NAME_ATTEMPTS,
+            attempts: AGENT_NAME_ATTEMPTS,
         })
         .undo(Undo::Containers {
             bottle_id: names.bottle_id.clone(),

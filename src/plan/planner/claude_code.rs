@@ -12,7 +12,7 @@ use crate::config::claude_code::asks_bypass_permissions;
 use crate::config::credential::Credential;
 use crate::image::contract::ImageContract;
 use crate::plan::docker_command::Stdin;
-use crate::plan::planner::provision::exec;
+use crate::plan::planner::agent_exec::exec;
 use crate::plan::step::{Action, Step};
 use serde_json::{Map, Value, json};
 

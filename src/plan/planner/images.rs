@@ -1,7 +1,7 @@
 //! The images of one launch: which image each role uses (checked to be a plausible
 //! reference), and the steps that make sure Docker has them. Pure.
 
-use crate::exit_code::UserError;
+use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::image::image_ref::{ImageRef, ImageRole};
 use crate::plan::bottle_plan::PlanImages;
@@ -11,7 +11,7 @@ use crate::plan::step::{Action, Step};
 
 /// Flag, then variable, then the Nix pin, per role; a reference docker would misread is
 /// refused.
-pub(crate) fn images(options: &PlanOptions, host: &HostSnapshot) -> Result<PlanImages, UserError> {
+pub(crate) fn images(options: &PlanOptions, host: &HostSnapshot) -> Result<PlanImages, Error> {
     let env = &host.env;
     let images = PlanImages {
         agent: ImageRef::resolve(ImageRole::Agent, options.agent_image.as_deref(), env),
@@ -28,7 +28,7 @@ pub(crate) fn images(options: &PlanOptions, host: &HostSnapshot) -> Result<PlanI
             .chars()
             .any(|c| c.is_whitespace() || c.is_control());
         if bad || image.reference.starts_with('-') {
-            return Err(UserError::new(format!(
+            return Err(Error::usage(format!(
                 "the {} image reference `{}` is not valid: no spaces, control characters or leading `-`",
                 image.role.name(),
                 image.reference.escape_debug()

@@ -3,27 +3,28 @@
 //! module; `launch` below is the one place that decides the order of the launch.
 
 mod agent;
+mod agent_exec;
 mod attach;
 mod claude_code;
 mod git_config;
 mod hardening;
 mod images;
-mod names;
 mod networks;
 mod plan_env;
 pub mod plan_options;
 mod provision;
 mod sidecars;
 
-use crate::config::catalog::{Catalog, is_docker_name};
-use crate::exit_code::UserError;
+use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
+use crate::config::resources::Resources;
+use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
+use crate::naming::BottleNames;
 use crate::plan::addon_config::unscanned_headers;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Step};
-use names::Names;
 use plan_options::PlanOptions;
 
 /// The slots the launch fills before the first phase.
@@ -33,27 +34,9 @@ pub fn plan(
     catalog: &Catalog,
     options: &PlanOptions,
     host: &HostSnapshot,
-) -> Result<BottlePlan, UserError> {
-    let agent = catalog.agent(&options.agent)?;
-    let bottle = catalog.bottles.get(&agent.bottle).ok_or_else(|| {
-        UserError::new(format!(
-            "agent `{}` names a missing bottle `{}`",
-            agent.name, agent.bottle
-        ))
-    })?;
-    if host.launch_id.len() < 8 || !host.launch_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(UserError::new("launch id must be at least 8 hex digits"));
-    }
-    if let Some(name) = &options.name {
-        check_container_name(name)?;
-    }
-    let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
-        UserError::new(format!(
-            "{}: bottles.{}.resources{path}: {m}",
-            bottle.source, bottle.name
-        ))
-    })?;
-    let names = Names::new(
+) -> Result<BottlePlan, Error> {
+    let (agent, bottle, resources) = checked(catalog, options, host)?;
+    let names = BottleNames::new(
         &agent.name,
         &host.launch_id,
         options.name.as_deref(),
@@ -108,44 +91,17 @@ pub fn plan(
             &options.command
         },
     }));
-    // The order of the launch, and the only place it is decided. Everything that does
-    // not wait for something else runs at once: the images and networks; then the two
-    // sidecars and the agent (which waits only for mitmproxy's address, and provisions
-    // while the sidecars come up, its CA last). The agent's command runs at attach, once
-    // every lane is done: never before both sidecars answer.
+    let attach = Step::new(Action::Attach {
+        command: attach::attach(agent, &options.command),
+    });
     let mut first = images::image_lanes(&images);
     first.extend(network_lanes);
-    let launch = vec![
-        Phase {
-            title: "images and networks".into(),
-            lanes: first,
-        },
-        Phase {
-            title: "pipelock, mitmproxy and the agent (started together)".into(),
-            lanes: vec![
-                pipelock_lane,
-                mitmproxy_lane,
-                Lane {
-                    name: "agent".into(),
-                    steps: agent_steps,
-                },
-            ],
-        },
-        Phase {
-            title: format!("attach to {}", Slot::AgentName.placeholder()),
-            lanes: vec![Lane {
-                name: "attach".into(),
-                steps: vec![Step::new(Action::Attach {
-                    command: attach::attach(agent, &options.command),
-                })],
-            }],
-        },
-    ];
+    let launch = launch_order(first, [pipelock_lane, mitmproxy_lane], agent_steps, attach);
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
         bottle: bottle.name.clone(),
-        slug: names.slug.clone(),
+        slug: names.slug.as_str().to_string(),
         runtime: bottle.runtime,
         images,
         egress: bottle.egress.clone(),
@@ -162,13 +118,157 @@ pub fn plan(
     })
 }
 
+/// The agent, its bottle and the agent's limits fitted to the engine; an error for input
+/// the plan cannot be made from.
+fn checked<'a>(
+    catalog: &'a Catalog,
+    options: &PlanOptions,
+    host: &HostSnapshot,
+) -> Result<(&'a Agent, &'a Bottle, Resources), Error> {
+    let agent = catalog.agent(&options.agent)?;
+    let bottle = catalog.bottles.get(&agent.bottle).ok_or_else(|| {
+        Error::usage(format!(
+            "agent `{}` names a missing bottle `{}`",
+            agent.name, agent.bottle
+        ))
+    })?;
+    if host.launch_id.len() < 8 || !host.launch_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::usage("launch id must be at least 8 hex digits"));
+    }
+    if let Some(name) = &options.name {
+        check_container_name(name)?;
+    }
+    let resources = bottle.resources.fitted(host.engine).map_err(|(path, m)| {
+        Error::usage(format!(
+            "{}: bottles.{}.resources{path}: {m}",
+            bottle.source, bottle.name
+        ))
+    })?;
+    Ok((agent, bottle, resources))
+}
+
+/// The order of the launch, and the only place it is decided. Everything that does not
+/// wait for something else runs at once: the images and networks (`first`); then the
+/// sidecars and the agent (which waits only for mitmproxy's address, and provisions
+/// while the sidecars come up, its CA last). The agent's command runs at attach, once
+/// every lane is done: never before both sidecars answer.
+fn launch_order(
+    first: Vec<Lane>,
+    sidecars: [Lane; 2],
+    agent_steps: Vec<Step>,
+    attach: Step,
+) -> Vec<Phase> {
+    let mut together = sidecars.to_vec();
+    together.push(Lane {
+        name: "agent".into(),
+        steps: agent_steps,
+    });
+    vec![
+        Phase {
+            title: "images and networks".into(),
+            lanes: first,
+        },
+        Phase {
+            title: "pipelock, mitmproxy and the agent (started together)".into(),
+            lanes: together,
+        },
+        Phase {
+            title: format!("attach to {}", Slot::AgentName.placeholder()),
+            lanes: vec![Lane {
+                name: "attach".into(),
+                steps: vec![attach],
+            }],
+        },
+    ]
+}
+
 /// Docker's rule for container names.
-fn check_container_name(name: &str) -> Result<(), UserError> {
+fn check_container_name(name: &str) -> Result<(), Error> {
     if is_docker_name(name, 2, 128) {
         Ok(())
     } else {
-        Err(UserError::new(format!(
+        Err(Error::usage(format!(
             "--name `{name}` is not a valid container name: use 2 to 128 letters, digits, `_`, `.` and `-`, starting with a letter or digit"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::Role;
+    use crate::plan::fixture::a_plan;
+    use crate::plan::phase::check_slots;
+    use crate::plan::step::Action;
+
+    #[test]
+    fn every_planned_slot_is_filled_before_it_is_needed() {
+        for change in [
+            (|_: &mut PlanOptions| {}) as fn(&mut PlanOptions),
+            |o| o.cwd = true,
+            |o| o.name = Some("pinned".into()),
+            |o| o.command = vec!["bash".into()],
+        ] {
+            let plan = a_plan(change);
+            check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap();
+        }
+        let mut plan = a_plan(|_| {});
+        // Provisioning before the agent runs.
+        let agent = plan.launch[1]
+            .lanes
+            .iter_mut()
+            .find(|l| l.name == "agent")
+            .unwrap();
+        let run = agent
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, Action::RunAgent { .. }))
+            .unwrap();
+        let moved = agent.steps.remove(run);
+        agent.steps.push(moved);
+        let err = check_slots(&plan.launch, &crate::plan::planner::INITIAL_SLOTS).unwrap_err();
+        assert!(err.contains("<agent-name>"), "{err}");
+    }
+
+    /// The naming scheme teardown and cleanup recognise is the one the planner uses.
+    #[test]
+    fn the_naming_check_matches_the_planners_names() {
+        use crate::naming::is_schemed;
+        let plan = a_plan(|o| o.cwd = true);
+        let (agent, id) = (plan.agent.as_str(), plan.bottle_id.as_str());
+        assert!(is_schemed(
+            Role::Agent,
+            agent,
+            id,
+            &plan.agent_container.name
+        ));
+        for n in 2..=10 {
+            let retry = format!("{}-{n}", plan.agent_container.name);
+            assert!(is_schemed(Role::Agent, agent, id, &retry), "{retry}");
+        }
+        assert!(is_schemed(
+            Role::Pipelock,
+            agent,
+            id,
+            &plan.pipelock.container
+        ));
+        assert!(is_schemed(
+            Role::Mitmproxy,
+            agent,
+            id,
+            &plan.mitmproxy.container
+        ));
+        for net in &plan.networks {
+            let role = net.role.resource_role();
+            assert!(is_schemed(role, agent, id, &net.name), "{}", net.name);
+        }
+        // A pinned name is not the scheme's: only the launch (or its record) knows it.
+        let pinned = a_plan(|o| o.name = Some("my-claude".into()));
+        assert!(!is_schemed(
+            Role::Agent,
+            agent,
+            id,
+            &pinned.agent_container.name
+        ));
     }
 }

@@ -2,39 +2,24 @@
 //! the host no address on them), and pipelock's egress, the only one with a route out.
 //! Pure.
 
+use crate::naming::BottleNames;
 use crate::plan::bottle_plan::{NetworkPlan, NetworkRole};
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::phase::Lane;
-use crate::plan::planner::names::Names;
-use crate::plan::role::Role;
 use crate::plan::step::Step;
 use crate::plan::undo::Undo;
 
 /// The networks in creation order, and the lanes that create them (all at once).
-pub(crate) fn networks(names: &Names) -> (Vec<NetworkPlan>, Vec<Lane>) {
+pub(crate) fn networks(names: &BottleNames) -> (Vec<NetworkPlan>, Vec<Lane>) {
     let specs = [
-        (
-            &names.net_agent,
-            NetworkRole::Agent,
-            Role::AgentNetwork,
-            true,
-        ),
-        (
-            &names.net_proxy,
-            NetworkRole::Proxy,
-            Role::ProxyNetwork,
-            true,
-        ),
-        (
-            &names.net_egress,
-            NetworkRole::Egress,
-            Role::EgressNetwork,
-            false,
-        ),
+        (NetworkRole::Agent, true),
+        (NetworkRole::Proxy, true),
+        (NetworkRole::Egress, false),
     ];
     specs
         .into_iter()
-        .map(|(name, role, label, internal)| {
+        .map(|(role, internal)| {
+            let name = names.of(role.resource_role());
             // An internal bridge still gives the host an address on it, through which the
             // containers could reach host services; inhibit_ipv4 leaves the host without one.
             let create = DockerCommand::new(["network", "create"])
@@ -48,8 +33,8 @@ pub(crate) fn networks(names: &Names) -> (Vec<NetworkPlan>, Vec<Lane>) {
                         .into_iter()
                         .flatten(),
                 )
-                .args(names.labels.args(label))
-                .arg(name.as_str());
+                .args(names.labels.args(role.resource_role()))
+                .arg(&name);
             let plan = NetworkPlan {
                 name: name.clone(),
                 role,

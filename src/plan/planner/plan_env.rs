@@ -6,16 +6,16 @@
 use crate::config::catalog::Bottle;
 use crate::config::credential::{Credential, MODEL_CREDENTIALS, ValueSource};
 use crate::config::env_value::EnvValue;
-use crate::exit_code::UserError;
+use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::plan::bottle_plan::{ForwardedEnv, PlanEnv};
 
 pub(crate) fn plan_env(
     bottle: &Bottle,
     host: &HostSnapshot,
-) -> Result<(PlanEnv, Vec<Credential>), UserError> {
+) -> Result<(PlanEnv, Vec<Credential>), Error> {
     let unset = |path: String, var: &str| {
-        UserError::new(format!(
+        Error::usage(format!(
             "{}: bottles.{}.{path}: the host variable {var} is not set; export it, or change the value",
             bottle.source, bottle.name
         ))

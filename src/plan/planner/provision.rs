@@ -12,6 +12,7 @@ use crate::config::git_identity::GitIdentity;
 use crate::host_snapshot::HostSnapshot;
 use crate::image::contract::ImageContract;
 use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::planner::agent_exec::exec;
 use crate::plan::planner::claude_code::claude_code;
 use crate::plan::planner::git_config::git_config;
 use crate::plan::slot::Slot;
@@ -30,13 +31,6 @@ pub(crate) struct ProvisionInput<'a> {
 }
 
 /// `docker exec [--interactive] --user USER <agent> ARGS…`.
-pub(super) fn exec(interactive: bool, user: &str) -> DockerCommand {
-    DockerCommand::new(["exec"])
-        .args(interactive.then_some("--interactive"))
-        .args(["--user", user])
-        .slot(Slot::AgentName)
-}
-
 /// `docker cp - <agent>:DIR` of a host directory's tar, owned by the agent user.
 fn copy_tree(from: String, prefix: &str, into: &str, shows: &str) -> DockerCommand {
     let c = &ImageContract::get().agent;

@@ -11,14 +11,13 @@ use crate::config::egress::Egress;
 use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
+use crate::naming::{BottleNames, Role};
 use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::phase::Lane;
 use crate::plan::pipelock_config::PipelockConfig;
 use crate::plan::planner::hardening;
-use crate::plan::planner::names::Names;
-use crate::plan::role::Role;
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 
@@ -29,7 +28,14 @@ const TMPFS_MB: u64 = 64;
 
 /// `docker run --detach` of a sidecar, confined, on one network (`docker run` joins only
 /// one; the second is connected right after).
-fn run(names: &Names, name: &str, role: Role, network: &str, uid: u32, gid: u32) -> DockerCommand {
+fn run(
+    names: &BottleNames,
+    name: &str,
+    role: Role,
+    network: &str,
+    uid: u32,
+    gid: u32,
+) -> DockerCommand {
     DockerCommand::new(["run", "--detach", "--name", name])
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
@@ -37,7 +43,7 @@ fn run(names: &Names, name: &str, role: Role, network: &str, uid: u32, gid: u32)
         .args(hardening::no_outside_dns())
 }
 
-fn undo(names: &Names, role: Role) -> Undo {
+fn undo(names: &BottleNames, role: Role) -> Undo {
     Undo::Containers {
         bottle_id: names.bottle_id.clone(),
         role,
@@ -55,18 +61,25 @@ pub(crate) struct PipelockInput<'a> {
 }
 
 pub(crate) fn pipelock(
-    names: &Names,
+    names: &BottleNames,
     image: &ImageRef,
     input: PipelockInput,
 ) -> (PipelockPlan, Lane) {
     let c = &ImageContract::get().pipelock;
-    let name = &names.pipelock;
+    let name = &names.of(Role::Pipelock);
     let config = PipelockConfig::for_bottle(input.egress, input.ignore_headers);
     // It buffers non-streamed responses and whole request bodies while it scans them.
     let memory_mb = 256 + 4 * (input.egress.max_response_mb + input.egress.max_request_mb);
-    let mut run = run(names, name, Role::Pipelock, &names.net_proxy, c.uid, c.gid)
-        .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
-        .args(hardening::sidecar_limits(memory_mb, input.engine));
+    let mut run = run(
+        names,
+        name,
+        Role::Pipelock,
+        &names.of(Role::ProxyNetwork),
+        c.uid,
+        c.gid,
+    )
+    .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
+    .args(hardening::sidecar_limits(memory_mb, input.engine));
     // The real values pipelock scans for, by name only. Credentials too: they may leave
     // only in the headers the addon injects them into, which pipelock skips.
     for var in input.scanned_env {
@@ -90,11 +103,11 @@ pub(crate) fn pipelock(
         .content("the pipelock config, below", config.render())
         .args(c.command.iter().cloned());
     let steps = vec![
-        Step::run(run).undo(undo(names, Role::Pipelock)),
+        Step::create_container(run, name).undo(undo(names, Role::Pipelock)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
-            &names.net_egress,
+            &names.of(Role::EgressNetwork),
             name,
         ])),
         Step::new(Action::WaitFor {
@@ -136,25 +149,32 @@ pub(crate) struct MitmproxyInput<'a> {
 }
 
 pub(crate) fn mitmproxy(
-    names: &Names,
+    names: &BottleNames,
     image: &ImageRef,
     input: MitmproxyInput,
 ) -> (MitmproxyPlan, Lane) {
     let c = &ImageContract::get().mitmproxy;
     let pipelock_port = ImageContract::get().pipelock.port;
-    let name = &names.mitmproxy;
+    let name = &names.of(Role::Mitmproxy);
     let addon = AddonConfig::new(
-        format!("{}:{pipelock_port}", names.pipelock),
+        format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
         input.egress.max_request_bytes(),
-        vec![names.pipelock.clone(), names.mitmproxy.clone()],
+        vec![names.of(Role::Pipelock), names.of(Role::Mitmproxy)],
         input.credentials,
         input.guarded,
     );
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
-    let mut run = run(names, name, Role::Mitmproxy, &names.net_agent, c.uid, c.gid)
-        .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
-        .args(hardening::sidecar_limits(memory_mb, input.engine));
+    let mut run = run(
+        names,
+        name,
+        Role::Mitmproxy,
+        &names.of(Role::AgentNetwork),
+        c.uid,
+        c.gid,
+    )
+    .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
+    .args(hardening::sidecar_limits(memory_mb, input.engine));
     for cred in input.credentials {
         let var = cred.value_env();
         run = run.pass_env(var);
@@ -175,13 +195,13 @@ pub(crate) fn mitmproxy(
             "--set".to_string(),
             format!("{}=env:{ADDON_CONFIG_ENV}", c.config_option),
         ]);
-    let net = &names.net_agent;
+    let net = &names.of(Role::AgentNetwork);
     let steps = vec![
-        Step::run(run).undo(undo(names, Role::Mitmproxy)),
+        Step::create_container(run, name).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
-            &names.net_proxy,
+            &names.of(Role::ProxyNetwork),
             name,
         ])),
         Step::new(Action::Query {

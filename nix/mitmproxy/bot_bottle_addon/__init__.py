@@ -1,0 +1,16 @@
+"""bot-bottle's verdict addon, its pure parts: no mitmproxy import, no I/O but where a module says so.
+
+The package map (one line per module; docs/addon.md "Files" has the longer version):
+    config        the addon config (schema v1): Config, Credential, Known, parse_config, the options
+    hosts         host names: normalising, allowlist matching, IP literals, HOST:PORT, forbidden targets
+    refusal       Refusal (status, code, text, headers) and every refusal the addon answers with
+    encodings     request body decoding (gzip/deflate), percent decodings, a value's encoded forms
+    known_values  known values (credentials' real values, guarded secrets): search and log redaction
+    dlp           pipelock v2.3.0's default DLP patterns and validators, for the headers it skips
+    injection     which declared header of a request gets a credential's real value
+    request_log   the request log line and its verdict, pipelock_reason_code
+    flow_state    FlowState, what the hooks remember about one flow
+
+The mitmproxy side sits next to the package: bottle_verdict.py (the `mitmdump -s` entry, the
+hooks) and mitm_patches.py (the two wrappers around mitmproxy internals).
+"""

@@ -1,0 +1,127 @@
+"""Refusal: the addon's own answer (status, reason code, text, headers), and every refusal it makes; pure, no I/O.
+
+The entry script (bottle_verdict.py) turns a Refusal into a mitmproxy Response. docs/addon.md
+"The addon's own refusals" lists the codes; design.md gives the format: `blocked: bot-bottle:
+<what happened>; <what to do>`.
+"""
+
+from dataclasses import dataclass
+
+BLOCK_REASON_HEADER = "X-Bot-Bottle-Block-Reason"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    what: str
+    todo: str
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The body, as sent (one line, newline-terminated)."""
+        return f"blocked: bot-bottle: {self.what}; {self.todo}\n"
+
+    @property
+    def body(self) -> bytes:
+        return self.text.encode()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        h = {"Content-Type": "text/plain; charset=utf-8", BLOCK_REASON_HEADER: self.code}
+        h.update(dict(self.extra_headers))
+        return h
+
+    @property
+    def logged(self) -> tuple[str, str]:
+        """(reason code, reason text) for the request log."""
+        return self.code, self.text.strip()
+
+
+def refusal(status: int, code: str, what: str, todo: str, **headers: str) -> Refusal:
+    """A refusal; keyword headers are named with `_` for `-` (Retry_After=...)."""
+    return Refusal(status, code, what, todo, tuple((k.replace("_", "-"), v) for k, v in headers.items()))
+
+
+# -- the catalogue (docs/addon.md "The addon's own refusals") ----------------------------
+def not_configured() -> Refusal:
+    return refusal(502, "not_configured", "mitmproxy has no bottle_config, so there is no pipelock to "
+                   "judge requests; the request was not sent", "restart the bottle")
+
+
+def upgrade_refused() -> Refusal:
+    return refusal(403, "websocket_unsupported", "WebSocket and other protocol upgrades are refused "
+                   "(pipelock cannot inspect them)", "use plain HTTP requests")
+
+
+def websocket_connect_refused() -> Refusal:
+    return refusal(403, "websocket_unsupported", "WebSocket over HTTP/2 CONNECT is refused (pipelock "
+                   "cannot inspect WebSocket traffic)", "use plain HTTP requests")
+
+
+def nested_connect() -> Refusal:
+    return refusal(403, "nested_connect", "CONNECT inside a tunnel is refused", "send the request itself")
+
+
+def ip_literal(where: str) -> Refusal:
+    return refusal(403, "ip_literal", f"{where} is an IP address; bot-bottle only lets requests to host "
+                   "names through (pipelock judges names)", "use the host name")
+
+
+def internal_target(where: str) -> Refusal:
+    return refusal(403, "internal_target", f"{where} names this bottle's own sidecars or an internal "
+                   "(single-label, localhost) host, which the agent may not reach",
+                   "use a fully qualified host name from the bottle's allowlist")
+
+
+def host_mismatch(host_header: str, host: str, port: int | None) -> Refusal:
+    return refusal(421, "host_mismatch", f"the Host header {host_header!r} does not match the "
+                   f"connection target {host}:{port}", "send Host equal to the URL's host")
+
+
+def too_large(size: int, max_body: int, exact: bool = True) -> Refusal:
+    what = f"{size} bytes" if exact else f"more than {max_body} bytes"
+    return refusal(413, "body_too_large", f"the request body ({what}) exceeds the bottle's limit of "
+                   f"{max_body} bytes (egress.max_request_mb)",
+                   "send a smaller body, or raise egress.max_request_mb in the bottle's manifest")
+
+
+def memory_budget(buffered_total: int, budget: int) -> Refusal:
+    return refusal(503, "memory_budget", f"mitmproxy is already holding {buffered_total} bytes of request "
+                   f"bodies, its budget is {budget} bytes", "retry when other uploads have finished",
+                   Retry_After="2")
+
+
+def unsupported_encoding(encoding: str) -> Refusal:
+    return refusal(415, "unsupported_encoding",
+                   f"the request body uses Content-Encoding {encoding!r}, which neither bot-bottle nor "
+                   "pipelock can scan", "send it uncompressed, or gzip- or deflate-encoded")
+
+
+def decoded_too_large(limit: int) -> Refusal:
+    return refusal(413, "body_too_large",
+                   f"the request body decompresses to more than the bottle's limit of {limit} "
+                   "bytes", "send a smaller body (or raise egress.max_request_mb in your manifest)")
+
+
+def bad_encoding(coding: str) -> Refusal:
+    return refusal(400, "bad_encoding",
+                   f"the request body is not valid {coding} data", "send it uncompressed, or encoded correctly")
+
+
+def credential_leak(name: str, where: str, header: str, hosts: list[str]) -> Refusal:
+    return refusal(403, "credential_leak", f"the request carries the real value of credential "
+                   f"{name} ({where}), which the agent must never hold",
+                   f"send the placeholder in ${name} instead; bot-bottle puts the real value "
+                   f"into the {header} header of requests to {', '.join(hosts)}")
+
+
+def secret_leak(name: str, where: str) -> Refusal:
+    return refusal(403, "secret_leak", f"the request carries the value of the bottle's secret "
+                   f"{name} ({where})", "do not send this secret anywhere")
+
+
+def header_dlp(header: str, pattern: str) -> Refusal:
+    return refusal(403, "header_dlp", f"the {header} header contains a secret ({pattern}) and bot-bottle did not "
+                   "put it there", "do not send credentials yourself; declare them as bottle credentials")

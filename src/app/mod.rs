@@ -1,0 +1,143 @@
+//! The `bottle` program: parses the command line, reads the host, runs one subcommand and
+//! turns its outcome into an exit code. [`main`] is the one place an error is printed
+//! (`bottle: error: …`) and mapped to its exit code ([`Error::exit_code`]). `bottle run`
+//! is in [`run_command`], `bottle allow` and the trust prompt in [`trust_command`]; the
+//! other commands live with what they show (`images`, `logs`, `cleanup`). I/O.
+
+mod run_command;
+mod trust_command;
+
+use crate::cli::{Cli, Command, PlanArgs};
+use crate::config::catalog::{Catalog, ManifestText};
+use crate::config::{catalog_report, manifest_files};
+use crate::engine::docker_cli::DockerCli;
+use crate::engine::docker_engine::DockerEngine;
+use crate::error::Error;
+use crate::exit_code;
+use crate::host_snapshot::{self, HostSnapshot};
+use crate::image::images_command;
+use crate::plan::{plan_report, planner};
+use crate::progress::{err_line, out_line};
+use crate::report::logs_command::{self, LogsRequest};
+use crate::resources::cleanup;
+use crate::resources::inventory::Inventory;
+use crate::runtime::runtime_dir::RuntimeDir;
+use clap::Parser;
+
+/// Parses the command line, runs it, and returns the process's exit code. Command-line
+/// usage errors are clap's: it prints them and exits 2 itself.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            err_line(&format!("bottle: error: {err}"));
+            err.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, Error> {
+    match &cli.command {
+        // Needs neither a manifest nor a home (the Nix sandbox runs `images verify`).
+        Command::Images { command } => images_command::run(
+            command,
+            &host_snapshot::env_vars(),
+            &DockerCli::new(cli.verbose),
+        ),
+        Command::Ls => {
+            let inventory = Inventory::read(&engine(cli.verbose)?, None)?;
+            out_line(inventory.table().trim_end());
+            Ok(exit_code::SUCCESS)
+        }
+        Command::Cleanup {
+            target,
+            yes,
+            all_users,
+        } => {
+            let uid = host_snapshot::uid();
+            let dir = RuntimeDir::open(&host_snapshot::env_vars(), uid)?;
+            let uid = (!all_users).then_some(uid);
+            cleanup::run(&engine(cli.verbose)?, *yes, uid, target.as_deref(), &dir)
+        }
+        Command::Run(args) => run_command::run(&cli, args),
+        Command::Logs {
+            target,
+            follow,
+            json,
+            blocked,
+        } => logs(
+            &engine(cli.verbose)?,
+            &LogsRequest {
+                target: target.clone(),
+                follow: *follow,
+                json: *json,
+                blocked: *blocked,
+            },
+        ),
+        Command::Plan(args) => plan(args),
+        Command::Agents => {
+            let catalog = load_catalog(&HostSnapshot::capture()?)?;
+            out_line(catalog_report::agents(&catalog).trim_end());
+            Ok(exit_code::SUCCESS)
+        }
+        Command::Allow { file, revoke } => {
+            trust_command::allow(&HostSnapshot::capture()?, file.as_deref(), *revoke)
+        }
+        Command::Info { agent } => {
+            let catalog = load_catalog(&HostSnapshot::capture()?)?;
+            let agent = catalog.agent(agent)?;
+            out_line(catalog_report::info(&catalog, agent).trim_end());
+            Ok(exit_code::SUCCESS)
+        }
+    }
+}
+
+/// `bottle logs`: a name that is not running says whether it is an agent of the user's
+/// manifest (when one can be read).
+fn logs(docker: &DockerCli, request: &LogsRequest) -> Result<i32, Error> {
+    let catalog = HostSnapshot::capture()
+        .ok()
+        .and_then(|host| load_catalog(&host).ok());
+    let is_agent = |name: &str| {
+        catalog
+            .as_ref()
+            .is_some_and(|c| c.agents.contains_key(name))
+    };
+    logs_command::run(docker, request, &is_agent, &mut std::io::stdout())
+}
+
+/// `bottle plan`: without Docker.
+fn plan(args: &PlanArgs) -> Result<i32, Error> {
+    let host = HostSnapshot::capture()?;
+    let catalog = load_catalog(&host)?;
+    let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
+    if args.json {
+        out_line(&serde_json::to_string_pretty(&plan)?);
+    } else {
+        out_line(plan_report::render(&plan).trim_end());
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// A Docker client whose engine answers, or a clear error.
+fn engine(verbose: bool) -> Result<DockerCli, Error> {
+    let docker = DockerCli::new(verbose);
+    if !docker.available() {
+        return Err(Error::Failed(anyhow::anyhow!(
+            "no Docker engine answers (`docker version` failed): start Docker, or point DOCKER_HOST at an engine"
+        )));
+    }
+    Ok(docker)
+}
+
+fn load_catalog(host: &HostSnapshot) -> Result<Catalog, Error> {
+    Ok(load_files(host)?.0)
+}
+
+/// The catalog and the files it came from.
+fn load_files(host: &HostSnapshot) -> Result<(Catalog, Vec<ManifestText>), Error> {
+    let files = manifest_files::read(&host.env, &host.home, &host.cwd)?;
+    let catalog = Catalog::load(&files, &host.skills)?;
+    Ok((catalog, files))
+}

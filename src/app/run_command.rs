@@ -1,0 +1,92 @@
+//! `bottle run AGENT`: plan, check, ask, launch, attach, tear down. Everything the input
+//! decides is checked before Docker is asked anything; the values a bottle needs are
+//! asked before anything exists (^C at a prompt leaves nothing behind). I/O.
+
+use crate::app::{engine, load_files, trust_command};
+use crate::cli::{Cli, RunArgs};
+use crate::config::resources::EngineCapacity;
+use crate::engine::docker_engine::DockerEngine;
+use crate::error::Error;
+use crate::host_snapshot::HostSnapshot;
+use crate::launch::executor::{self, Ending, LaunchInput};
+use crate::launch::launch_values::LaunchValues;
+use crate::plan::planner;
+use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::undo::Undo;
+use crate::progress::Progress;
+use crate::report::exit_report::ExitReporter;
+use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::runtime_dir::RuntimeDir;
+use crate::signals;
+use std::io::IsTerminal;
+
+/// `bottle run`: plans, checks everything the input decides before Docker is asked
+/// anything, asks the values the bottle needs, then launches and tears down.
+pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
+    let mut host = HostSnapshot::capture()?;
+    let (catalog, files) = load_files(&host)?;
+    // Everything the input decides is checked before Docker is asked anything.
+    let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
+    if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
+        return Err(Error::usage(image.advice()));
+    }
+    let progress = Progress::new(cli.quiet);
+    let agent = &catalog.agents[&plan.agent];
+    if agent.from_working_dir {
+        trust_command::check_working_dir_trust(agent, &catalog, &files, &host, &progress)?;
+    }
+    let docker = engine(cli.verbose)?;
+    // Limits are fitted to (and checked against) what this engine has.
+    host.engine = Some(engine_capacity(&docker)?);
+    let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
+    // Asked before anything exists, so ^C at a prompt leaves nothing behind.
+    let values = LaunchValues::collect(&plan, &catalog.bottles[&plan.bottle], &host.env)?;
+    for name in values.too_short_for_pipelock(&plan) {
+        progress.warn(&format!(
+            "{name} is shorter than 16 characters: pipelock's environment scan will not recognise it leaving the bottle"
+        ));
+    }
+    let runtime = RuntimeDir::open(&host.env, host.uid)?;
+    let docker = docker.with_secrets(values.by_name.clone());
+    signals::install(docker.in_flight())?;
+    // Before anything exists: the record names everything the launch then creates.
+    let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
+    progress.step(&format!(
+        "launching agent `{}` in bottle `{}` (id {})",
+        plan.agent, plan.bottle, plan.bottle_id
+    ));
+    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let env_file_text = values.env_file_text();
+    let reporter = ExitReporter {
+        plan: &plan,
+        progress: &progress,
+        file: args.report.clone(),
+    };
+    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
+        reporter.before_teardown(engine, registered, ending)
+    };
+    let input = LaunchInput {
+        env_file_text: &env_file_text,
+        slots: SlotValues::default().with(Slot::Tty, if tty { "--tty" } else { "" }),
+        ready_timeout: None,
+        record: &record,
+        // With -q and no --report nobody reads the summary: no `docker logs` at teardown.
+        before_teardown: (!cli.quiet || args.report.is_some()).then_some(&before_teardown),
+    };
+    executor::run(&plan, input, &docker, &progress)
+}
+
+/// The engine's memory and CPUs (`docker info`).
+fn engine_capacity(docker: &dyn DockerEngine) -> Result<EngineCapacity, Error> {
+    let info = docker.query(&["info", "--format", "{{.MemTotal}} {{.NCPU}}"])?;
+    let text = info.stdout_text();
+    let mut fields = text.split_whitespace().map(str::parse::<u64>);
+    match (info.ok(), fields.next(), fields.next()) {
+        (true, Some(Ok(memory_bytes)), Some(Ok(cpus))) => Ok(EngineCapacity { memory_bytes, cpus }),
+        _ => Err(Error::Failed(anyhow::anyhow!(
+            "cannot read the Docker engine's memory and CPUs (`docker info` said {:?}{})",
+            text,
+            info.stderr.trim()
+        ))),
+    }
+}
