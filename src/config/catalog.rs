@@ -3,6 +3,7 @@
 //! on disk as a list.
 
 pub use crate::config::bottle::Bottle;
+use crate::config::claude_code::ClaudeCode;
 use crate::config::manifest::{AgentSpec, Manifest};
 use crate::error::{Error, ManifestError};
 use serde::Serialize;
@@ -47,6 +48,7 @@ pub struct Agent {
     pub prompt: Option<String>,
     pub skills: Vec<String>,
     pub command: Vec<String>,
+    pub claude_code: ClaudeCode,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,6 +134,7 @@ impl Catalog {
             prompt: None,
             skills: Vec::new(),
             command: DEFAULT_COMMAND.iter().map(|a| a.to_string()).collect(),
+            claude_code: ClaudeCode::default(),
         };
         Catalog {
             bottles: BTreeMap::from([(bottle.name.clone(), bottle)]),
@@ -230,6 +233,11 @@ impl Agent {
                 ));
             }
         }
+        let claude_code = match &spec.claude_code {
+            Some(cc) => ClaudeCode::from_spec(cc)
+                .map_err(|(p, m)| err(file, at(&format!(".claude_code{p}")), m))?,
+            None => ClaudeCode::default(),
+        };
         Ok(Agent {
             name: name.to_string(),
             source: file.to_string(),
@@ -241,6 +249,7 @@ impl Agent {
             prompt: spec.prompt.clone(),
             skills: spec.skills.clone(),
             command,
+            claude_code,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `bottle agents` and `bottle info`: the catalog explained to a person. Pure.
 
 use crate::config::catalog::{Agent, Catalog};
+use crate::config::claude_code::is_claude_program;
 use crate::config::env_value::EnvValue;
 use std::fmt::Write;
 
@@ -90,6 +91,7 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
         agent.skills.join(", ")
     };
     let _ = writeln!(w, "  skills:  {skills}");
+    let _ = writeln!(w, "  claude code: {}", claude_code_line(agent));
     let _ = writeln!(w, "bottle {}  (from {})", bottle.name, bottle.source);
     let _ = writeln!(w, "  runtime: {:?}", bottle.runtime);
     let _ = writeln!(
@@ -125,4 +127,27 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
         crate::config::credential::MODEL_HOSTS.join(", ")
     );
     out
+}
+
+/// What bottle does for Claude Code in this agent (README, "Claude Code in a bottle").
+fn claude_code_line(agent: &Agent) -> String {
+    let cc = &agent.claude_code;
+    let why = match cc.enabled {
+        Some(true) => "claude_code.enabled",
+        Some(false) => return "no (claude_code.enabled is false): its files are left alone".into(),
+        None if is_claude_program(&agent.command) => "the command's program is `claude`",
+        None => {
+            return "no (the command's program is not `claude`; claude_code.enabled says otherwise)"
+                .into();
+        }
+    };
+    let off: Vec<&str> = cc.turned_off().map(|h| h.what).collect();
+    let off = if off.is_empty() {
+        "nothing".to_string()
+    } else {
+        off.join(", ")
+    };
+    format!(
+        "yes ({why}): its first-run questions are answered (onboarding, the API key's placeholder, trust in the work directory, bypass-permissions mode when asked for); turned off: {off}"
+    )
 }

@@ -127,7 +127,7 @@ pub enum Runtime {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an agent object with \"bottle\", \"prompt\", \"skills\" or \"command\""
+    expecting = "an agent object with \"bottle\", \"prompt\", \"skills\", \"command\" or \"claude_code\""
 )]
 pub struct AgentSpec {
     #[serde(default)]
@@ -138,6 +138,45 @@ pub struct AgentSpec {
     pub skills: Vec<String>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub claude_code: Option<ClaudeCodeSpec>,
+}
+
+/// An agent's `claude_code` object: `enabled` overrides the detection by command, and
+/// each other field, `true`, keeps one of Claude Code's habits a bottle turns off
+/// (`config::claude_code::HABITS`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with \"enabled\", \"auto_updates\", \"telemetry\", \"error_reporting\", \"feedback_survey\" or \"official_marketplace\""
+)]
+pub struct ClaudeCodeSpec {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub auto_updates: Option<bool>,
+    #[serde(default)]
+    pub telemetry: Option<bool>,
+    #[serde(default)]
+    pub error_reporting: Option<bool>,
+    #[serde(default)]
+    pub feedback_survey: Option<bool>,
+    #[serde(default)]
+    pub official_marketplace: Option<bool>,
+}
+
+impl ClaudeCodeSpec {
+    /// A habit's field by its name (`config::claude_code::HABITS`).
+    pub fn habit(&self, field: &str) -> Option<bool> {
+        match field {
+            "auto_updates" => self.auto_updates,
+            "telemetry" => self.telemetry,
+            "error_reporting" => self.error_reporting,
+            "feedback_survey" => self.feedback_survey,
+            "official_marketplace" => self.official_marketplace,
+            _ => None,
+        }
+    }
 }
 
 pub use crate::error::ManifestError;
@@ -198,6 +237,15 @@ fn check_objects(root: &serde_json::Value) -> Result<(), (String, &'static str, 
                     }
                     if section == "bottles" {
                         check_bottle_objects(name, entry)?;
+                    } else if let Some(cc) = entry.get("claude_code")
+                        && !cc.is_object()
+                        && !cc.is_null()
+                    {
+                        return Err((
+                            format!("agents.{name}.claude_code"),
+                            "an object with \"enabled\" or the Claude Code habits to keep (\"telemetry\": true, …)",
+                            json_kind(cc),
+                        ));
                     }
                 }
             }

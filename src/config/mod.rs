@@ -4,6 +4,7 @@
 pub mod bottle;
 pub mod catalog;
 pub(crate) mod catalog_report;
+pub mod claude_code;
 pub mod credential;
 pub mod egress;
 pub mod egress_rules;

@@ -370,6 +370,24 @@ impl Executor<'_> {
                 *pinned,
                 *attempts,
             )?,
+            Action::MergeJson {
+                file,
+                read,
+                patch,
+                write,
+            } => {
+                let got = engine.check(&call(read, slots, Mode::Step)?)?;
+                let existing = String::from_utf8(got.stdout)
+                    .map_err(|_| anyhow!("{file} in the agent container is not UTF-8 text"))?;
+                let merged = crate::plan::json_merge::merge_text(&existing, patch).map_err(|why| {
+                    anyhow!(
+                        "cannot merge bottle's settings into {file} in the agent container: {why}; fix the file in the image, or give the agent \"claude_code\": {{\"enabled\": false}} to leave Claude Code's files alone"
+                    )
+                })?;
+                let mut write = call(write, slots, Mode::Finish)?;
+                write.stdin = Some(merged.into_bytes());
+                engine.check(&write)?;
+            }
             Action::Attach { command } => {
                 return Ok((
                     Some(engine.attach(&call(command, slots, Mode::Step)?)?),
@@ -614,7 +632,8 @@ fn call(cmd: &DockerCommand, slots: &SlotValues, mode: Mode) -> Result<Call> {
                 .as_bytes()
                 .to_vec(),
         ),
-        Some(Stdin::Terminal) | None => None,
+        // Made by the step itself (MergeJson), which sets it.
+        Some(Stdin::Terminal) | Some(Stdin::Made { .. }) | None => None,
     };
     Ok(Call {
         args,

@@ -56,6 +56,11 @@ pub enum Stdin {
     },
     /// A slot's value (the CA certificate).
     Slot { slot: Slot },
+    /// Text its step makes at launch (a file merged with what the container has).
+    Made {
+        /// What it is, for plans (`the merged JSON`).
+        shows: String,
+    },
     /// The user's terminal.
     Terminal,
 }
@@ -183,6 +188,7 @@ impl DockerCommand {
                 line.push_str(&format!(" < (tar of {shows} {path})"))
             }
             Some(Stdin::Slot { slot }) => line.push_str(&format!(" < {}", slot.placeholder())),
+            Some(Stdin::Made { shows }) => line.push_str(&format!(" < ({shows})")),
             Some(Stdin::Terminal) | None => {}
         }
         line

@@ -7,6 +7,7 @@ pub mod bottle_plan;
 pub mod docker_command;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod json_merge;
 pub mod phase;
 pub mod pipelock_config;
 pub mod plan_report;

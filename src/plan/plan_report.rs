@@ -223,6 +223,22 @@ fn step_lines(step: &Step, known: &SlotValues) -> Vec<String> {
             "# delete {} (docker run has read it)",
             Slot::EnvFile.placeholder()
         )),
+        Action::MergeJson {
+            file,
+            read,
+            patch,
+            write,
+        } => {
+            command_lines(read, known, &mut lines);
+            lines.push(format!(
+                "# merged with this (objects key by key, arrays extended, other keys of {file} kept):"
+            ));
+            let pretty = serde_json::to_string_pretty(patch).expect("plain data");
+            for line in pretty.lines() {
+                lines.push(format!("  | {line}"));
+            }
+            command_lines(write, known, &mut lines);
+        }
         Action::RunAgent {
             run,
             name,

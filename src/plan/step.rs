@@ -67,6 +67,16 @@ pub enum Action {
         pinned: bool,
         attempts: u32,
     },
+    /// Merges `patch` into a JSON file in a container (`plan::json_merge`: objects key by
+    /// key, arrays extended, keys the patch does not name kept): `read` prints the file
+    /// (nothing when there is none), the merge is pure, `write` gets the result on stdin.
+    /// A file that is not a JSON object fails the step, naming `file`.
+    MergeJson {
+        file: String,
+        read: DockerCommand,
+        patch: serde_json::Value,
+        write: DockerCommand,
+    },
     /// The user's session on the agent; its exit code is the launch's.
     Attach { command: DockerCommand },
 }
@@ -141,6 +151,13 @@ impl Step {
             Action::Query { query, .. } => query.slots(),
             Action::RemoveEnvFile => vec![Slot::EnvFile],
             Action::RunAgent { run, .. } => run.slots(),
+            Action::MergeJson { read, write, .. } => {
+                let mut slots = read.slots();
+                slots.extend(write.slots());
+                slots.sort();
+                slots.dedup();
+                slots
+            }
         };
         if let Some(filled) = self.fills() {
             needs.retain(|s| *s != filled);

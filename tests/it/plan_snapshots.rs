@@ -170,6 +170,24 @@ fn cwd_copy() {
     check("cwd_copy", &[], &opts, &host());
 }
 
+/// An agent whose command wraps Claude Code: `claude_code.enabled` says it is Claude Code
+/// (its program is `sh`), the bypass flag is found inside the script, and the kept habit
+/// (telemetry) is not turned off.
+#[test]
+fn claude_code_wrapped_and_telemetry_kept() {
+    let files = [user(
+        r#"{ "agents": { "wrapped": {
+               "command": ["sh", "-c", "cd /home/agent/work && exec claude --dangerously-skip-permissions"],
+               "claude_code": { "enabled": true, "telemetry": true, "auto_updates": false } } } }"#,
+    )];
+    check(
+        "claude_code_wrapped_and_telemetry_kept",
+        &files,
+        &options("wrapped"),
+        &host(),
+    );
+}
+
 /// Credentials injected at the proxy: the agent gets placeholders, mitmproxy and pipelock
 /// the values by name; git is set up for the Basic one.
 #[test]

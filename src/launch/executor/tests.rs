@@ -911,3 +911,70 @@ fn the_hook_before_teardown_runs_on_every_exit_path_before_anything_is_removed()
         assert_eq!(docker.world(), fake().world());
     }
 }
+
+/// Claude Code's `~/.claude.json` as a user's image might have it.
+const IMAGE_CLAUDE_JSON: &str =
+    r#"{"numStartups": 3, "projects": {"/srv/x": {"allowedTools": ["Bash"]}}}"#;
+
+/// Answers the read of `~/.claude.json` with `text`, everything else as the fake Docker.
+fn image_has_claude_json(text: &'static str) -> impl Fn(&Call, Now) -> Reply + Send + Sync {
+    move |call, now| {
+        let reads = call
+            .args
+            .iter()
+            .any(|a| a.contains("then cat /home/agent/.claude.json"));
+        if reads {
+            Reply::ok(text)
+        } else {
+            now.docker.answer(call)
+        }
+    }
+}
+
+#[test]
+fn claude_codes_state_is_merged_into_what_the_image_has() {
+    let plan = a_plan(|_| {});
+    let out = launch(
+        &plan,
+        &Arc::new(fake()),
+        image_has_claude_json(IMAGE_CLAUDE_JSON),
+    );
+    assert_eq!(out.code(), 0, "{}", out.journal.join("\n"));
+    let written = out
+        .calls
+        .iter()
+        .map(|(_, c)| c)
+        .find(|c| {
+            c.args
+                .iter()
+                .any(|a| a.ends_with("cat > /home/agent/.claude.json"))
+        })
+        .expect("~/.claude.json was written");
+    let merged: serde_json::Value =
+        serde_json::from_slice(written.stdin.as_ref().expect("the merged JSON on stdin")).unwrap();
+    assert_eq!(merged["numStartups"], 3, "{merged}");
+    assert_eq!(merged["projects"]["/srv/x"]["allowedTools"][0], "Bash");
+    assert_eq!(
+        merged["projects"]["/home/agent/work"]["hasTrustDialogAccepted"],
+        true
+    );
+    assert_eq!(merged["hasCompletedOnboarding"], true);
+}
+
+#[test]
+fn a_claude_json_that_is_not_an_object_fails_the_launch_and_is_left_alone() {
+    let plan = a_plan(|_| {});
+    let docker = Arc::new(fake());
+    let out = launch(&plan, &docker, image_has_claude_json("[\"not an object\"]"));
+    assert_eq!(out.code(), exit_code::FAILURE);
+    assert!(out.error().contains("~/.claude.json"), "{}", out.error());
+    assert!(out.error().contains("not an object"), "{}", out.error());
+    assert!(
+        !out.calls.iter().any(|(_, c)| c
+            .args
+            .iter()
+            .any(|a| a.ends_with("cat > /home/agent/.claude.json"))),
+        "it was overwritten"
+    );
+    assert_eq!(resources(&docker.world()), (vec![], vec![]));
+}

@@ -3,7 +3,9 @@
 //! module; `launch` below is the one place that decides the order of the launch.
 
 mod agent;
+mod agent_exec;
 mod attach;
+mod claude_code;
 mod git_config;
 mod hardening;
 mod images;
@@ -84,6 +86,11 @@ pub fn plan(
         cwd: options.cwd,
         git: &bottle.git,
         credentials: &credentials,
+        command: if options.command.is_empty() {
+            &agent.command
+        } else {
+            &options.command
+        },
     }));
     let attach = Step::new(Action::Attach {
         command: attach::attach(agent, &options.command),

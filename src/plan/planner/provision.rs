@@ -1,7 +1,8 @@
 //! Provisioning the running agent container, in order: the working directory (`--cwd`:
 //! the user's directory, `.git` included, copied in as the agent's own), each skill, the
-//! prompt, the git config, and last the bottle's CA (installed alone and in a bundle with
-//! the system roots), which waits for mitmproxy. Copies are tars owned by the agent user
+//! prompt, the git config, Claude Code's per-user state (when the command is Claude Code:
+//! `claude_code`), and last the bottle's CA (installed alone and in a bundle with the
+//! system roots), which waits for mitmproxy. Copies are tars owned by the agent user
 //! (`docker cp -` keeps a piped tar's owners), so no step needs a capability. Every
 //! command names the container by [`Slot::AgentName`]. Pure.
 
@@ -11,6 +12,8 @@ use crate::config::git_identity::GitIdentity;
 use crate::host_snapshot::HostSnapshot;
 use crate::image::contract::ImageContract;
 use crate::plan::docker_command::{DockerCommand, Stdin};
+use crate::plan::planner::agent_exec::exec;
+use crate::plan::planner::claude_code::claude_code;
 use crate::plan::planner::git_config::git_config;
 use crate::plan::slot::Slot;
 use crate::plan::step::Step;
@@ -23,16 +26,11 @@ pub(crate) struct ProvisionInput<'a> {
     pub cwd: bool,
     pub git: &'a GitIdentity,
     pub credentials: &'a [Credential],
+    /// What runs at attach: the command after `--`, else the agent's.
+    pub command: &'a [String],
 }
 
 /// `docker exec [--interactive] --user USER <agent> ARGS…`.
-fn exec(interactive: bool, user: &str) -> DockerCommand {
-    DockerCommand::new(["exec"])
-        .args(interactive.then_some("--interactive"))
-        .args(["--user", user])
-        .slot(Slot::AgentName)
-}
-
 /// `docker cp - <agent>:DIR` of a host directory's tar, owned by the agent user.
 fn copy_tree(from: String, prefix: &str, into: &str, shows: &str) -> DockerCommand {
     let c = &ImageContract::get().agent;
@@ -103,6 +101,7 @@ pub(crate) fn provision(input: ProvisionInput) -> Vec<Step> {
             .announce("provision git"),
         );
     }
+    steps.extend(claude_code(input.agent, input.command, input.credentials));
     steps.push(
         Step::run(
             exec(true, "0")

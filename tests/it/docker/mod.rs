@@ -12,6 +12,7 @@ mod claude;
 mod cleanup;
 mod credentials;
 mod fail_closed;
+mod first_run;
 mod images;
 mod launch;
 mod report;
