@@ -37,6 +37,8 @@ pub struct ExitReport {
     pub addon_policy_sha256: String,
     /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
     pub pipelock_config_sha256: String,
+    /// SHA-256 (hex) of the model pipelock's config, likewise.
+    pub model_pipelock_config_sha256: String,
     pub log: LogInfo,
     pub totals: Counts,
     pub hosts: Vec<HostCounts>,
@@ -104,6 +106,7 @@ pub struct Identity {
     pub allowlist: Vec<String>,
     pub addon_policy_sha256: String,
     pub pipelock_config_sha256: String,
+    pub model_pipelock_config_sha256: String,
 }
 
 impl Identity {
@@ -115,6 +118,9 @@ impl Identity {
             allowlist: plan.egress.allowlist.clone(),
             addon_policy_sha256: plan.mitmproxy.addon.policy.sha256(),
             pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
+            model_pipelock_config_sha256: sha256_hex(
+                plan.model_pipelock.config.render().as_bytes(),
+            ),
         }
     }
 }
@@ -139,6 +145,7 @@ impl ExitReport {
             allowlist: identity.allowlist,
             addon_policy_sha256: identity.addon_policy_sha256,
             pipelock_config_sha256: identity.pipelock_config_sha256,
+            model_pipelock_config_sha256: identity.model_pipelock_config_sha256,
             log,
             totals: summary.total,
             hosts: summary.hosts,

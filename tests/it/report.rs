@@ -25,6 +25,7 @@ fn a_report(log: &str) -> Value {
             allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
             addon_policy_sha256: bot_bottle::digest::sha256_hex(br#"{"rules":[],"git_push":null}"#),
             pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
+            model_pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1 (model)\n"),
         },
         Ended {
             how: "exited",
