@@ -364,14 +364,12 @@ fn pipelock_resolves_what_the_agent_cannot(agent: &str) {
     );
     let pipelock = containers(agent, "pipelock");
     let (ok, out) = docker_try(&["exec", pipelock.trim(), "getent", "hosts", NAME]);
-    assert!(ok && out.contains(NAME), "pipelock cannot resolve {NAME}: {out}");
+    assert!(
+        ok && out.contains(NAME),
+        "pipelock cannot resolve {NAME}: {out}"
+    );
     let agent_box = containers(agent, "agent");
     let (ok, out) = docker_try(&["exec", agent_box.trim(), "getent", "hosts", NAME]);
     assert!(!ok, "the agent resolved {NAME}: {out}");
-    docker(&[
-        "exec",
-        agent_box.trim(),
-        "touch",
-        CHECKED,
-    ]);
+    docker(&["exec", agent_box.trim(), "touch", CHECKED]);
 }
