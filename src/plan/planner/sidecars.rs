@@ -30,7 +30,8 @@ pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
 const TMPFS_MB: u64 = 64;
 
 /// `docker run --detach` of a sidecar, confined, on one network (`docker run` joins only
-/// one; the second is connected right after).
+/// one; the second is connected right after). DNS is left to the caller: pipelock resolves
+/// the names it fetches, mitmproxy resolves nothing outside.
 fn run(
     names: &BottleNames,
     name: &str,
@@ -43,7 +44,6 @@ fn run(
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
         .args(hardening::confined())
-        .args(hardening::no_outside_dns())
 }
 
 fn undo(names: &BottleNames, role: Role) -> Undo {
@@ -89,6 +89,9 @@ pub(crate) fn pipelock(
     )
     .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
     .args(hardening::sidecar_limits(memory_mb, input.engine));
+    // No `--dns`: pipelock is the one container that resolves outside names (it fetches
+    // every allowed URL itself), through the engine's resolver on the egress network. The
+    // names it is handed were judged by the addon first (bot_bottle_addon/host_labels.py).
     // The real values pipelock scans for, by name only. Credentials too: they may leave
     // only in the headers the addon injects them into, which pipelock skips.
     for var in input.scanned_env {
@@ -197,7 +200,9 @@ pub(crate) fn mitmproxy(
         c.gid,
     )
     .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
-    .args(hardening::sidecar_limits(memory_mb, input.engine));
+    .args(hardening::sidecar_limits(memory_mb, input.engine))
+    // mitmproxy reaches pipelock by the name Docker's resolver answers itself.
+    .args(hardening::no_outside_dns());
     for cred in input.credentials {
         let var = cred.value_env();
         run = run.pass_env(var);
