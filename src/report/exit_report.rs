@@ -15,8 +15,9 @@ use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::report::request_log::RequestLine;
-use crate::report::summary::{BlockedHost, Counts, HostCounts, ReasonCount, Summary};
+use crate::report::summary::{BlockedHost, Counts, HostCounts, LaneCounts, ReasonCount, Summary};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// `"report"` of every exit report.
@@ -41,6 +42,8 @@ pub struct ExitReport {
     pub model_pipelock_config_sha256: String,
     pub log: LogInfo,
     pub totals: Counts,
+    /// The model lane's and the web lane's counts, redactions and server egress.
+    pub lanes: BTreeMap<String, LaneCounts>,
     pub hosts: Vec<HostCounts>,
     pub reasons: Vec<ReasonCount>,
     pub blocked_most: Vec<BlockedHost>,
@@ -148,6 +151,7 @@ impl ExitReport {
             model_pipelock_config_sha256: identity.model_pipelock_config_sha256,
             log,
             totals: summary.total,
+            lanes: summary.lanes,
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,
