@@ -10,11 +10,12 @@
 use crate::config::credential::Credential;
 use crate::config::egress::Egress;
 use crate::config::git_push::PushPolicy;
+use crate::config::model_policy::ModelPolicy;
 use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
 use crate::naming::{BottleNames, Role};
-use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
+use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, ModelLane, guarded_env};
 use crate::plan::addon_policy::AddonPolicy;
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
 use crate::plan::docker_command::DockerCommand;
@@ -168,6 +169,8 @@ pub(crate) struct MitmproxyInput<'a> {
     pub engine: Option<EngineCapacity>,
     /// The bottle's `git.push`.
     pub git_push: Option<&'a PushPolicy>,
+    /// The bottle's `model`.
+    pub model: &'a ModelPolicy,
 }
 
 pub(crate) fn mitmproxy(
@@ -180,7 +183,7 @@ pub(crate) fn mitmproxy(
     let name = &names.of(Role::Mitmproxy);
     let addon = AddonConfig::new(
         format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
-        input.egress.max_request_bytes(),
+        input.egress,
         vec![
             names.of(Role::Pipelock),
             names.of(Role::ModelPipelock),
@@ -188,6 +191,10 @@ pub(crate) fn mitmproxy(
         ],
         input.credentials,
         input.guarded,
+        ModelLane::new(
+            format!("{}:{pipelock_port}", names.of(Role::ModelPipelock)),
+            input.model,
+        ),
     );
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
