@@ -438,6 +438,30 @@ print('NESTED', head(s))
         trust.contains("BEGIN CERTIFICATE") && !trust.contains("PRIVATE KEY"),
         "{trust}"
     );
+    // bottle made the CA: the key is not in the agent's container config either, and
+    // mitmdump itself (pid 1, after the wrapper's exec) no longer has the variable that
+    // brought it. (A `docker exec` into mitmproxy gets the container's environment, the
+    // host user's own business, like the credentials there.)
+    let inspect = docker(&["inspect", &agent_ctr]);
+    assert!(
+        !inspect.contains(&key_line) && !inspect.contains("BOT_BOTTLE_MITM_CA"),
+        "the CA key in `docker inspect` of the agent"
+    );
+    let (ok, environ) = docker_try(&[
+        "exec",
+        &mitm,
+        "sh",
+        "-c",
+        "tr '\\0' '\\n' < /proc/1/environ",
+    ]);
+    assert!(
+        ok && environ.contains("BOT_BOTTLE_ADDON_CONFIG="),
+        "control: {environ}"
+    );
+    assert!(
+        !environ.contains("BOT_BOTTLE_MITM_CA") && !environ.contains(&key_line),
+        "a process in mitmproxy still holds the CA variable"
+    );
 
     // The secret is in the agent, but not on any host argv nor in files bottle wrote.
     let (_, env) = in_agent("printenv LEAK_TOKEN");
