@@ -403,7 +403,18 @@ impl Executor<'_> {
             Capture::HostEntry { name } => {
                 let address = String::from_utf8_lossy(stdout).trim().to_string();
                 if address.is_empty() {
-                    bail!("cannot find the address of {name}: docker gave none");
+                    // Most likely it exited at once: say so, with its last words.
+                    self.stop_if_needed()?;
+                    let state = self
+                        .engine
+                        .query(&["inspect", "--format", "{{.State.Status}}", name])?;
+                    let logs = self.engine.query(&["logs", "--tail", "20", name])?;
+                    bail!(
+                        "cannot find the address of {name}: docker gave none (container {name} is {}); last log lines:\n{}{}",
+                        state.stdout_text(),
+                        String::from_utf8_lossy(&logs.stdout),
+                        logs.stderr
+                    );
                 }
                 self.board
                     .fill(Slot::MitmHostEntry, format!("{name}:{address}"));
