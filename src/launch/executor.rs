@@ -405,9 +405,9 @@ impl Executor<'_> {
                 if address.is_empty() {
                     // Most likely it exited at once: say so, with its last words.
                     self.stop_if_needed()?;
-                    let state = self
-                        .engine
-                        .query(&["inspect", "--format", "{{.State.Status}}", name])?;
+                    let state =
+                        self.engine
+                            .query(&["inspect", "--format", "{{.State.Status}}", name])?;
                     let logs = self.engine.query(&["logs", "--tail", "20", name])?;
                     bail!(
                         "cannot find the address of {name}: docker gave none (container {name} is {}); last log lines:\n{}{}",
