@@ -150,6 +150,17 @@ pub(crate) fn pipelock(
     (plan, lane)
 }
 
+/// mitmproxy's address on the agent network (stdout).
+pub(crate) fn mitmproxy_address(names: &BottleNames) -> DockerCommand {
+    let net = names.of(Role::AgentNetwork);
+    DockerCommand::new([
+        "inspect".to_string(),
+        "--format".into(),
+        format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        names.of(Role::Mitmproxy),
+    ])
+}
+
 /// Succeeds once pipelock answers `/health`.
 pub(crate) fn pipelock_ready(name: &str) -> DockerCommand {
     let c = &ImageContract::get().pipelock;
@@ -254,7 +265,6 @@ pub(crate) fn mitmproxy(
             "--set".to_string(),
             format!("{}=env:{ADDON_CONFIG_ENV}", c.config_option),
         ]);
-    let net = &names.of(Role::AgentNetwork);
     let steps = vec![
         Step::create_container(run, name).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
@@ -264,12 +274,7 @@ pub(crate) fn mitmproxy(
             name,
         ])),
         Step::new(Action::Query {
-            query: DockerCommand::new([
-                "inspect".to_string(),
-                "--format".into(),
-                format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-                name.clone(),
-            ]),
+            query: mitmproxy_address(names),
             capture: Capture::HostEntry { name: name.clone() },
         }),
         Step::new(Action::WaitFor {
