@@ -203,14 +203,10 @@ pub(crate) struct MitmproxyInput<'a> {
     pub model: &'a ModelPolicy,
 }
 
-pub(crate) fn mitmproxy(
-    names: &BottleNames,
-    image: &ImageRef,
-    input: MitmproxyInput,
-) -> (MitmproxyPlan, Lane) {
-    let c = &ImageContract::get().mitmproxy;
+/// What the addon is told: both pipelocks' addresses, the sidecars, the credentials and
+/// guarded secrets, the rules and push policy, the allowlist and the model lane.
+fn addon_config(names: &BottleNames, input: &MitmproxyInput) -> AddonConfig {
     let pipelock_port = ImageContract::get().pipelock.port;
-    let name = &names.of(Role::Mitmproxy);
     let addon = AddonConfig::new(
         format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
         input.egress,
@@ -226,6 +222,20 @@ pub(crate) fn mitmproxy(
             input.model,
         ),
     );
+    AddonConfig {
+        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        ..addon
+    }
+}
+
+pub(crate) fn mitmproxy(
+    names: &BottleNames,
+    image: &ImageRef,
+    input: MitmproxyInput,
+) -> (MitmproxyPlan, Lane) {
+    let c = &ImageContract::get().mitmproxy;
+    let name = &names.of(Role::Mitmproxy);
+    let addon = addon_config(names, &input);
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
     let mut run = run(
@@ -248,10 +258,6 @@ pub(crate) fn mitmproxy(
         let var = guarded_env(secret);
         run = run.pass_env(var);
     }
-    let addon = AddonConfig {
-        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
-        ..addon
-    };
     // The CA is written at every start (a restart begins with an empty tmpfs), 0600, and
     // the variable is gone from mitmdump's environment.
     let wrapper = format!(
