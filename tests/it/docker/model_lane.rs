@@ -267,7 +267,8 @@ fn claude_code_sessions_survive_what_they_read_and_the_model_lane_refuses_exfilt
 /// The provider got placeholders, never the values, in every session, on every turn.
 fn check_placeholders(bodies: &[Value], all: &str, secret: &str, key: &str) {
     for (step, gone, placeholder) in [
-        ("env", secret, "<redacted:secret:LEAK_TOKEN>"),
+        // The forwarded secret's line: replaced as an env-var secret (or as the bottle's own).
+        ("env", secret, "LEAK_TOKEN=<redacted:"),
         ("aws", "AKIAIOSFODNN7EXAMPLE", "<redacted:aws-access-id>"),
         (
             "aws",
@@ -292,10 +293,12 @@ fn check_placeholders(bodies: &[Value], all: &str, secret: &str, key: &str) {
             "session {step}: no turn carried the tool's result"
         );
         for b in with_result {
+            let text = b.to_string();
+            let at = text.find("tool_result").unwrap_or(0);
             assert!(
-                b.to_string().contains(placeholder),
-                "session {step}: a turn without {placeholder}: {}",
-                &b.to_string()[..b.to_string().len().min(3000)]
+                text.contains(placeholder),
+                "session {step}: a turn without {placeholder}: …{}",
+                text.get(at..(at + 3000).min(text.len())).unwrap_or_default()
             );
         }
     }
@@ -379,6 +382,7 @@ fn check_report(path: &Path) {
     let model = &report["lanes"]["model"];
     for class in [
         "secret:LEAK_TOKEN",
+        "env-secret",
         "aws-access-id",
         "aws-secret-key",
         "stripe-key",
@@ -391,5 +395,10 @@ fn check_report(path: &Path) {
     }
     assert!(model["refused"].as_u64().unwrap() >= 6, "{model:#}");
     assert_eq!(report["lanes"]["web"]["redactions"], json!({}));
-    assert!(report["lanes"]["web"]["blocked"].as_u64().unwrap() >= 1);
+    let web = &report["lanes"]["web"];
+    assert!(
+        web["blocked"].as_u64().unwrap() + web["refused"].as_u64().unwrap() >= 1,
+        "the secret sent to a web host was not stopped: {web:#}"
+    );
+    eprintln!("the exit report's lanes: {:#}", report["lanes"]);
 }
