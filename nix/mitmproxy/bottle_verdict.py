@@ -177,6 +177,12 @@ class BottleVerdict:
         sidecars = self.cfg.sidecars if self.cfg else frozenset()
         return target_refusal(host, port, sidecars, self.hostname)
 
+    def host_data_refusal(self, host: str, port: int | None) -> Refusal | None:
+        """A name under a wildcard allowlist entry whose labels carry data (host_labels)."""
+        if self.cfg is None:
+            return None
+        return self.cfg.host_labels.shape_refusal(host, f"{host}:{port}" if port else host)
+
     # -- CONNECT ---------------------------------------------------------------------------
     def http_connect(self, flow: http.HTTPFlow) -> None:
         st = state(flow)
@@ -185,7 +191,7 @@ class BottleVerdict:
         if req.headers.get(":protocol"):
             r = refusals.websocket_connect_refused()
         else:
-            r = self.target_refusal(req.host, req.port)
+            r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             flow.response = to_response(r)
             st.refused = r.logged
@@ -215,7 +221,7 @@ class BottleVerdict:
             return refusals.upgrade_refused()
         if req.method.upper() == "CONNECT":
             return refusals.nested_connect()
-        r = self.target_refusal(req.host, req.port)
+        r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             return r
         host_header = req.host_header
@@ -312,7 +318,12 @@ class BottleVerdict:
         r = unscanned_header_refusal(headers, cfg.unscanned, plan, [c.placeholder for c in cfg.credentials])
         if r is not None:
             return self._refuse(flow, r)
-        # 4. inject, ask for identity encoding, re-target at pipelock
+        # 4. a new name under a wildcard entry, past the per-minute cap, is not handed to
+        #    pipelock (which would resolve it): host_labels
+        r = cfg.host_labels.refusal(req.host, f"{req.host}:{req.port}", time.monotonic())
+        if r is not None:
+            return self._refuse(flow, r)
+        # 5. inject, ask for identity encoding, re-target at pipelock
         for lname, (cred, new_value) in plan.items():
             req.headers[lname] = new_value
             st.credentials.append(cred.name)

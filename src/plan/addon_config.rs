@@ -2,7 +2,9 @@
 //! told: where pipelock listens, the request body limit, the sidecars a CONNECT may never
 //! reach, the credentials to inject (placeholder, hosts, header; the real values only by
 //! the name of the variable that carries them), the agent's secrets to guard, and the
-//! headers pipelock skips. Its schema is the addon's (docs/addon.md). Pure.
+//! headers pipelock skips, and the allowlist (under its wildcard entries the addon refuses
+//! names that carry data before any lookup, docs/dns.md). Its schema is the addon's
+//! (docs/addon.md). Pure.
 
 use crate::config::credential::{Credential, Scheme};
 use crate::plan::addon_policy::AddonPolicy;
@@ -24,6 +26,10 @@ pub struct AddonConfig {
     #[serde(flatten)]
     pub policy: AddonPolicy,
     pub unscanned_headers: Vec<String>,
+    /// pipelock's allowlist, as rendered into its config: the addon judges the labels the
+    /// agent chooses under its `*.` entries (bot_bottle_addon/host_labels.py).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowlist: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,6 +95,7 @@ impl AddonConfig {
                 .collect(),
             policy: AddonPolicy::default(),
             unscanned_headers: unscanned_headers(credentials),
+            allowlist: Vec::new(),
         }
     }
 

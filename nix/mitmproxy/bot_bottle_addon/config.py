@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .encodings import MIN_SCAN_LEN, encoded_forms
 from .git_push import PushPolicy, PushPolicyError, parse_policy
+from .host_labels import HostLabels
 from .hosts import HOST_PATTERN, host_matches, norm_host, parse_hostport
 from .rules import Rule, RulesError, parse_rules
 
@@ -65,6 +66,8 @@ class Config:
     source: str = ""
     rules: list[Rule] = field(default_factory=list)  # per-host method/path rules (rules.py)
     git_push: PushPolicy | None = None  # which refs a git push may update (git_push.py)
+    # names under the allowlist's wildcard entries that carry data, and the new-name cap
+    host_labels: HostLabels = field(default_factory=lambda: HostLabels([], frozenset()))
 
     @property
     def pipelock_text(self) -> str:
@@ -105,7 +108,7 @@ def parse_config(data, environ, source: str = "") -> Config:
     """Validate the addon config (design.md schema v1). Raises ConfigError(field, msg)."""
     _expect(isinstance(data, dict), "(top level)", "must be a JSON object")
     known_keys = {"version", "pipelock", "max_body_bytes", "body_budget_bytes", "sidecars",
-                  "credentials", "guarded", "unscanned_headers", "rules", "git_push"}
+                  "credentials", "guarded", "unscanned_headers", "rules", "git_push", "allowlist"}
     unknown = sorted(set(data) - known_keys)
     _expect(not unknown, unknown[0] if unknown else "", "unknown key")
     _expect("version" in data, "version", "is required")
@@ -194,6 +197,7 @@ def parse_config(data, environ, source: str = "") -> Config:
                 "otherwise pipelock blocks the injected value")
 
     rules, git_push = parse_policy_keys(data)
+    host_labels = HostLabels.from_allowlist(parse_allowlist(data.get("allowlist", [])))
 
     known = []
     for c in creds:
@@ -203,7 +207,18 @@ def parse_config(data, environ, source: str = "") -> Config:
         if len(value) >= MIN_SCAN_LEN:
             known.append(Known("guarded", name, encoded_forms(value)))
     return Config(pipelock, max_body, budget, frozenset(sc), creds, guarded, unscanned, known, source,
-                  rules=rules, git_push=git_push)
+                  rules=rules, git_push=git_push, host_labels=host_labels)
+
+
+def parse_allowlist(entries) -> list[str]:
+    """The `allowlist` key: pipelock's allowlist (host names and `*.domain` entries)."""
+    _expect(isinstance(entries, list), "allowlist", "must be a list of host names")
+    out = []
+    for i, h in enumerate(entries):
+        ok = isinstance(h, str) and HOST_PATTERN.fullmatch(norm_host(h)) is not None and h.strip() != "*"
+        _expect(ok, f"allowlist[{i}]", f"must be a host name or *.domain, got {h!r}")
+        out.append(norm_host(h))
+    return out
 
 
 def parse_policy_keys(data: dict) -> tuple[list[Rule], PushPolicy | None]:

@@ -194,6 +194,7 @@ pub(crate) fn mitmproxy(
     }
     let addon = AddonConfig {
         policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        allowlist: input.egress.allowlist.clone(),
         ..addon
     };
     let run = run
