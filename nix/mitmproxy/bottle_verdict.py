@@ -59,6 +59,7 @@ if _HERE not in sys.path:
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
+from bot_bottle_addon.decoded_dlp import encoded_secret_refusal  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
 from bot_bottle_addon.flow_state import FlowState  # noqa: E402
@@ -311,6 +312,11 @@ class BottleVerdict:
         if hit is not None:
             known, where = hit
             return self._refuse(flow, leak_refusal(known, where, cfg.credentials))
+        # 1b. secrets in the body's encoded runs (hex, base64, base32, percent; nested),
+        #     whatever its content type: decoded_dlp
+        r = await off_loop(len(body), encoded_secret_refusal, body, cfg.known, cfg.credentials)
+        if r is not None:
+            return self._refuse(flow, r)
         # 2. which declared headers get a real value
         headers = list(req.headers.items(multi=True))
         plan = injection_plan(req.scheme, req.host, headers, cfg.credentials)

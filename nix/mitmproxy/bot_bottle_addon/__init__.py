@@ -7,6 +7,7 @@ The package map (one line per module; docs/addon.md "Files" has the longer versi
     encodings     request body decoding (gzip/deflate), percent decodings, a value's encoded forms
     known_values  known values (credentials' real values, guarded secrets): search and log redaction
     dlp           pipelock v2.3.0's default DLP patterns and validators, for the headers it skips
+    decoded_dlp   secrets in a body's encoded runs (hex, base64, base32, percent; 3 layers), any content type
     injection     which declared header of a request gets a credential's real value
     request_log   the request log line and its verdict, pipelock_reason_code
     flow_state    FlowState, what the hooks remember about one flow

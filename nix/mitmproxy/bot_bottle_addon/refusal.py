@@ -140,3 +140,8 @@ def host_rate(where: str, entry: str, per_minute: int, retry_after: int) -> Refu
                    f"{per_minute}: each new name is a DNS lookup that leaves the bottle)",
                    f"retry in {retry_after} s, or list the hosts exactly in egress.allowlist",
                    Retry_After=str(retry_after))
+
+
+def encoded_secret(pattern: str, how: str) -> Refusal:
+    return refusal(403, "encoded_secret", f"the request body carries a secret ({pattern}) encoded as {how}",
+                   "do not send secrets, encoded or not")
