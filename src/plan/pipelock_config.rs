@@ -49,7 +49,27 @@ pub struct Dlp {
     pub include_defaults: bool,
     pub scan_env: bool,
     pub min_env_secret_length: u32,
+    /// Added to the defaults: pipelock's own presets carry these, its defaults do not.
+    pub patterns: Vec<DlpPattern>,
 }
+
+/// One DLP pattern (pipelock compiles `regex` with `(?i)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DlpPattern {
+    pub name: &'static str,
+    pub regex: &'static str,
+    pub severity: &'static str,
+}
+
+/// A cryptocurrency address in a URL, header or body (issue 22): pipelock v2.3.0's preset
+/// configs' "Ethereum Address" (configs/strict.yaml:220), verbatim. Its defaults leave it
+/// out (internal/config/defaults.go:155) because blockchain agents send addresses all the
+/// time; docs/pipelock.md says why bot-bottle turns it on and `address_protection` off.
+pub const ETHEREUM_ADDRESS: DlpPattern = DlpPattern {
+    name: "Ethereum Address",
+    regex: r"0x[0-9a-fA-F]{40}\b",
+    severity: "high",
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeedPhraseDetection {
@@ -127,6 +147,7 @@ impl PipelockConfig {
                 include_defaults: true,
                 scan_env: true,
                 min_env_secret_length: MIN_ENV_SECRET_LENGTH,
+                patterns: vec![ETHEREUM_ADDRESS],
             },
             seed_phrase_detection: SeedPhraseDetection {
                 enabled: true,
