@@ -1,6 +1,7 @@
-//! The two sidecars, each a lane of steps. pipelock: started on the proxy network with its
-//! config written by a tiny shell wrapper into a private tmpfs (its root filesystem is
-//! read-only, so nothing can be copied in), joined to egress, waited for on `/health`.
+//! The sidecars, each a lane of steps. The two pipelocks (the web lane's and the model
+//! lane's, one image, each its own config): started on the proxy network with the config
+//! written by a tiny shell wrapper into a private tmpfs (its root filesystem is read-only,
+//! so nothing can be copied in), joined to egress, waited for on `/health`.
 //! mitmproxy: started on the agent network with the addon's config in its environment,
 //! joined to the proxy network; its address on the agent network is read (the agent
 //! reaches it by `--add-host`, not by DNS), and it is waited for until its CA certificate
@@ -62,20 +63,26 @@ pub(crate) struct PipelockInput<'a> {
     pub engine: Option<EngineCapacity>,
 }
 
+/// The web lane's pipelock (`Role::Pipelock`, the bottle's allowlist, full DLP) or the model
+/// lane's (`Role::ModelPipelock`, the providers' API hosts, no body scan).
 pub(crate) fn pipelock(
     names: &BottleNames,
     image: &ImageRef,
+    role: Role,
     input: PipelockInput,
 ) -> (PipelockPlan, Lane) {
     let c = &ImageContract::get().pipelock;
-    let name = &names.of(Role::Pipelock);
-    let config = PipelockConfig::for_bottle(input.egress, input.ignore_headers);
+    let name = &names.of(role);
+    let config = match role {
+        Role::ModelPipelock => PipelockConfig::for_model(input.egress),
+        _ => PipelockConfig::for_bottle(input.egress, input.ignore_headers),
+    };
     // It buffers non-streamed responses and whole request bodies while it scans them.
     let memory_mb = 256 + 4 * (input.egress.max_response_mb + input.egress.max_request_mb);
     let mut run = run(
         names,
         name,
-        Role::Pipelock,
+        role,
         &names.of(Role::ProxyNetwork),
         c.uid,
         c.gid,
@@ -108,7 +115,7 @@ pub(crate) fn pipelock(
         .content("the pipelock config, below", config.render())
         .args(c.command.iter().cloned());
     let steps = vec![
-        Step::create_container(run, name).undo(undo(names, Role::Pipelock)),
+        Step::create_container(run, name).undo(undo(names, role)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
@@ -125,11 +132,11 @@ pub(crate) fn pipelock(
                 &format!("127.0.0.1:{}", c.port),
             ]),
             container: name.clone(),
-            what: "pipelock /health".into(),
+            what: format!("{} /health", lane_name(role)),
             timeout_seconds: READY_TIMEOUT_SECONDS,
             capture: None,
         })
-        .done("pipelock answers /health"),
+        .done(format!("{} answers /health", lane_name(role))),
     ];
     let plan = PipelockPlan {
         container: name.clone(),
@@ -138,10 +145,18 @@ pub(crate) fn pipelock(
         config_path: c.config_path.clone(),
     };
     let lane = Lane {
-        name: "pipelock".into(),
+        name: lane_name(role).into(),
         steps,
     };
     (plan, lane)
+}
+
+/// `pipelock` or `model pipelock`: the lane's name and how messages call it.
+fn lane_name(role: Role) -> &'static str {
+    match role {
+        Role::ModelPipelock => "model pipelock",
+        _ => "pipelock",
+    }
 }
 
 /// What mitmproxy needs from the bottle.
@@ -166,7 +181,11 @@ pub(crate) fn mitmproxy(
     let addon = AddonConfig::new(
         format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
         input.egress.max_request_bytes(),
-        vec![names.of(Role::Pipelock), names.of(Role::Mitmproxy)],
+        vec![
+            names.of(Role::Pipelock),
+            names.of(Role::ModelPipelock),
+            names.of(Role::Mitmproxy),
+        ],
         input.credentials,
         input.guarded,
     );
