@@ -77,6 +77,7 @@ from mitmproxy.net.http import url as mitm_url  # noqa: E402
 
 log = logging.getLogger("bottle_verdict")
 
+READY_FILE = "bot-bottle-ready"  # in the confdir, once mitmproxy listens
 PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 
@@ -166,6 +167,7 @@ class BottleVerdict:
             raise exceptions.OptionsError(f"bottle_verdict: only regular proxy mode is supported, got {opts.mode}")
 
     def running(self) -> None:
+        self._mark_ready()
         c = self.cfg
         if c is None:
             log.warning("bottle_verdict: no bottle_config; every request will be refused 502")
@@ -183,6 +185,19 @@ class BottleVerdict:
         for kind, name in c.too_short_to_search():
             log.warning("bottle_verdict: %s %s is shorter than %d characters; it is not searched for "
                         "in requests", kind, name, MIN_SCAN_LEN)
+
+    @staticmethod
+    def _mark_ready() -> None:
+        """READY_FILE in the confdir: bottle's readiness probe (nix/image-contract.json
+        `ready_file`). `running` comes after mitmproxy's own proxy server has started
+        listening (its addon runs before the scripts), so the file means "listening". The
+        confdir is a tmpfs in a bottle: a restarted mitmproxy starts without it."""
+        path = os.path.join(os.path.expanduser(ctx.options.confdir), READY_FILE)
+        try:
+            with open(path, "w"):
+                pass
+        except OSError as e:
+            log.warning("bottle_verdict: cannot write %s: %s", path, e)
 
     # -- target checks ---------------------------------------------------------------------
     def target_refusal(self, host: str, port: int | None) -> Refusal | None:
