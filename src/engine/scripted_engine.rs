@@ -3,14 +3,14 @@
 //! in the middle of a call, stopping it as the CLI engine would. Test-only; spawns nothing.
 
 use crate::engine::call::{Call, Mode};
-use crate::engine::docker_engine::DockerEngine;
+use crate::engine::docker_engine::{DockerEngine, Following};
 use crate::engine::finished::Finished;
 use crate::engine::program_output::ProgramOutput;
 use crate::progress::Journal;
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The script's answer to one call.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,8 @@ pub(crate) struct ScriptedEngine {
     calls: Mutex<Vec<(How, Call)>>,
     journal: Journal,
     signal: AtomicI32,
+    /// `end_attached` was called.
+    pub ended: AtomicBool,
 }
 
 impl ScriptedEngine {
@@ -65,6 +67,7 @@ impl ScriptedEngine {
             calls: Mutex::new(Vec::new()),
             journal,
             signal: AtomicI32::new(0),
+            ended: AtomicBool::new(false),
         }
     }
 
@@ -134,6 +137,22 @@ impl DockerEngine for ScriptedEngine {
             stdout: std::io::Cursor::new(done.stdout),
             failure,
         }))
+    }
+
+    /// The scripted reply's stdout, all at once; stopping does nothing.
+    fn follow(&self, call: &Call) -> Result<Following> {
+        Ok(Following {
+            output: self.stream(call)?,
+            stop: Box::new(|| {}),
+        })
+    }
+
+    fn end_attached(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+        self.journal
+            .lock()
+            .unwrap()
+            .push("(the attached session was ended)".into());
     }
 
     fn signal(&self) -> Option<i32> {

@@ -4,7 +4,7 @@
 //! `docker::report`.
 
 use crate::support::json_schema;
-use bot_bottle::report::exit_report::{Ended, ExitReport, Identity, ImageInfo, LogInfo};
+use bot_bottle::report::exit_report::{Ended, ExitReport, Identity, ImageInfo, LogInfo, Restart};
 use bot_bottle::report::request_log::RequestLine;
 use bot_bottle::report::summary::Summary;
 use serde_json::Value;
@@ -43,6 +43,15 @@ fn a_report(log: &str) -> Value {
             error: None,
             requests: lines.len() as u64,
         },
+        vec![Restart {
+            role: "pipelock".into(),
+            container: "bot-bottle-pipelock-dev-01234567".into(),
+            died_at_seconds: 12.5,
+            exit_code: Some(137),
+            oom_killed: true,
+            restarted_by: "docker",
+            back_after_seconds: Some(0.9),
+        }],
         Summary::of(&lines),
     );
     serde_json::to_value(report).unwrap()

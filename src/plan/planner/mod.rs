@@ -14,6 +14,7 @@ mod plan_env;
 pub mod plan_options;
 mod provision;
 mod sidecars;
+mod supervision;
 
 use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
 use crate::config::resources::Resources;
@@ -117,6 +118,7 @@ pub fn plan(
         pipelock,
         mitmproxy,
         agent_container,
+        supervision: supervision::supervision(&names),
         launch,
     })
 }

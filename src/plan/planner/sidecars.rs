@@ -31,6 +31,8 @@ pub const MITM_CA_ENV: &str = "BOT_BOTTLE_MITM_CA";
 
 /// How long pipelock's `/health` and mitmproxy's readiness may take to appear.
 pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
+/// How often Docker's restart policy restarts a sidecar that fails on its own.
+const DOCKER_RESTARTS: u32 = 5;
 /// The private tmpfs directories' size.
 const TMPFS_MB: u64 = 64;
 
@@ -49,6 +51,9 @@ fn run(
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
         .args(hardening::confined())
         .args(hardening::no_outside_dns())
+        // A crash or an OOM kill: Docker restarts it at once, with the same config (the
+        // wrappers rewrite their tmpfs files), networks and name; supervision does the rest.
+        .args(["--restart", &format!("on-failure:{DOCKER_RESTARTS}")])
 }
 
 fn undo(names: &BottleNames, role: Role) -> Undo {
@@ -138,6 +143,17 @@ pub(crate) fn pipelock(
         steps,
     };
     (plan, lane)
+}
+
+/// mitmproxy's address on the agent network (stdout).
+pub(crate) fn mitmproxy_address(names: &BottleNames) -> DockerCommand {
+    let net = names.of(Role::AgentNetwork);
+    DockerCommand::new([
+        "inspect".to_string(),
+        "--format".into(),
+        format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        names.of(Role::Mitmproxy),
+    ])
 }
 
 /// Succeeds once pipelock answers `/health`.
@@ -230,7 +246,6 @@ pub(crate) fn mitmproxy(
             "--set".to_string(),
             format!("{}=env:{ADDON_CONFIG_ENV}", c.config_option),
         ]);
-    let net = &names.of(Role::AgentNetwork);
     let steps = vec![
         Step::create_container(run, name).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
@@ -240,12 +255,7 @@ pub(crate) fn mitmproxy(
             name,
         ])),
         Step::new(Action::Query {
-            query: DockerCommand::new([
-                "inspect".to_string(),
-                "--format".into(),
-                format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-                name.clone(),
-            ]),
+            query: mitmproxy_address(names),
             capture: Capture::HostEntry { name: name.clone() },
         }),
         Step::new(Action::WaitFor {
