@@ -17,4 +17,5 @@ mod images;
 mod launch;
 mod report;
 mod rules;
+mod supervision;
 mod walls;
