@@ -183,10 +183,6 @@ impl DockerEngine for DockerCli {
         })
     }
 
-    fn end_attached(&self) {
-        self.in_flight.stop_all();
-    }
-
     fn signal(&self) -> Option<i32> {
         self.in_flight.signal()
     }

@@ -39,10 +39,6 @@ pub trait DockerEngine: Sync {
     /// is written, and a way to stop it from another thread (the reader then sees the end).
     fn follow(&self, call: &Call) -> Result<Following>;
 
-    /// Ends the attached session from another thread, as its command ending would
-    /// (supervision gave up on a sidecar); records no signal.
-    fn end_attached(&self);
-
     /// The signal that interrupted the launch, if one did.
     fn signal(&self) -> Option<i32>;
 

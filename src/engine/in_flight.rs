@@ -28,19 +28,6 @@ impl InFlight {
         }
     }
 
-    /// Kills every registered command without recording a signal (the attached session,
-    /// when supervision gives up).
-    pub fn stop_all(&self) {
-        for handle in self
-            .handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            let _ = handle.kill();
-        }
-    }
-
     /// The signal that interrupted the launch, if any.
     pub fn signal(&self) -> Option<i32> {
         match self.signal.load(Ordering::SeqCst) {

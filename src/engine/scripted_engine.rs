@@ -10,7 +10,7 @@ use crate::progress::Journal;
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The script's answer to one call.
 #[derive(Debug, Clone, Default)]
@@ -55,8 +55,6 @@ pub(crate) struct ScriptedEngine {
     calls: Mutex<Vec<(How, Call)>>,
     journal: Journal,
     signal: AtomicI32,
-    /// `end_attached` was called.
-    pub ended: AtomicBool,
 }
 
 impl ScriptedEngine {
@@ -67,7 +65,6 @@ impl ScriptedEngine {
             calls: Mutex::new(Vec::new()),
             journal,
             signal: AtomicI32::new(0),
-            ended: AtomicBool::new(false),
         }
     }
 
@@ -145,14 +142,6 @@ impl DockerEngine for ScriptedEngine {
             output: self.stream(call)?,
             stop: Box::new(|| {}),
         })
-    }
-
-    fn end_attached(&self) {
-        self.ended.store(true, Ordering::SeqCst);
-        self.journal
-            .lock()
-            .unwrap()
-            .push("(the attached session was ended)".into());
     }
 
     fn signal(&self) -> Option<i32> {

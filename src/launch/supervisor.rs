@@ -154,9 +154,30 @@ impl<'a> Supervisor<'a> {
                 let why = GaveUp(format!("{e:#}"));
                 self.progress.warn(&why.0);
                 *self.gave_up.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
-                self.engine.end_attached();
+                self.end_session();
                 return;
             }
+        }
+    }
+
+    /// Ends the attached session by killing the agent container: `docker exec` then ends
+    /// as when the agent exits (a killed CLI would leave a terminal in raw mode), and
+    /// teardown follows.
+    fn end_session(&self) {
+        let Some(agent) = self.slots.get(Slot::AgentName) else {
+            return;
+        };
+        let call = Call::new(["kill", "--signal", "KILL", agent]).to_the_end();
+        match self.engine.run(&call) {
+            Ok(done) if done.ok() => {}
+            Ok(done) => self.progress.warn(&format!(
+                "cannot end the session ({}): {}",
+                call.shown,
+                done.stderr.trim()
+            )),
+            Err(e) => self
+                .progress
+                .warn(&format!("cannot end the session: {e:#}")),
         }
     }
 
@@ -386,6 +407,15 @@ mod tests {
         check(&sup, &engine, lines);
     }
 
+    /// How often the session was ended: the agent container killed.
+    fn killed_agent(engine: &ScriptedEngine) -> usize {
+        engine
+            .calls()
+            .iter()
+            .filter(|(_, c)| c.args == ["kill", "--signal", "KILL", "the-agent"])
+            .count()
+    }
+
     fn names() -> (String, String) {
         let plan = a_plan(|_| {});
         (plan.pipelock.container, plan.mitmproxy.container)
@@ -439,7 +469,7 @@ mod tests {
                 );
                 assert!(r.back_after_seconds.is_some());
                 assert_eq!(sup.gave_up(), None);
-                assert!(!engine.ended.load(Ordering::SeqCst));
+                assert_eq!(killed_agent(engine), 0);
             },
         );
     }
@@ -499,7 +529,7 @@ mod tests {
                     why,
                     "pipelock died 6 times within 60s (last: exit 1); ending the session"
                 );
-                assert!(engine.ended.load(Ordering::SeqCst));
+                assert_eq!(killed_agent(engine), 1);
                 assert_eq!(
                     lines
                         .iter()
@@ -528,7 +558,7 @@ mod tests {
                     why.contains("cannot restart pipelock") && why.contains("network not found"),
                     "{why}"
                 );
-                assert!(engine.ended.load(Ordering::SeqCst));
+                assert_eq!(killed_agent(engine), 1);
             },
         );
     }
