@@ -21,3 +21,6 @@ class FlowState:
     credentials: list[str] = field(default_factory=list)
     retargeted: bool = False
     logged: bool = False
+    lane: str = "web"  # "model": a provider's API host (model_lane/), judged by the model lane's policy
+    redactions: dict = field(default_factory=dict)  # model lane: class -> count of `<redacted:CLASS>`
+    server_egress: list = field(default_factory=list)  # model lane: what the provider may reach for it

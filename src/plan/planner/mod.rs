@@ -20,7 +20,7 @@ use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
 use crate::config::resources::Resources;
 use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
-use crate::naming::BottleNames;
+use crate::naming::{BottleNames, Role};
 use crate::plan::addon_config::unscanned_headers;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::phase::{Lane, Phase};
@@ -49,16 +49,20 @@ pub fn plan(
     let ignore_headers = unscanned_headers(&credentials);
     let images = images::images(options, host)?;
     let (networks, network_lanes) = networks::networks(&names);
-    let (pipelock, pipelock_lane) = sidecars::pipelock(
+    let pipelock_input = || sidecars::PipelockInput {
+        egress: &bottle.egress,
+        scanned_env: &env.scanned_by_pipelock,
+        credentials: &credentials,
+        ignore_headers: &ignore_headers,
+        engine: host.engine,
+    };
+    let (pipelock, pipelock_lane) =
+        sidecars::pipelock(&names, &images.pipelock, Role::Pipelock, pipelock_input());
+    let (model_pipelock, model_pipelock_lane) = sidecars::pipelock(
         &names,
         &images.pipelock,
-        sidecars::PipelockInput {
-            egress: &bottle.egress,
-            scanned_env: &env.scanned_by_pipelock,
-            credentials: &credentials,
-            ignore_headers: &ignore_headers,
-            engine: host.engine,
-        },
+        Role::ModelPipelock,
+        pipelock_input(),
     );
     let (mitmproxy, mitmproxy_lane) = sidecars::mitmproxy(
         &names,
@@ -100,7 +104,12 @@ pub fn plan(
     });
     let mut first = images::image_lanes(&images);
     first.extend(network_lanes);
-    let launch = launch_order(first, [pipelock_lane, mitmproxy_lane], agent_steps, attach);
+    let launch = launch_order(
+        first,
+        [pipelock_lane, model_pipelock_lane, mitmproxy_lane],
+        agent_steps,
+        attach,
+    );
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
@@ -109,6 +118,7 @@ pub fn plan(
         runtime: bottle.runtime,
         images,
         egress: bottle.egress.clone(),
+        model: bottle.model.clone(),
         env,
         credentials,
         resources,
@@ -116,6 +126,7 @@ pub fn plan(
         cwd: options.cwd.then(|| host.cwd.display().to_string()),
         networks,
         pipelock,
+        model_pipelock,
         mitmproxy,
         agent_container,
         supervision: supervision::supervision(&names),
@@ -159,7 +170,7 @@ fn checked<'a>(
 /// every lane is done: never before both sidecars answer.
 fn launch_order(
     first: Vec<Lane>,
-    sidecars: [Lane; 2],
+    sidecars: [Lane; 3],
     agent_steps: Vec<Step>,
     attach: Step,
 ) -> Vec<Phase> {
@@ -201,7 +212,6 @@ fn check_container_name(name: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::naming::Role;
     use crate::plan::fixture::a_plan;
     use crate::plan::phase::check_slots;
     use crate::plan::step::Action;
@@ -256,6 +266,12 @@ mod tests {
             agent,
             id,
             &plan.pipelock.container
+        ));
+        assert!(is_schemed(
+            Role::ModelPipelock,
+            agent,
+            id,
+            &plan.model_pipelock.container
         ));
         assert!(is_schemed(
             Role::Mitmproxy,

@@ -1,11 +1,12 @@
-//! The two sidecars, each a lane of steps. pipelock: started on the proxy network with its
-//! config written by a tiny shell wrapper into a private tmpfs (its root filesystem is
-//! read-only, so nothing can be copied in), joined to egress, waited for on `/health`.
+//! The sidecars, each a lane of steps. The two pipelocks (the web lane's and the model
+//! lane's, one image, each its own config): started on the proxy network with the config
+//! written by a tiny shell wrapper into a private tmpfs (its root filesystem is read-only,
+//! so nothing can be copied in), joined to egress, waited for on `/health`.
 //! mitmproxy: started on the agent network with the addon's config in its environment and
 //! the bottle's CA (key and certificate, made by bottle) passed by name, which a tiny
 //! wrapper writes into its tmpfs confdir at every start; joined to the proxy network; its
 //! address on the agent network is read (the agent reaches it by a hosts entry, not by
-//! DNS), and it is waited for until the addon says it listens. Both confined (see
+//! DNS), and it is waited for until the addon says it listens. All confined (see
 //! `hardening`). Pure.
 
 use crate::config::credential::Credential;
@@ -37,7 +38,8 @@ const DOCKER_RESTARTS: u32 = 5;
 const TMPFS_MB: u64 = 64;
 
 /// `docker run --detach` of a sidecar, confined, on one network (`docker run` joins only
-/// one; the second is connected right after).
+/// one; the second is connected right after). DNS is left to the caller: pipelock resolves
+/// the names it fetches, mitmproxy resolves nothing outside.
 fn run(
     names: &BottleNames,
     name: &str,
@@ -50,7 +52,6 @@ fn run(
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
         .args(hardening::confined())
-        .args(hardening::no_outside_dns())
         // A crash or an OOM kill: Docker restarts it at once, with the same config (the
         // wrappers rewrite their tmpfs files), networks and name; supervision does the rest.
         .args(["--restart", &format!("on-failure:{DOCKER_RESTARTS}")])
@@ -73,26 +74,35 @@ pub(crate) struct PipelockInput<'a> {
     pub engine: Option<EngineCapacity>,
 }
 
+/// The web lane's pipelock (`Role::Pipelock`, the bottle's allowlist, full DLP) or the model
+/// lane's (`Role::ModelPipelock`, the providers' API hosts, no body scan).
 pub(crate) fn pipelock(
     names: &BottleNames,
     image: &ImageRef,
+    role: Role,
     input: PipelockInput,
 ) -> (PipelockPlan, Lane) {
     let c = &ImageContract::get().pipelock;
-    let name = &names.of(Role::Pipelock);
-    let config = PipelockConfig::for_bottle(input.egress, input.ignore_headers);
+    let name = &names.of(role);
+    let config = match role {
+        Role::ModelPipelock => PipelockConfig::for_model(input.egress),
+        _ => PipelockConfig::for_bottle(input.egress, input.ignore_headers),
+    };
     // It buffers non-streamed responses and whole request bodies while it scans them.
     let memory_mb = 256 + 4 * (input.egress.max_response_mb + input.egress.max_request_mb);
     let mut run = run(
         names,
         name,
-        Role::Pipelock,
+        role,
         &names.of(Role::ProxyNetwork),
         c.uid,
         c.gid,
     )
     .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
     .args(hardening::sidecar_limits(memory_mb, input.engine));
+    // No `--dns`: pipelock is the one container that resolves outside names (it fetches
+    // every allowed URL itself), through the engine's resolver on the egress network. The
+    // names it is handed were judged by the addon first (bot_bottle_addon/host_labels.py).
     // The real values pipelock scans for, by name only. Credentials too: they may leave
     // only in the headers the addon injects them into, which pipelock skips.
     for var in input.scanned_env {
@@ -116,7 +126,7 @@ pub(crate) fn pipelock(
         .content("the pipelock config, below", config.render())
         .args(c.command.iter().cloned());
     let steps = vec![
-        Step::create_container(run, name).undo(undo(names, Role::Pipelock)),
+        Step::create_container(run, name).undo(undo(names, role)),
         Step::run(DockerCommand::new([
             "network",
             "connect",
@@ -126,11 +136,11 @@ pub(crate) fn pipelock(
         Step::new(Action::WaitFor {
             probe: pipelock_ready(name),
             container: name.clone(),
-            what: "pipelock /health".into(),
+            what: format!("{} /health", lane_name(role)),
             timeout_seconds: READY_TIMEOUT_SECONDS,
             capture: None,
         })
-        .done("pipelock answers /health"),
+        .done(format!("{} answers /health", lane_name(role))),
     ];
     let plan = PipelockPlan {
         container: name.clone(),
@@ -139,7 +149,7 @@ pub(crate) fn pipelock(
         config_path: c.config_path.clone(),
     };
     let lane = Lane {
-        name: "pipelock".into(),
+        name: lane_name(role).into(),
         steps,
     };
     (plan, lane)
@@ -176,6 +186,14 @@ pub(crate) fn mitmproxy_ready(name: &str) -> DockerCommand {
     DockerCommand::new(["exec", name, "test", "-e", &c.ready_file])
 }
 
+/// `pipelock` or `model pipelock`: the lane's name and how messages call it.
+fn lane_name(role: Role) -> &'static str {
+    match role {
+        Role::ModelPipelock => "model pipelock",
+        _ => "pipelock",
+    }
+}
+
 /// What mitmproxy needs from the bottle.
 pub(crate) struct MitmproxyInput<'a> {
     pub egress: &'a Egress,
@@ -198,7 +216,11 @@ pub(crate) fn mitmproxy(
     let addon = AddonConfig::new(
         format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
         input.egress.max_request_bytes(),
-        vec![names.of(Role::Pipelock), names.of(Role::Mitmproxy)],
+        vec![
+            names.of(Role::Pipelock),
+            names.of(Role::ModelPipelock),
+            names.of(Role::Mitmproxy),
+        ],
         input.credentials,
         input.guarded,
     );
@@ -213,7 +235,9 @@ pub(crate) fn mitmproxy(
         c.gid,
     )
     .args(hardening::read_only(&c.writable, c.uid, c.gid, TMPFS_MB))
-    .args(hardening::sidecar_limits(memory_mb, input.engine));
+    .args(hardening::sidecar_limits(memory_mb, input.engine))
+    // mitmproxy reaches pipelock by the name Docker's resolver answers itself.
+    .args(hardening::no_outside_dns());
     for cred in input.credentials {
         let var = cred.value_env();
         run = run.pass_env(var);

@@ -1,7 +1,7 @@
-//! Planning the sidecars' supervision during the session: the `docker events` the
-//! launch watches (deaths of this bottle's containers), each sidecar's readiness probe
-//! (the launch's own), mitmproxy's address and hosts entry to redo after its restart,
-//! and the restart limit. Pure.
+//! Planning the sidecars' supervision during the session (both pipelocks and mitmproxy):
+//! the `docker events` the launch watches (deaths of this bottle's containers), each
+//! sidecar's readiness probe (the launch's own), mitmproxy's address and hosts entry to
+//! redo after its restart, and the restart limit. Pure.
 
 use crate::naming::{BottleNames, LABEL_ID, Role};
 use crate::plan::docker_command::DockerCommand;
@@ -18,6 +18,7 @@ pub(crate) const WINDOW_SECONDS: u64 = 60;
 
 pub(crate) fn supervision(names: &BottleNames) -> SupervisionPlan {
     let pipelock = names.of(Role::Pipelock);
+    let model_pipelock = names.of(Role::ModelPipelock);
     let mitmproxy = names.of(Role::Mitmproxy);
     // One line per death: the container's name and its exit code.
     let events = DockerCommand::new([
@@ -38,6 +39,12 @@ pub(crate) fn supervision(names: &BottleNames) -> SupervisionPlan {
                 role: Role::Pipelock,
                 ready: pipelock_ready(&pipelock),
                 container: pipelock,
+                then: Vec::new(),
+            },
+            Supervised {
+                role: Role::ModelPipelock,
+                ready: pipelock_ready(&model_pipelock),
+                container: model_pipelock,
                 then: Vec::new(),
             },
             Supervised {
