@@ -172,15 +172,10 @@ fn killed_sidecars_come_back_with_the_same_ca_and_the_gap_is_a_503() {
         assert_eq!(r["restarted_by"], "bottle", "a docker kill: {r}");
         assert!(r["back_after_seconds"].is_number(), "{r}");
     }
-    // The request log survived mitmproxy's restart: the 503s are there.
-    assert!(
-        report["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["reason_code"] == "pipelock_unavailable"),
-        "{report:#}"
-    );
+    // The request log survived mitmproxy's restart: the gap's 503s are there, as failed
+    // requests (the report's reasons list blocks and refusals only).
+    assert!(report["totals"]["failed"].as_u64().unwrap() >= 1, "{report:#}");
+    assert!(report["totals"]["allowed"].as_u64().unwrap() >= 2, "{report:#}");
     assert_eq!(leftovers(agent), Vec::<String>::new());
 }
 
