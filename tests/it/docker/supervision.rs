@@ -174,8 +174,14 @@ fn killed_sidecars_come_back_with_the_same_ca_and_the_gap_is_a_503() {
     }
     // The request log survived mitmproxy's restart: the gap's 503s are there, as failed
     // requests (the report's reasons list blocks and refusals only).
-    assert!(report["totals"]["failed"].as_u64().unwrap() >= 1, "{report:#}");
-    assert!(report["totals"]["allowed"].as_u64().unwrap() >= 2, "{report:#}");
+    assert!(
+        report["totals"]["failed"].as_u64().unwrap() >= 1,
+        "{report:#}"
+    );
+    assert!(
+        report["totals"]["allowed"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
     assert_eq!(leftovers(agent), Vec::<String>::new());
 }
 
