@@ -30,7 +30,9 @@ fn manifest(name: &str) -> String {
 
 /// A user, its bottle started (`--report`), the fake internet wired; the agent's name.
 fn start(e: &engine::Engine, agent: &str) -> (Test, Bottle, Internet, String) {
-    let t = e.user_online(&manifest(agent));
+    // Any pipelock (the double or a real one, BOT_BOTTLE_TEST_PIPELOCK_IMAGE): the agent's
+    // command only sleeps, and the test's requests come after the fake internet is wired.
+    let t = e.user(&manifest(agent));
     let report = t.dir.path().join("report.json").display().to_string();
     let mut bottle = Bottle::spawn(&t, &["run", "--report", &report, agent]);
     let net = Internet::attach(e, agent);
