@@ -150,7 +150,10 @@ impl<'a> Supervisor<'a> {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            if let Err(e) = self.on_death(sidecar) {
+            // The event's exit code: by the time Docker is asked, a container its policy
+            // restarted already says 0.
+            let exit_code = words.next().and_then(|c| c.parse().ok());
+            if let Err(e) = self.on_death(sidecar, exit_code) {
                 let why = GaveUp(format!("{e:#}"));
                 self.progress.warn(&why.0);
                 *self.gave_up.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
@@ -183,9 +186,10 @@ impl<'a> Supervisor<'a> {
 
     /// One sidecar died: counted, reported, restarted, waited for, redone. An error ends
     /// the session.
-    fn on_death(&self, s: &Supervised) -> Result<()> {
+    fn on_death(&self, s: &Supervised, exit_code: Option<i32>) -> Result<()> {
         let died = Instant::now();
-        let state = self.state(&s.container)?;
+        let mut state = self.state(&s.container)?;
+        state.exit_code = exit_code.or(state.exit_code);
         let role = s.role.label();
         let reason = reason(&state);
         let count = self.count_death(died);
@@ -480,9 +484,9 @@ mod tests {
         supervise(
             &format!("{mitm} 137\n"),
             |call| match call.args[0].as_str() {
-                "inspect" if call.args[2].contains("State.Status") => {
-                    Reply::ok("restarting 137 true")
-                }
+                // Docker restarted it before it was asked: its exit code reads 0 now,
+                // the event's 137 is the one reported.
+                "inspect" if call.args[2].contains("State.Status") => Reply::ok("running 0 true"),
                 "inspect" => Reply::ok("172.30.0.7\n"),
                 _ => Reply::ok(""),
             },
