@@ -40,8 +40,10 @@ for i in $(seq "$runs"); do
 done
 
 # --- floor: the same docker operations in a plain script ------------------------------
-"$bottle" plan agent --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["pipelock"]["config"]))' >"$work/pipelock.yaml"
-chmod 644 "$work/pipelock.yaml"
+"$bottle" plan agent --json >"$work/plan.json"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["pipelock"]["config"]))' "$work/plan.json" >"$work/pipelock.yaml"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["model_pipelock"]["config"]))' "$work/plan.json" >"$work/model-pipelock.yaml"
+chmod 644 "$work/pipelock.yaml" "$work/model-pipelock.yaml"
 label=(--label "bot-bottle-test=$prefix")
 # A CA as bottle makes one (ECDSA P-256), passed to mitmproxy by name as bottle passes it.
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt >"$work/ca-key.pem"
@@ -66,6 +68,13 @@ floor() {
     pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
   docker network connect "e-$s" "pl-$s"
   until docker exec "pl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
+  # The model lane's pipelock: the same image with its own config.
+  docker run -d "${label[@]}" --name "mpl-$s" --network "p-$s" --user 1000:1000 --read-only \
+    --tmpfs /etc/pipelock:uid=1000,gid=1000,mode=0700 --tmpfs /tmp "$BOT_BOTTLE_PIPELOCK_IMAGE" \
+    sh -c 'printf "%s" "$1" > /etc/pipelock/pipelock.yaml && shift && exec "$@"' x "$(cat "$work/model-pipelock.yaml")" \
+    pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
+  docker network connect "e-$s" "mpl-$s"
+  until docker exec "mpl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
   docker run -d "${label[@]}" --name "m-$s" --network "n-$s" --user 1000:1000 --read-only \
     --tmpfs /home/mitmproxy/.mitmproxy:uid=1000,gid=1000,mode=0700 --tmpfs /tmp -e BOT_BOTTLE_MITM_CA \
     "$BOT_BOTTLE_MITMPROXY_IMAGE" "${mitm_wrap[@]}" "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
@@ -81,7 +90,7 @@ floor() {
   t4=$(now)
   docker exec -i "a-$s" true
   t5=$(now)
-  docker rm -f "a-$s" "m-$s" "pl-$s" >/dev/null
+  docker rm -f "a-$s" "m-$s" "pl-$s" "mpl-$s" >/dev/null
   docker network rm "e-$s" "p-$s" "n-$s" >/dev/null
   t6=$(now)
   printf 'networks %s\nsidecars %s\nagent %s\nprovision %s\nattach %s\nteardown %s\nlaunch %s\ntotal %s\n' \
