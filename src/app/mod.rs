@@ -1,9 +1,11 @@
 //! The `bottle` program: parses the command line, reads the host, runs one subcommand and
 //! turns its outcome into an exit code. [`main`] is the one place an error is printed
 //! (`bottle: error: …`) and mapped to its exit code ([`Error::exit_code`]). `bottle run`
-//! is in [`run_command`], `bottle allow` and the trust prompt in [`trust_command`]; the
+//! is in [`run_command`], `bottle allow` and the trust prompt in [`trust_command`],
+//! `allow-host`/`deny-host` in [`policy_command`]; the
 //! other commands live with what they show (`images`, `logs`, `cleanup`). I/O.
 
+mod policy_command;
 mod run_command;
 mod trust_command;
 
@@ -21,6 +23,7 @@ use crate::progress::{err_line, out_line};
 use crate::report::logs_command::{self, LogsRequest};
 use crate::resources::cleanup;
 use crate::resources::inventory::Inventory;
+use crate::runtime::policy_journal::ChangeKind;
 use crate::runtime::runtime_dir::RuntimeDir;
 use clap::Parser;
 
@@ -75,6 +78,24 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 blocked: *blocked,
             },
         ),
+        Command::AllowHost {
+            target,
+            hosts,
+            persist,
+        } => policy_command::run(&policy_command::HostChange {
+            target,
+            hosts,
+            kind: ChangeKind::Added,
+            persist: *persist,
+            verbose: cli.verbose,
+        }),
+        Command::DenyHost { target, hosts } => policy_command::run(&policy_command::HostChange {
+            target,
+            hosts,
+            kind: ChangeKind::Removed,
+            persist: false,
+            verbose: cli.verbose,
+        }),
         Command::Plan(args) => plan(args),
         Command::Agents => {
             let catalog = load_catalog(&HostSnapshot::capture()?)?;
