@@ -2,7 +2,7 @@
 //! told: where pipelock listens, the request body limit, the sidecars a CONNECT may never
 //! reach, the credentials to inject (placeholder, hosts, header; the real values only by
 //! the name of the variable that carries them), the agent's secrets to guard, and the
-//! headers pipelock skips. Its schema is the addon's (docs/addon.md). Pure.
+//! headers pipelock skips, the bottle's id. Its schema is the addon's (docs/addon.md). Pure.
 
 use crate::config::credential::{Credential, Scheme};
 use crate::plan::addon_policy::AddonPolicy;
@@ -24,6 +24,10 @@ pub struct AddonConfig {
     #[serde(flatten)]
     pub policy: AddonPolicy,
     pub unscanned_headers: Vec<String>,
+    /// The bottle's id: pipelock's allowlist block names it in `bottle allow-host <id>
+    /// <host>` (docs/addon.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottle_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,6 +93,7 @@ impl AddonConfig {
                 .collect(),
             policy: AddonPolicy::default(),
             unscanned_headers: unscanned_headers(credentials),
+            bottle_id: None,
         }
     }
 

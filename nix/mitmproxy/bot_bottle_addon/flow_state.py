@@ -20,4 +20,5 @@ class FlowState:
     bytes_down: int = 0
     credentials: list[str] = field(default_factory=list)
     retargeted: bool = False
+    pipelock_said: str | None = None  # pipelock's answer before the addon added to it
     logged: bool = False

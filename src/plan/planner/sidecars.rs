@@ -189,6 +189,7 @@ pub(crate) fn mitmproxy(
     }
     let addon = AddonConfig {
         policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        bottle_id: Some(names.bottle_id.clone()),
         ..addon
     };
     let run = run
