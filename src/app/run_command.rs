@@ -53,7 +53,8 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     // Before anything exists: the record names everything the launch then creates.
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
     // What `allow-host` renders again from; removed with the record.
-    PolicyJournal::of(&runtime, &plan.bottle_id).create(&JournalEntry::Launch {
+    let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
+    journal.create(&JournalEntry::Launch {
         v: JOURNAL_VERSION,
         bottle_id: plan.bottle_id.clone(),
         agent: plan.agent.clone(),
@@ -72,6 +73,7 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         plan: &plan,
         progress: &progress,
         file: args.report.clone(),
+        journal: Some(&journal),
     };
     let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
         reporter.before_teardown(engine, registered, ending)

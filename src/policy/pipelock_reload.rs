@@ -259,9 +259,9 @@ mod tests {
                 "logs" => {
                     let writes = w.lock().unwrap();
                     match writes.first() {
-                        Some(text) => Reply::ok(
-                            &log_after_write.replace("HASH", &sha256_hex(text.as_bytes())),
-                        ),
+                        Some(text) => {
+                            Reply::ok(log_after_write.replace("HASH", &sha256_hex(text.as_bytes())))
+                        }
                         None => Reply::ok(""),
                     }
                 }
