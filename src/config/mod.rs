@@ -14,6 +14,8 @@ pub mod git_push;
 pub(crate) mod host_pattern;
 pub mod manifest;
 pub(crate) mod manifest_files;
+pub mod model_policy;
 pub(crate) mod number;
+pub mod provider;
 pub mod resources;
 pub mod trust;

@@ -12,7 +12,6 @@ use crate::engine::call::{Call, Mode};
 use crate::engine::docker_engine::DockerEngine;
 use crate::error::{Error, signal_name};
 use crate::exit_code::FAILURE;
-use crate::launch::ca_cert::CaCert;
 use crate::launch::slot_board::SlotBoard;
 use crate::naming::agent_name_attempt;
 use crate::plan::bottle_plan::BottlePlan;
@@ -401,20 +400,21 @@ impl Executor<'_> {
     /// A probe's stdout fills its slot; returns a progress note.
     fn capture(&self, capture: &Capture, stdout: &[u8]) -> Result<Option<String>> {
         match capture {
-            Capture::CaCertificate => {
-                let pem = std::str::from_utf8(stdout)
-                    .context("the bottle's CA certificate is not PEM text")?;
-                let ca = CaCert::from_pem(pem).context("the bottle's CA certificate")?;
-                self.board.fill(Slot::CaCertificate, ca.pem);
-                Ok(Some(format!(
-                    "bottle CA {} SHA-256 {}",
-                    ca.subject, ca.fingerprint
-                )))
-            }
             Capture::HostEntry { name } => {
                 let address = String::from_utf8_lossy(stdout).trim().to_string();
                 if address.is_empty() {
-                    bail!("cannot find the address of {name}: docker gave none");
+                    // Most likely it exited at once: say so, with its last words.
+                    self.stop_if_needed()?;
+                    let state =
+                        self.engine
+                            .query(&["inspect", "--format", "{{.State.Status}}", name])?;
+                    let logs = self.engine.query(&["logs", "--tail", "20", name])?;
+                    bail!(
+                        "cannot find the address of {name}: docker gave none (container {name} is {}); last log lines:\n{}{}",
+                        state.stdout_text(),
+                        String::from_utf8_lossy(&logs.stdout),
+                        logs.stderr
+                    );
                 }
                 self.board
                     .fill(Slot::MitmHostEntry, format!("{name}:{address}"));

@@ -5,6 +5,7 @@ pub mod addon_config;
 pub mod addon_policy;
 pub mod bottle_plan;
 pub mod docker_command;
+pub mod env_secret_pattern;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod json_merge;

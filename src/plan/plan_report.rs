@@ -62,6 +62,18 @@ fn egress(w: &mut String, plan: &BottlePlan) {
     for host in e.private_hosts.iter().filter(|h| !e.allowlist.contains(h)) {
         let _ = writeln!(w, "  (private address allowed: {host})");
     }
+    let m = &plan.model;
+    let _ = writeln!(
+        w,
+        "Model lane (the model pipelock's allowlist): {}; the provider's servers may search the web: {}; may reach beyond the allowlist: {}",
+        plan.model_pipelock.config.api_allowlist.join(", "),
+        if m.web_search { "yes" } else { "no" },
+        if m.server_hosts.is_empty() {
+            "nothing".to_string()
+        } else {
+            m.server_hosts.join(", ")
+        }
+    );
     let _ = writeln!(
         w,
         "Limits: {} requests/minute per domain, request bodies up to {} MiB, responses up to {} MiB, {} s per request",
@@ -168,6 +180,14 @@ fn launch(w: &mut String, plan: &BottlePlan) {
 fn configs(w: &mut String, plan: &BottlePlan) {
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {
+        let _ = writeln!(w, "  {line}");
+    }
+    let _ = writeln!(
+        w,
+        "\nmodel pipelock config ({}):",
+        plan.model_pipelock.config_path
+    );
+    for line in plan.model_pipelock.config.render().lines() {
         let _ = writeln!(w, "  {line}");
     }
     let _ = writeln!(w, "\nThe addon config (mitmproxy's {ADDON_CONFIG_ENV}):");

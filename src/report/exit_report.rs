@@ -18,9 +18,10 @@ use crate::policy::live_policy::LivePolicy;
 use crate::progress::Progress;
 use crate::report::needed_hosts::Needed;
 use crate::report::request_log::RequestLine;
-use crate::report::summary::{BlockedHost, Counts, HostCounts, ReasonCount, Summary};
+use crate::report::summary::{BlockedHost, Counts, HostCounts, LaneCounts, ReasonCount, Summary};
 use crate::runtime::policy_journal::{PolicyChange, PolicyJournal};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// `"report"` of every exit report.
@@ -41,8 +42,12 @@ pub struct ExitReport {
     pub addon_policy_sha256: String,
     /// SHA-256 (hex) of the pipelock config as rendered and copied into pipelock.
     pub pipelock_config_sha256: String,
+    /// SHA-256 (hex) of the model pipelock's config, likewise.
+    pub model_pipelock_config_sha256: String,
     pub log: LogInfo,
     pub totals: Counts,
+    /// The model lane's and the web lane's counts, redactions and server egress.
+    pub lanes: BTreeMap<String, LaneCounts>,
     pub hosts: Vec<HostCounts>,
     pub reasons: Vec<ReasonCount>,
     pub blocked_most: Vec<BlockedHost>,
@@ -114,6 +119,7 @@ pub struct Identity {
     pub allowlist: Vec<String>,
     pub addon_policy_sha256: String,
     pub pipelock_config_sha256: String,
+    pub model_pipelock_config_sha256: String,
 }
 
 impl Identity {
@@ -125,6 +131,9 @@ impl Identity {
             allowlist: plan.egress.allowlist.clone(),
             addon_policy_sha256: plan.mitmproxy.addon.policy.sha256(),
             pipelock_config_sha256: sha256_hex(plan.pipelock.config.render().as_bytes()),
+            model_pipelock_config_sha256: sha256_hex(
+                plan.model_pipelock.config.render().as_bytes(),
+            ),
         }
     }
 }
@@ -169,8 +178,10 @@ impl ExitReport {
             allowlist: identity.allowlist.clone(),
             addon_policy_sha256: identity.addon_policy_sha256,
             pipelock_config_sha256: identity.pipelock_config_sha256,
+            model_pipelock_config_sha256: identity.model_pipelock_config_sha256,
             log,
             totals: summary.total,
+            lanes: summary.lanes,
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,

@@ -256,7 +256,7 @@ mod tests {
         saved.push("saved-agent:1".into());
         docker.answer(&Call::new(saved));
         let world = docker.world();
-        assert_eq!(world.containers.len(), 4);
+        assert_eq!(world.containers.len(), 5);
         assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
 
         // The record and env-file the killed launch left.

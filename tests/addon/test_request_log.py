@@ -25,7 +25,8 @@ def mark_lines(request):
 
 
 KEYS = ["bot_bottle", "v", "ts", "id", "method", "scheme", "host", "port", "path", "status", "verdict", "by",
-        "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms"]
+        "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms",
+        "lane", "redactions", "server_egress"]
 
 
 def last(mitm, path_prefix, n=1, since=None):

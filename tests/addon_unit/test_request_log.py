@@ -10,7 +10,8 @@ from bot_bottle_addon.request_log import (PIPELOCK_DOWN_MARK, log_line, may_be_p
 from samples import GITHUB_TOKEN, parsed
 
 KEYS = ["bot_bottle", "v", "ts", "id", "method", "scheme", "host", "port", "path", "status", "verdict", "by",
-        "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms"]
+        "reason_code", "reason", "credential", "bytes_up", "bytes_down", "duration_ms",
+        "lane", "redactions", "server_egress"]
 
 
 @pytest.mark.parametrize("path,logged", [
@@ -93,7 +94,8 @@ def test_an_allowed_line():
                     "method": "POST", "scheme": "https", "host": "api.anthropic.com", "port": 443,
                     "path": "/v1/messages?beta=", "status": 200, "verdict": "allowed", "by": None,
                     "reason_code": None, "reason": None, "credential": "ANTHROPIC_API_KEY", "bytes_up": 12345,
-                    "bytes_down": 6789, "duration_ms": 812.4}
+                    "bytes_down": 6789, "duration_ms": 812.4,
+                    "lane": "web", "redactions": {}, "server_egress": []}
 
 
 @pytest.mark.parametrize("outcome,bytes_up", [

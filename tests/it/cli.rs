@@ -335,3 +335,27 @@ fn a_working_directory_agent_runs_only_once_its_manifest_is_allowed() {
         bad.stderr
     );
 }
+
+#[test]
+fn info_shows_the_model_lane_and_what_the_providers_servers_may_do() {
+    let t = Test::new().user_file(
+        r#"{"bottles": {"m": {"model": {"web_search": true,
+                                         "server_hosts": ["MCP.example.com", "*.docs.example"]}}},
+           "agents": {"m": {"bottle": "m"}}}"#,
+    );
+    let info = t.run(&["info", "m"]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    let line = "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: yes, reach beyond the allowlist: mcp.example.com, *.docs.example";
+    assert!(
+        info.stdout.lines().any(|l| l == line),
+        "{line:?} not in:\n{}",
+        info.stdout
+    );
+    let plain = t.run(&["info", "agent"]);
+    assert!(
+        plain.stdout.lines().any(|l| l
+            == "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: no, reach beyond the allowlist: nothing"),
+        "{}",
+        plain.stdout
+    );
+}

@@ -30,6 +30,7 @@ fn a_report(log: &str) -> Value {
             allowlist: vec!["api.anthropic.com".into(), "*.example.com".into()],
             addon_policy_sha256: bot_bottle::digest::sha256_hex(br#"{"rules":[],"git_push":null}"#),
             pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1\n"),
+            model_pipelock_config_sha256: bot_bottle::digest::sha256_hex(b"version: 1 (model)\n"),
         },
         Ended {
             how: "exited",
@@ -106,6 +107,14 @@ fn the_json_report_matches_its_documented_schema() {
         report["needed"]["snippet"],
         r#""allowlist": ["*.example.com","registry.npmjs.org","pypi.org"]"#
     );
+    // Per lane: the model lane's redactions summed by class, its server egress by use.
+    let model = &report["lanes"]["model"];
+    assert_eq!(model["requests"], 3);
+    assert_eq!(model["redactions"]["aws-secret-key"], 2);
+    assert_eq!(model["redactions"]["secret:GITHUB_TOKEN"], 1);
+    assert_eq!(model["server_egress"]["web_fetch:docs.example.com"], 1);
+    assert_eq!(report["lanes"]["web"]["requests"], 5);
+    assert_eq!(report["lanes"]["web"]["redactions"], serde_json::json!({}));
     // An empty log is a valid report too.
     let empty = a_report("");
     assert!(json_schema::check(&schema(), &empty).is_empty());
@@ -114,6 +123,7 @@ fn the_json_report_matches_its_documented_schema() {
     bad["totals"]["extra"] = Value::from(1);
     bad["ended"]["how"] = Value::from("vanished");
     bad.as_object_mut().unwrap().remove("allowlist");
+    bad["lanes"]["model"]["redactions"]["aws-secret-key"] = Value::from("2");
     let errors = json_schema::check(&schema(), &bad);
-    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
 }

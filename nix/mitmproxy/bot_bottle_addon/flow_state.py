@@ -22,3 +22,6 @@ class FlowState:
     retargeted: bool = False
     pipelock_said: str | None = None  # pipelock's answer before the addon added to it
     logged: bool = False
+    lane: str = "web"  # "model": a provider's API host (model_lane/), judged by the model lane's policy
+    redactions: dict = field(default_factory=dict)  # model lane: class -> count of `<redacted:CLASS>`
+    server_egress: list = field(default_factory=list)  # model lane: what the provider may reach for it

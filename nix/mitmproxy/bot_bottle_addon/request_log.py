@@ -99,4 +99,7 @@ def log_line(st: FlowState, flow_id: str, method: str, host: str, status: int | 
         "bytes_up": st.body_len if v == "allowed" or (v == "failed" and by != "bot-bottle") else 0,
         "bytes_down": bytes_down,
         "duration_ms": round((now_monotonic - st.t0) * 1000, 1),
+        "lane": st.lane,
+        "redactions": dict(st.redactions),
+        "server_egress": list(st.server_egress),
     }
