@@ -50,6 +50,14 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
     let dir = RuntimeDir::open(&host.env, host_snapshot::uid())?;
     let journal = PolicyJournal::of(&dir, &id);
     if journal.read()?.is_none() {
+        // Teardown removes the journal: a bottle that ended meanwhile is not running.
+        let running = docker.query(&["inspect", "--format", "{{.State.Running}}", &mitm.id])?;
+        if running.stdout_text() != "true" {
+            return Err(Error::NotRunning(format!(
+                "bottle {id} (agent `{}`) ended meanwhile; nothing changed",
+                mitm.labels.agent
+            )));
+        }
         return Err(Error::Failed(anyhow::anyhow!(
             "bottle {id} (agent `{}`) has no policy journal in {}: it was launched by another user or by a bottle without live policy; nothing changed",
             mitm.labels.agent,

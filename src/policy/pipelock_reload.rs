@@ -320,6 +320,18 @@ mod tests {
             .collect();
         assert_eq!(stdins, ["# new\n{}\n", "old"]);
 
+        // The bottle ended meanwhile: its pipelock is gone, nothing is retried.
+        let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+        let gone = ScriptedEngine::new(journal, |_| {
+            Reply::fail("Error: No such container: bot-bottle-pipelock-dev-01234567")
+        });
+        let ended = PipelockReload {
+            engine: &gone,
+            ..reload
+        };
+        assert!(matches!(ended.current(), Err(ReloadError::Gone(_))));
+        assert!(matches!(ended.load("x", "y"), Err(ReloadError::Gone(_))));
+
         let (silent, _) = engine("");
         let reload = PipelockReload {
             engine: &silent,
