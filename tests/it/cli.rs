@@ -20,9 +20,14 @@ fn plan_json_works_with_no_manifest_and_no_docker_and_prints_no_secret() {
     assert_eq!(plan["credentials"][0]["name"], "ANTHROPIC_API_KEY");
     assert_eq!(plan["credentials"][0]["hosts"][0], "api.anthropic.com");
     assert_eq!(plan["images"]["agent"]["source"]["from"], "unset");
+    // The model API's host is the model pipelock's alone; the web pipelock has the rest.
+    assert_eq!(
+        plan["model_pipelock"]["config"]["api_allowlist"],
+        serde_json::json!(["api.anthropic.com"])
+    );
     assert_eq!(
         plan["pipelock"]["config"]["api_allowlist"][0],
-        "api.anthropic.com"
+        "statsig.anthropic.com"
     );
     // The text form is just as clean.
     let text = t.run(&["plan", "agent"]);

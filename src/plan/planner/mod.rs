@@ -72,6 +72,7 @@ pub fn plan(
             guarded: &env.scanned_by_pipelock,
             engine: host.engine,
             git_push: bottle.git.push.as_ref(),
+            model: &bottle.model,
         },
     );
     let agent_image = images.agent.arg();

@@ -12,11 +12,12 @@
 use crate::config::credential::Credential;
 use crate::config::egress::Egress;
 use crate::config::git_push::PushPolicy;
+use crate::config::model_policy::ModelPolicy;
 use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
 use crate::naming::{BottleNames, Role};
-use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
+use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, ModelLane, guarded_env};
 use crate::plan::addon_policy::AddonPolicy;
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
 use crate::plan::docker_command::DockerCommand;
@@ -198,6 +199,34 @@ pub(crate) struct MitmproxyInput<'a> {
     pub engine: Option<EngineCapacity>,
     /// The bottle's `git.push`.
     pub git_push: Option<&'a PushPolicy>,
+    /// The bottle's `model`.
+    pub model: &'a ModelPolicy,
+}
+
+/// What the addon is told: both pipelocks' addresses, the sidecars, the credentials and
+/// guarded secrets, the rules and push policy, the allowlist and the model lane.
+fn addon_config(names: &BottleNames, input: &MitmproxyInput) -> AddonConfig {
+    let pipelock_port = ImageContract::get().pipelock.port;
+    let addon = AddonConfig::new(
+        format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
+        input.egress,
+        vec![
+            names.of(Role::Pipelock),
+            names.of(Role::ModelPipelock),
+            names.of(Role::Mitmproxy),
+        ],
+        input.credentials,
+        input.guarded,
+        ModelLane::new(
+            format!("{}:{pipelock_port}", names.of(Role::ModelPipelock)),
+            input.model,
+        ),
+    );
+    AddonConfig {
+        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        bottle_id: Some(names.bottle_id.clone()),
+        ..addon
+    }
 }
 
 pub(crate) fn mitmproxy(
@@ -206,19 +235,8 @@ pub(crate) fn mitmproxy(
     input: MitmproxyInput,
 ) -> (MitmproxyPlan, Lane) {
     let c = &ImageContract::get().mitmproxy;
-    let pipelock_port = ImageContract::get().pipelock.port;
     let name = &names.of(Role::Mitmproxy);
-    let addon = AddonConfig::new(
-        format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
-        input.egress.max_request_bytes(),
-        vec![
-            names.of(Role::Pipelock),
-            names.of(Role::ModelPipelock),
-            names.of(Role::Mitmproxy),
-        ],
-        input.credentials,
-        input.guarded,
-    );
+    let addon = addon_config(names, &input);
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
     let mut run = run(
@@ -241,11 +259,6 @@ pub(crate) fn mitmproxy(
         let var = guarded_env(secret);
         run = run.pass_env(var);
     }
-    let addon = AddonConfig {
-        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
-        bottle_id: Some(names.bottle_id.clone()),
-        ..addon
-    };
     // The CA is written at every start (a restart begins with an empty tmpfs), 0600, and
     // the variable is gone from mitmdump's environment.
     let wrapper = format!(
