@@ -59,6 +59,7 @@ if _HERE not in sys.path:
 
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
+from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
@@ -460,7 +461,22 @@ class BottleVerdict:
         resp.stream = count
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._allowlist_hint(flow)
         self._emit(flow)
+
+    def _allowlist_hint(self, flow: http.HTTPFlow) -> None:
+        """pipelock's allowlist block gains the way out (allowlist_hint.py); only a buffered
+        (not streamed) 403 that pipelock wrote, before it is sent to the agent."""
+        st = state(flow)
+        resp = flow.response
+        if (resp is None or st.refused is not None or not st.retargeted or resp.status_code != 403
+                or callable(resp.stream) or self.cfg is None):
+            return
+        said = (resp.raw_content or b"").decode("utf-8", "replace")
+        new = hint_text(said, self.cfg.bottle_id)
+        if new is not None:
+            st.pipelock_said = said  # the log quotes pipelock; the agent gets the hint too
+            resp.content = new.encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._release(flow)
@@ -489,7 +505,7 @@ class BottleVerdict:
         error = flow.error.msg if flow.error is not None else None
         text = None
         if st.refused is None and error is None and buffered and status in (403, 429, 502):
-            text = (resp.raw_content or b"").decode("utf-8", "replace")
+            text = st.pipelock_said or (resp.raw_content or b"").decode("utf-8", "replace")
         outcome = verdict(st.refused, error, status, text)
         known = self.cfg.known if self.cfg else []
         line = log_line(st, flow.id, flow.request.method, flow.request.host, status, outcome, bytes_down,

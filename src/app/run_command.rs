@@ -19,6 +19,7 @@ use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
@@ -59,6 +60,17 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     signals::install(docker.in_flight())?;
     // Before anything exists: the record names everything the launch then creates.
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
+    // What `allow-host` renders again from; removed with the record.
+    let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
+    journal.create(&JournalEntry::Launch {
+        v: JOURNAL_VERSION,
+        bottle_id: plan.bottle_id.clone(),
+        agent: plan.agent.clone(),
+        bottle: plan.bottle.clone(),
+        pipelock: plan.pipelock.container.clone(),
+        config_path: plan.pipelock.config_path.clone(),
+        config: plan.pipelock.config.render(),
+    })?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
@@ -73,6 +85,7 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         plan: &plan,
         progress: &progress,
         file: args.report.clone(),
+        journal: Some(&journal),
     };
     let before_teardown =
         |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {

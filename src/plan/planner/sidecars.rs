@@ -229,6 +229,7 @@ fn addon_config(names: &BottleNames, input: &MitmproxyInput) -> AddonConfig {
     );
     AddonConfig {
         policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        bottle_id: Some(names.bottle_id.clone()),
         ..addon
     }
 }
