@@ -38,8 +38,9 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
   did not put it -> refusal before anything is sent; headers pipelock skips are scanned here.
 - Requests to pipelock ask for `Accept-Encoding: identity`.
 - One JSON log line per request on stdout (flushed); mitmdump's own flow output is off.
-- pipelock unreachable -> 502 naming pipelock ("... bot-bottle fails closed, the request
-  was not sent"), from the connection error path (no probe connection).
+- pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
+  bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
+  error path (no probe connection).
 """
 
 import asyncio
@@ -58,6 +59,7 @@ if _HERE not in sys.path:
 
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
+from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
@@ -76,6 +78,7 @@ from mitmproxy.net.http import url as mitm_url  # noqa: E402
 
 log = logging.getLogger("bottle_verdict")
 
+READY_FILE = "bot-bottle-ready"  # in the confdir, once mitmproxy listens
 PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 
@@ -165,6 +168,7 @@ class BottleVerdict:
             raise exceptions.OptionsError(f"bottle_verdict: only regular proxy mode is supported, got {opts.mode}")
 
     def running(self) -> None:
+        self._mark_ready()
         c = self.cfg
         if c is None:
             log.warning("bottle_verdict: no bottle_config; every request will be refused 502")
@@ -182,6 +186,19 @@ class BottleVerdict:
         for kind, name in c.too_short_to_search():
             log.warning("bottle_verdict: %s %s is shorter than %d characters; it is not searched for "
                         "in requests", kind, name, MIN_SCAN_LEN)
+
+    @staticmethod
+    def _mark_ready() -> None:
+        """READY_FILE in the confdir: bottle's readiness probe (nix/image-contract.json
+        `ready_file`). `running` comes after mitmproxy's own proxy server has started
+        listening (its addon runs before the scripts), so the file means "listening". The
+        confdir is a tmpfs in a bottle: a restarted mitmproxy starts without it."""
+        path = os.path.join(os.path.expanduser(ctx.options.confdir), READY_FILE)
+        try:
+            with open(path, "w"):
+                pass
+        except OSError as e:
+            log.warning("bottle_verdict: cannot write %s: %s", path, e)
 
     # -- target checks ---------------------------------------------------------------------
     def target_refusal(self, host: str, port: int | None) -> Refusal | None:
@@ -430,8 +447,8 @@ class BottleVerdict:
             # The request has been handed to pipelock: its body is no longer needed.
             flow.request.data.content = b""
         resp = flow.response
-        if resp is None or st.refused is not None:
-            return
+        if resp is None or st.refused is not None or flow.error is not None:
+            return  # the addon's own answer (a refusal, pipelock unavailable): not streamed
         if may_be_pipelock_verdict(resp.status_code, resp.headers.get("content-type", ""),
                                    resp.headers.get("content-length", "")):
             return  # small text answer: buffered, so the log can quote it
@@ -444,7 +461,22 @@ class BottleVerdict:
         resp.stream = count
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._allowlist_hint(flow)
         self._emit(flow)
+
+    def _allowlist_hint(self, flow: http.HTTPFlow) -> None:
+        """pipelock's allowlist block gains the way out (allowlist_hint.py); only a buffered
+        (not streamed) 403 that pipelock wrote, before it is sent to the agent."""
+        st = state(flow)
+        resp = flow.response
+        if (resp is None or st.refused is not None or not st.retargeted or resp.status_code != 403
+                or callable(resp.stream) or self.cfg is None):
+            return
+        said = (resp.raw_content or b"").decode("utf-8", "replace")
+        new = hint_text(said, self.cfg.bottle_id)
+        if new is not None:
+            st.pipelock_said = said  # the log quotes pipelock; the agent gets the hint too
+            resp.content = new.encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._release(flow)
@@ -473,7 +505,7 @@ class BottleVerdict:
         error = flow.error.msg if flow.error is not None else None
         text = None
         if st.refused is None and error is None and buffered and status in (403, 429, 502):
-            text = (resp.raw_content or b"").decode("utf-8", "replace")
+            text = st.pipelock_said or (resp.raw_content or b"").decode("utf-8", "replace")
         outcome = verdict(st.refused, error, status, text)
         known = self.cfg.known if self.cfg else []
         line = log_line(st, flow.id, flow.request.method, flow.request.host, status, outcome, bytes_down,
@@ -505,6 +537,11 @@ class BottleVerdict:
             return
         data.server.error = f"pipelock at {which[0]}:{which[1]} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
         log.warning("bottle_verdict: %s", data.server.error)
+
+    @staticmethod
+    def pipelock_unavailable(error: str) -> http.Response:
+        """The answer to a request whose connection to pipelock failed (mitm_patches)."""
+        return to_response(refusals.pipelock_unavailable(error))
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

@@ -127,7 +127,12 @@ impl PipelockConfig {
             version: 1,
             mode: "strict",
             enforce: true,
-            api_allowlist: egress.allowlist.clone(),
+            api_allowlist: egress
+                .allowlist
+                .iter()
+                .filter(|h| !provider::is_provider_host(h))
+                .cloned()
+                .collect(),
             trusted_domains: egress.private_hosts.clone(),
             forward_proxy: ForwardProxy { enabled: true },
             fetch_proxy: FetchProxy {
@@ -225,9 +230,10 @@ impl PipelockConfig {
 mod tests {
     use super::*;
 
-    /// The conformance suite checks, against the double and a real pipelock, the config
-    /// in tests/pipelock_conformance/product_config.json: it must be exactly what the
-    /// product renders for such a bottle, or the suite would test something else.
+    /// The conformance suite checks, against the double and a real pipelock, the configs
+    /// in tests/pipelock_conformance/product_config.json (the web pipelock's) and
+    /// model_config.json (the model pipelock's): they must be exactly what the product
+    /// renders for such a bottle, or the suite would test something else.
     #[test]
     fn the_conformance_suite_tests_the_config_the_product_renders() {
         let fixture: serde_json::Value = serde_json::from_str(include_str!(
@@ -248,6 +254,21 @@ mod tests {
         };
         let rendered =
             PipelockConfig::for_bottle(&egress, &["authorization".into(), "x-api-key".into()]);
+        let rendered: serde_json::Value = serde_json::from_str(&rendered.render()).unwrap();
+        assert_eq!(rendered, fixture);
+        assert!(
+            !rendered["api_allowlist"]
+                .as_array()
+                .unwrap()
+                .contains(&"api.anthropic.com".into()),
+            "the model lane's host is the model pipelock's alone"
+        );
+        // And the model pipelock's: tests/pipelock_conformance/model_config.json.
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/pipelock_conformance/model_config.json"
+        ))
+        .unwrap();
+        let rendered = PipelockConfig::for_model(&egress);
         let rendered: serde_json::Value = serde_json::from_str(&rendered.render()).unwrap();
         assert_eq!(rendered, fixture);
     }

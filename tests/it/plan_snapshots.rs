@@ -349,6 +349,6 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
             assert!(!names(&old), "{argv:?} still names {old}");
         }
     }
-    // docker run, the skill's copy, the prompt, the CA, attach.
-    assert_eq!(naming_the_agent.len(), 5, "{naming_the_agent:#?}");
+    // docker run, the skill's copy, the prompt, the CA, mitmproxy's hosts entry, attach.
+    assert_eq!(naming_the_agent.len(), 6, "{naming_the_agent:#?}");
 }

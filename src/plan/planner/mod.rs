@@ -14,6 +14,7 @@ mod plan_env;
 pub mod plan_options;
 mod provision;
 mod sidecars;
+mod supervision;
 
 use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
 use crate::config::resources::Resources;
@@ -26,9 +27,11 @@ use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Step};
 use plan_options::PlanOptions;
+pub use sidecars::MITM_CA_ENV;
 
-/// The slots the launch fills before the first phase.
-pub const INITIAL_SLOTS: [Slot; 1] = [Slot::Tty];
+/// The slots the launch fills before the first phase: the terminal, and the CA bottle
+/// makes for the bottle.
+pub const INITIAL_SLOTS: [Slot; 2] = [Slot::Tty, Slot::CaCertificate];
 
 pub fn plan(
     catalog: &Catalog,
@@ -70,13 +73,13 @@ pub fn plan(
             guarded: &env.scanned_by_pipelock,
             engine: host.engine,
             git_push: bottle.git.push.as_ref(),
+            model: &bottle.model,
         },
     );
-    let agent_image = images.agent.arg();
     let (agent_container, mut agent_steps) = agent::agent_container(
         &names,
         agent::AgentInput {
-            image: &agent_image,
+            image: &images.agent.arg(),
             env: &env,
             credentials: &credentials,
             resources: &resources,
@@ -99,8 +102,7 @@ pub fn plan(
     let attach = Step::new(Action::Attach {
         command: attach::attach(agent, &options.command),
     });
-    let mut first = images::image_lanes(&images);
-    first.extend(network_lanes);
+    let first = [images::image_lanes(&images), network_lanes].concat();
     let launch = launch_order(
         first,
         [pipelock_lane, model_pipelock_lane, mitmproxy_lane],
@@ -126,6 +128,7 @@ pub fn plan(
         model_pipelock,
         mitmproxy,
         agent_container,
+        supervision: supervision::supervision(&names),
         launch,
     })
 }
@@ -161,8 +164,8 @@ fn checked<'a>(
 
 /// The order of the launch, and the only place it is decided. Everything that does not
 /// wait for something else runs at once: the images and networks (`first`); then the
-/// sidecars and the agent (which waits only for mitmproxy's address, and provisions
-/// while the sidecars come up, its CA last). The agent's command runs at attach, once
+/// sidecars and the agent (created and provisioned while the sidecars come up; only its
+/// last step, mitmproxy's hosts entry, waits for mitmproxy's address). The agent's command runs at attach, once
 /// every lane is done: never before both sidecars answer.
 fn launch_order(
     first: Vec<Lane>,

@@ -2,19 +2,22 @@
 //! lane's, one image, each its own config): started on the proxy network with the config
 //! written by a tiny shell wrapper into a private tmpfs (its root filesystem is read-only,
 //! so nothing can be copied in), joined to egress, waited for on `/health`.
-//! mitmproxy: started on the agent network with the addon's config in its environment,
-//! joined to the proxy network; its address on the agent network is read (the agent
-//! reaches it by `--add-host`, not by DNS), and it is waited for until its CA certificate
-//! can be read. Both confined (see `hardening`). Pure.
+//! mitmproxy: started on the agent network with the addon's config in its environment and
+//! the bottle's CA (key and certificate, made by bottle) passed by name, which a tiny
+//! wrapper writes into its tmpfs confdir at every start; joined to the proxy network; its
+//! address on the agent network is read (the agent reaches it by a hosts entry, not by
+//! DNS), and it is waited for until the addon says it listens. All confined (see
+//! `hardening`). Pure.
 
 use crate::config::credential::Credential;
 use crate::config::egress::Egress;
 use crate::config::git_push::PushPolicy;
+use crate::config::model_policy::ModelPolicy;
 use crate::config::resources::EngineCapacity;
 use crate::image::contract::ImageContract;
 use crate::image::image_ref::ImageRef;
 use crate::naming::{BottleNames, Role};
-use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, guarded_env};
+use crate::plan::addon_config::{ADDON_CONFIG_ENV, AddonConfig, ModelLane, guarded_env};
 use crate::plan::addon_policy::AddonPolicy;
 use crate::plan::bottle_plan::{MitmproxyPlan, PipelockPlan};
 use crate::plan::docker_command::DockerCommand;
@@ -24,8 +27,14 @@ use crate::plan::planner::hardening;
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 
-/// How long pipelock's `/health` and mitmproxy's CA may take to appear.
+/// The variable that carries the bottle's CA, key and certificate (PEM), to mitmproxy: by
+/// name only, its value is in no plan, argument or log.
+pub const MITM_CA_ENV: &str = "BOT_BOTTLE_MITM_CA";
+
+/// How long pipelock's `/health` and mitmproxy's readiness may take to appear.
 pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
+/// How often Docker's restart policy restarts a sidecar that fails on its own.
+const DOCKER_RESTARTS: u32 = 5;
 /// The private tmpfs directories' size.
 const TMPFS_MB: u64 = 64;
 
@@ -44,6 +53,9 @@ fn run(
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
         .args(hardening::confined())
+        // A crash or an OOM kill: Docker restarts it at once, with the same config (the
+        // wrappers rewrite their tmpfs files), networks and name; supervision does the rest.
+        .args(["--restart", &format!("on-failure:{DOCKER_RESTARTS}")])
 }
 
 fn undo(names: &BottleNames, role: Role) -> Undo {
@@ -123,14 +135,7 @@ pub(crate) fn pipelock(
             name,
         ])),
         Step::new(Action::WaitFor {
-            probe: DockerCommand::new([
-                "exec",
-                name,
-                "pipelock",
-                "healthcheck",
-                "--addr",
-                &format!("127.0.0.1:{}", c.port),
-            ]),
+            probe: pipelock_ready(name),
             container: name.clone(),
             what: format!("{} /health", lane_name(role)),
             timeout_seconds: READY_TIMEOUT_SECONDS,
@@ -151,6 +156,37 @@ pub(crate) fn pipelock(
     (plan, lane)
 }
 
+/// mitmproxy's address on the agent network (stdout).
+pub(crate) fn mitmproxy_address(names: &BottleNames) -> DockerCommand {
+    let net = names.of(Role::AgentNetwork);
+    DockerCommand::new([
+        "inspect".to_string(),
+        "--format".into(),
+        format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        names.of(Role::Mitmproxy),
+    ])
+}
+
+/// Succeeds once pipelock answers `/health`.
+pub(crate) fn pipelock_ready(name: &str) -> DockerCommand {
+    let c = &ImageContract::get().pipelock;
+    DockerCommand::new([
+        "exec",
+        name,
+        "pipelock",
+        "healthcheck",
+        "--addr",
+        &format!("127.0.0.1:{}", c.port),
+    ])
+}
+
+/// Succeeds once mitmproxy listens: the addon's `running` hook writes the contract's
+/// ready file, which a restart wipes with the tmpfs.
+pub(crate) fn mitmproxy_ready(name: &str) -> DockerCommand {
+    let c = &ImageContract::get().mitmproxy;
+    DockerCommand::new(["exec", name, "test", "-e", &c.ready_file])
+}
+
 /// `pipelock` or `model pipelock`: the lane's name and how messages call it.
 fn lane_name(role: Role) -> &'static str {
     match role {
@@ -168,6 +204,34 @@ pub(crate) struct MitmproxyInput<'a> {
     pub engine: Option<EngineCapacity>,
     /// The bottle's `git.push`.
     pub git_push: Option<&'a PushPolicy>,
+    /// The bottle's `model`.
+    pub model: &'a ModelPolicy,
+}
+
+/// What the addon is told: both pipelocks' addresses, the sidecars, the credentials and
+/// guarded secrets, the rules and push policy, the allowlist and the model lane.
+fn addon_config(names: &BottleNames, input: &MitmproxyInput) -> AddonConfig {
+    let pipelock_port = ImageContract::get().pipelock.port;
+    let addon = AddonConfig::new(
+        format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
+        input.egress,
+        vec![
+            names.of(Role::Pipelock),
+            names.of(Role::ModelPipelock),
+            names.of(Role::Mitmproxy),
+        ],
+        input.credentials,
+        input.guarded,
+        ModelLane::new(
+            format!("{}:{pipelock_port}", names.of(Role::ModelPipelock)),
+            input.model,
+        ),
+    );
+    AddonConfig {
+        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
+        bottle_id: Some(names.bottle_id.clone()),
+        ..addon
+    }
 }
 
 pub(crate) fn mitmproxy(
@@ -176,19 +240,8 @@ pub(crate) fn mitmproxy(
     input: MitmproxyInput,
 ) -> (MitmproxyPlan, Lane) {
     let c = &ImageContract::get().mitmproxy;
-    let pipelock_port = ImageContract::get().pipelock.port;
     let name = &names.of(Role::Mitmproxy);
-    let addon = AddonConfig::new(
-        format!("{}:{pipelock_port}", names.of(Role::Pipelock)),
-        input.egress.max_request_bytes(),
-        vec![
-            names.of(Role::Pipelock),
-            names.of(Role::ModelPipelock),
-            names.of(Role::Mitmproxy),
-        ],
-        input.credentials,
-        input.guarded,
-    );
+    let addon = addon_config(names, &input);
     // The addon buffers request bodies up to four times the body limit in all.
     let memory_mb = 256 + 8 * input.egress.max_request_mb;
     let mut run = run(
@@ -211,23 +264,26 @@ pub(crate) fn mitmproxy(
         let var = guarded_env(secret);
         run = run.pass_env(var);
     }
-    let addon = AddonConfig {
-        policy: AddonPolicy::new(&input.egress.rules, input.git_push),
-        ..addon
-    };
+    // The CA is written at every start (a restart begins with an empty tmpfs), 0600, and
+    // the variable is gone from mitmdump's environment.
+    let wrapper = format!(
+        "umask 077 && printf '%s' \"${MITM_CA_ENV}\" > {} && unset {MITM_CA_ENV} && exec \"$@\"",
+        c.ca_file
+    );
     let run = run
+        .pass_env(MITM_CA_ENV)
         .arg("--env")
         .content(
             format!("{ADDON_CONFIG_ENV}=the addon config, below"),
             format!("{ADDON_CONFIG_ENV}={}", addon.render()),
         )
         .arg(image.arg())
+        .args(["sh", "-c", &wrapper, "bot-bottle-mitmproxy"])
         .args(c.command.iter().cloned())
         .args([
             "--set".to_string(),
             format!("{}=env:{ADDON_CONFIG_ENV}", c.config_option),
         ]);
-    let net = &names.of(Role::AgentNetwork);
     let steps = vec![
         Step::create_container(run, name).undo(undo(names, Role::Mitmproxy)),
         Step::run(DockerCommand::new([
@@ -237,23 +293,17 @@ pub(crate) fn mitmproxy(
             name,
         ])),
         Step::new(Action::Query {
-            query: DockerCommand::new([
-                "inspect".to_string(),
-                "--format".into(),
-                format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
-                name.clone(),
-            ]),
+            query: mitmproxy_address(names),
             capture: Capture::HostEntry { name: name.clone() },
         }),
-        // Only the certificate is ever read out, never the key beside it.
         Step::new(Action::WaitFor {
-            probe: DockerCommand::new(["exec", name, "cat", &c.ca_cert]),
+            probe: mitmproxy_ready(name),
             container: name.clone(),
-            what: "mitmproxy's CA certificate".into(),
+            what: "mitmproxy to listen".into(),
             timeout_seconds: READY_TIMEOUT_SECONDS,
-            capture: Some(Capture::CaCertificate),
+            capture: None,
         })
-        .done("mitmproxy generated its CA"),
+        .done("mitmproxy listens"),
     ];
     let plan = MitmproxyPlan {
         container: name.clone(),
