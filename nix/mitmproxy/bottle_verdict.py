@@ -38,8 +38,9 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
   did not put it -> refusal before anything is sent; headers pipelock skips are scanned here.
 - Requests to pipelock ask for `Accept-Encoding: identity`.
 - One JSON log line per request on stdout (flushed); mitmdump's own flow output is off.
-- pipelock unreachable -> 502 naming pipelock ("... bot-bottle fails closed, the request
-  was not sent"), from the connection error path (no probe connection).
+- pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
+  bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
+  error path (no probe connection).
 """
 
 import asyncio
@@ -58,6 +59,7 @@ if _HERE not in sys.path:
 
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
+from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
 from bot_bottle_addon.decoded_dlp import encoded_secret_refusal  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
@@ -463,8 +465,8 @@ class BottleVerdict:
             # The request has been handed to pipelock: its body is no longer needed.
             flow.request.data.content = b""
         resp = flow.response
-        if resp is None or st.refused is not None:
-            return
+        if resp is None or st.refused is not None or flow.error is not None:
+            return  # the addon's own answer (a refusal, pipelock unavailable): not streamed
         if may_be_pipelock_verdict(resp.status_code, resp.headers.get("content-type", ""),
                                    resp.headers.get("content-length", "")):
             return  # small text answer: buffered, so the log can quote it
@@ -477,7 +479,22 @@ class BottleVerdict:
         resp.stream = count
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._allowlist_hint(flow)
         self._emit(flow)
+
+    def _allowlist_hint(self, flow: http.HTTPFlow) -> None:
+        """pipelock's allowlist block gains the way out (allowlist_hint.py); only a buffered
+        (not streamed) 403 that pipelock wrote, before it is sent to the agent."""
+        st = state(flow)
+        resp = flow.response
+        if (resp is None or st.refused is not None or not st.retargeted or resp.status_code != 403
+                or callable(resp.stream) or self.cfg is None):
+            return
+        said = (resp.raw_content or b"").decode("utf-8", "replace")
+        new = hint_text(said, self.cfg.bottle_id)
+        if new is not None:
+            st.pipelock_said = said  # the log quotes pipelock; the agent gets the hint too
+            resp.content = new.encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._release(flow)
@@ -506,7 +523,7 @@ class BottleVerdict:
         error = flow.error.msg if flow.error is not None else None
         text = None
         if st.refused is None and error is None and buffered and status in (403, 429, 502):
-            text = (resp.raw_content or b"").decode("utf-8", "replace")
+            text = st.pipelock_said or (resp.raw_content or b"").decode("utf-8", "replace")
         outcome = verdict(st.refused, error, status, text)
         known = self.cfg.known if self.cfg else []
         line = log_line(st, flow.id, flow.request.method, flow.request.host, status, outcome, bytes_down,
@@ -538,6 +555,11 @@ class BottleVerdict:
             return
         data.server.error = f"pipelock at {which[0]}:{which[1]} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
         log.warning("bottle_verdict: %s", data.server.error)
+
+    @staticmethod
+    def pipelock_unavailable(error: str) -> http.Response:
+        """The answer to a request whose connection to pipelock failed (mitm_patches)."""
+        return to_response(refusals.pipelock_unavailable(error))
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

@@ -11,6 +11,7 @@ use crate::host_snapshot::HostSnapshot;
 use crate::launch::bottle_ca::BottleCa;
 use crate::launch::executor::{self, Ending, LaunchInput};
 use crate::launch::launch_values::LaunchValues;
+use crate::launch::supervisor::Restart;
 use crate::plan::planner;
 use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
@@ -18,6 +19,7 @@ use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
@@ -58,6 +60,17 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     signals::install(docker.in_flight())?;
     // Before anything exists: the record names everything the launch then creates.
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
+    // What `allow-host` renders again from; removed with the record.
+    let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
+    journal.create(&JournalEntry::Launch {
+        v: JOURNAL_VERSION,
+        bottle_id: plan.bottle_id.clone(),
+        agent: plan.agent.clone(),
+        bottle: plan.bottle.clone(),
+        pipelock: plan.pipelock.container.clone(),
+        config_path: plan.pipelock.config_path.clone(),
+        config: plan.pipelock.config.render(),
+    })?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
@@ -72,10 +85,12 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         plan: &plan,
         progress: &progress,
         file: args.report.clone(),
+        journal: Some(&journal),
     };
-    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
-        reporter.before_teardown(engine, registered, ending)
-    };
+    let before_teardown =
+        |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
+            reporter.before_teardown(engine, registered, ending, restarts)
+        };
     let input = LaunchInput {
         env_file_text: &env_file_text,
         slots: SlotValues::default()

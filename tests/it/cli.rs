@@ -213,6 +213,46 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert_eq!(unknown.code, 2);
 }
 
+/// Issue 20: a bad host is exit 2 before Docker is asked anything (here, `docker` is not
+/// even on the PATH), and names what is accepted.
+#[test]
+fn allow_host_checks_its_hosts_before_anything_else() {
+    let t = Test::new().env("PATH", "/nonexistent");
+    for (host, says) in [
+        ("10.0.0.5", "IP address"),
+        ("[fd00::1]", "IP address"),
+        ("https://pypi.org", "scheme"),
+        ("pypi.org/simple", "path"),
+        ("pypi.org:443", "port"),
+        ("*", "bare `*`"),
+        ("py*.org", "wildcard"),
+        ("localhost", "single label"),
+    ] {
+        let r = t.run(&["allow-host", "agent", "registry.npmjs.org", host]);
+        assert_eq!(r.code, 2, "{host}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(says) && r.stderr.contains("nothing changed"),
+            "{host}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty());
+    }
+    assert_eq!(t.run(&["deny-host", "agent", "10.0.0.5"]).code, 2);
+    assert_eq!(
+        t.run(&["allow-host", "agent"]).code,
+        2,
+        "a host is required"
+    );
+    // A good host gets past the check, to the engine (absent here).
+    let r = t.run(&["allow-host", "agent", "registry.npmjs.org"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no Docker engine answers"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn images_status_and_verify_explain_what_is_missing() {
     // No Docker needed: `verify` without streams must name the variables it wanted.

@@ -15,6 +15,7 @@ The package map (one line per module; docs/addon.md "Files" has the longer versi
     git_push      git push policy (git.push): receive-pack ref updates read (pkt-line), judged, git's answer
     placeholder_pattern  pipelock's "Environment Variable Secret" blind to the bottle's placeholders (RE2 text)
     model_lane    the model lane (subpackage): provider requests judged by their own policy (identity, egress, redaction)
+    allowlist_hint  pipelock's allowlist block plus the way out: `bottle allow-host <id> <host>`
     host_labels   names under wildcard allowlist entries that carry data; new names per entry per minute
 
 The mitmproxy side sits next to the package: bottle_verdict.py (the `mitmdump -s` entry, the

@@ -16,6 +16,8 @@ mod fail_closed;
 mod first_run;
 mod images;
 mod launch;
+mod live_policy;
 mod report;
 mod rules;
+mod supervision;
 mod walls;
