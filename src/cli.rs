@@ -21,6 +21,7 @@ const AFTER_HELP: &str = "\
 Examples:
   bottle run agent                  start the default agent (Claude Code) in a bottle
   bottle run agent -- bash          a shell in the bottle instead of the agent
+  bottle run -p 5173 agent          open the agent's dev server at http://127.0.0.1:5173
   bottle agents                     list the agents you can run
   bottle info agent                 explain one agent and its bottle
   bottle plan agent                 show every docker command a launch would run
@@ -188,6 +189,12 @@ pub struct LaunchArgs {
     /// mitmproxy image (default: $BOT_BOTTLE_MITMPROXY_IMAGE, then the Nix app's pinned image).
     #[arg(long, value_name = "IMAGE")]
     pub mitmproxy_image: Option<String>,
+    /// Open AGENT_PORT, a port a server in the agent listens on (on 0.0.0.0, ::,
+    /// 127.0.0.1 or ::1), at HOST_PORT (default: the same) on the host's loopback only
+    /// (127.0.0.1, and ::1 where the host has it). Repeatable; replaces the agent's
+    /// `ports`. Nothing the agent sends can leave through it (docs/ports.md).
+    #[arg(short = 'p', long = "publish", value_name = "[HOST_PORT:]AGENT_PORT")]
+    pub publish: Vec<String>,
     /// Run this instead of the agent's command (after `--`).
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -203,6 +210,7 @@ impl LaunchArgs {
             pipelock_image: self.pipelock_image.clone(),
             mitmproxy_image: self.mitmproxy_image.clone(),
             command: self.command.clone(),
+            ports: self.publish.clone(),
         }
     }
 }

@@ -15,5 +15,6 @@ pub(crate) mod host_pattern;
 pub mod manifest;
 pub(crate) mod manifest_files;
 pub(crate) mod number;
+pub mod published_port;
 pub mod resources;
 pub mod trust;

@@ -4,6 +4,7 @@
 
 pub mod ca_cert;
 pub mod executor;
+pub mod host_ports;
 pub mod launch_values;
 pub(crate) mod slot_board;
 pub(crate) mod tree_archive;

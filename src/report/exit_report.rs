@@ -14,6 +14,7 @@ use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
+use crate::report::port_traffic::PortTraffic;
 use crate::report::request_log::RequestLine;
 use crate::report::summary::{BlockedHost, Counts, HostCounts, ReasonCount, Summary};
 use serde::Serialize;
@@ -42,6 +43,8 @@ pub struct ExitReport {
     pub hosts: Vec<HostCounts>,
     pub reasons: Vec<ReasonCount>,
     pub blocked_most: Vec<BlockedHost>,
+    /// `bottle run -p`: each published port and what went through it (empty without).
+    pub ports: Vec<PortTraffic>,
 }
 
 /// How the launch ended.
@@ -127,6 +130,7 @@ impl ExitReport {
         images: Vec<ImageInfo>,
         log: LogInfo,
         summary: Summary,
+        ports: Vec<PortTraffic>,
     ) -> ExitReport {
         ExitReport {
             report: REPORT_KIND,
@@ -144,6 +148,7 @@ impl ExitReport {
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,
+            ports,
         }
     }
 }
@@ -186,6 +191,7 @@ impl ExitReporter<'_> {
                 .warn(&format!("cannot read mitmproxy's request log: {e}")),
             _ => {}
         }
+        let ports = self.port_traffic(engine, registered);
         if let Some(file) = &self.file {
             let info = LogInfo {
                 read: log.is_ok(),
@@ -198,6 +204,7 @@ impl ExitReporter<'_> {
                 images(engine, self.plan),
                 info,
                 summary,
+                ports,
             );
             let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
             text.push('\n');
@@ -212,6 +219,34 @@ impl ExitReporter<'_> {
                     .warn(&format!("cannot write the report {}: {e}", file.display())),
             }
         }
+    }
+}
+
+impl ExitReporter<'_> {
+    /// What went through the published ports, from the forwarder's output (printed too);
+    /// zeros when it was never started or its output cannot be read.
+    fn port_traffic(&self, engine: &dyn DockerEngine, registered: &[Undo]) -> Vec<PortTraffic> {
+        let Some(ports) = &self.plan.ports else {
+            return Vec::new();
+        };
+        let forwarder = Undo::Containers {
+            bottle_id: self.plan.bottle_id.clone(),
+            role: Role::Forwarder,
+        };
+        let log = if registered.contains(&forwarder) {
+            read_log(engine, &ports.forwarder).unwrap_or_else(|e| {
+                self.progress
+                    .warn(&format!("cannot read the port forwarder's output: {e}"));
+                String::new()
+            })
+        } else {
+            String::new()
+        };
+        let traffic = PortTraffic::of(ports, &log);
+        for port in &traffic {
+            self.progress.say(&format!("published {}", port.render()));
+        }
+        traffic
     }
 }
 

@@ -5,5 +5,6 @@
 
 pub mod exit_report;
 pub mod logs_command;
+pub mod port_traffic;
 pub mod request_log;
 pub mod summary;

@@ -5,6 +5,7 @@
 
 use crate::support::json_schema;
 use bot_bottle::report::exit_report::{Ended, ExitReport, Identity, ImageInfo, LogInfo};
+use bot_bottle::report::port_traffic::PortTraffic;
 use bot_bottle::report::request_log::RequestLine;
 use bot_bottle::report::summary::Summary;
 use serde_json::Value;
@@ -44,6 +45,14 @@ fn a_report(log: &str) -> Value {
             requests: lines.len() as u64,
         },
         Summary::of(&lines),
+        vec![PortTraffic {
+            agent_port: 5173,
+            host_port: 8080,
+            url: "http://127.0.0.1:8080".into(),
+            connections: 2,
+            bytes_to_agent: 157,
+            bytes_from_agent: 684,
+        }],
     );
     serde_json::to_value(report).unwrap()
 }
@@ -68,6 +77,7 @@ fn the_json_report_matches_its_documented_schema() {
     assert_eq!(report["hosts"][0]["host"], "api.anthropic.com");
     assert_eq!(report["reasons"][0]["reason_code"], "allowlist");
     assert_eq!(report["blocked_most"][0]["host"], "registry.npmjs.org");
+    assert_eq!(report["ports"][0]["bytes_from_agent"], 684);
     // An empty log is a valid report too.
     let empty = a_report("");
     assert!(json_schema::check(&schema(), &empty).is_empty());
