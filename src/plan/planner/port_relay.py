@@ -58,9 +58,12 @@ async def pump(reader, writer, counts, key):
 
 async def connect(targets):
     for host, port in targets:
+        # A name is looked up for IPv4 only: an AAAA question for a container's name
+        # would go to the resolver that answers nothing and hold the client for seconds.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
             return await asyncio.wait_for(
-                asyncio.open_connection(host, port), CONNECT_TIMEOUT
+                asyncio.open_connection(host, port, family=family), CONNECT_TIMEOUT
             )
         except (OSError, asyncio.TimeoutError):
             continue

@@ -15,6 +15,7 @@ mod fail_closed;
 mod first_run;
 mod images;
 mod launch;
+mod ports;
 mod report;
 mod rules;
 mod walls;
