@@ -57,7 +57,7 @@ pub enum Command {
     /// Four phases, numbered in the progress lines on stderr: [1/4] images and networks;
     /// [2/4] pipelock, mitmproxy and the agent, started together (the agent is provisioned
     /// with its CA, prompt, skills and --cwd copy while the sidecars come up); [3/4] attach;
-    /// [4/4] teardown. Whatever ends the session (the command exits, a step fails,
+    /// [4/4] teardown (with -p, a fifth before attach: the published ports). Whatever ends the session (the command exits, a step fails,
     /// SIGINT/SIGTERM/SIGHUP), every container, network and temp file the launch created
     /// is removed. Exits with the command's exit code.
     ///

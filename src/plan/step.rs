@@ -91,6 +91,9 @@ pub enum Capture {
     CaCertificate,
     /// An IP address; `name:address` fills [`Slot::MitmHostEntry`].
     HostEntry { name: String },
+    /// The agent's IPv4 address, as the port relay in its namespace found it; fills
+    /// [`Slot::AgentAddress`].
+    AgentAddress,
 }
 
 impl Capture {
@@ -98,6 +101,7 @@ impl Capture {
         match self {
             Capture::CaCertificate => Slot::CaCertificate,
             Capture::HostEntry { .. } => Slot::MitmHostEntry,
+            Capture::AgentAddress => Slot::AgentAddress,
         }
     }
 }

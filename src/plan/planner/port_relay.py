@@ -91,9 +91,26 @@ def serve(listen, targets, limit):
     return handle
 
 
+async def reachable(targets):
+    """Waits until the first target accepts: the forwarder is joined to the agent network
+    after it starts, and must not accept a client before it can reach the relay (a client
+    held while a connection hangs looks like a server that answers)."""
+    host, port = targets[0]
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1)
+            writer.close()
+            return
+        except (OSError, asyncio.TimeoutError):
+            await asyncio.sleep(0.2)
+
+
 async def main(role, host, specs):
     address = own_address()
     limit = asyncio.Semaphore(MAX_CONNECTIONS)
+    if role == "forwarder":
+        first = specs[0].partition("=")[2].split("|")
+        await reachable([target(t, host) for t in first])
     servers = []
     for spec in specs:
         listen, _, targets = spec.partition("=")

@@ -18,7 +18,7 @@ use crate::plan::docker_command::DockerCommand;
 use crate::plan::planner::hardening;
 use crate::plan::planner::sidecars::READY_TIMEOUT_SECONDS;
 use crate::plan::slot::Slot;
-use crate::plan::step::{Action, Step};
+use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
 
 /// The relay program, passed to `python3 -c`.
@@ -98,13 +98,14 @@ fn relay_command(run: DockerCommand, input: &PortsInput, role: &str) -> DockerCo
         .arg(role)
 }
 
-fn ready(name: &str, what: &str) -> Step {
+/// Waits for the relay's ready file (the address it listens on), maybe keeping it.
+fn ready(name: &str, what: &str, capture: Option<Capture>) -> Step {
     Step::new(Action::WaitFor {
         probe: DockerCommand::new(["exec", name, "cat", READY_FILE]),
         container: name.to_string(),
         what: what.to_string(),
         timeout_seconds: READY_TIMEOUT_SECONDS,
-        capture: None,
+        capture,
     })
 }
 
@@ -128,13 +129,19 @@ fn relay_steps(names: &BottleNames, plan: &PortsPlan, input: &PortsInput) -> Vec
             bottle_id: names.bottle_id.clone(),
             role: Role::PortRelay,
         }),
-        ready(&plan.relay, "the port relay in the agent"),
+        // Its address is the agent's: the forwarder connects there, no name looked up.
+        ready(
+            &plan.relay,
+            "the port relay in the agent",
+            Some(Capture::AgentAddress),
+        ),
     ]
 }
 
 /// The forwarder: started on the ports network with the ports published on loopback,
 /// then joined to the agent network; it listens on its ports-network address only (the
-/// agent cannot reach it) and connects to the port relay, by the agent's name.
+/// agent cannot reach it), once the port relay answers it, and connects only to the
+/// relay, at the agent's address (no name looked up).
 fn forwarder_steps(names: &BottleNames, plan: &PortsPlan, input: &PortsInput) -> Vec<Step> {
     let label: Vec<String> = plan
         .published
@@ -165,7 +172,7 @@ fn forwarder_steps(names: &BottleNames, plan: &PortsPlan, input: &PortsInput) ->
         .iter()
         .map(|p| format!("{}={}", p.relay_port, p.relay_port));
     let run = relay_command(run, input, "forwarder")
-        .slot(Slot::AgentName)
+        .slot(Slot::AgentAddress)
         .args(specs);
     let urls: Vec<String> = plan
         .published
@@ -183,7 +190,7 @@ fn forwarder_steps(names: &BottleNames, plan: &PortsPlan, input: &PortsInput) ->
             &names.of(Role::AgentNetwork),
             &plan.forwarder,
         ])),
-        ready(&plan.forwarder, "the port forwarder").done(format!(
+        ready(&plan.forwarder, "the port forwarder", None).done(format!(
             "published on the host's loopback: {}",
             urls.join(", ")
         )),
