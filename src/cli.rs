@@ -27,6 +27,7 @@ Examples:
   bottle plan agent                 show every docker command a launch would run
   bottle ls                         list running bottles
   bottle logs -f agent              follow the requests of agent's running bottle
+  bottle allow-host agent pypi.org  let agent's running bottle reach pypi.org, live
   bottle run --report r.json agent  also write the exit report as JSON
   bottle allow                      trust ./bot-bottle.json (agents from this directory)
   bottle cleanup -y                 remove every bot-bottle container and network
@@ -35,7 +36,7 @@ Examples:
 Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
 unknown agent), nothing was started; 128+N a signal N ended the launch (130 for
 SIGINT), after teardown. `bottle run` otherwise exits with the command's own code.
-`bottle logs`: 3 when the bottle is not running.";
+`bottle logs`, `allow-host`, `deny-host`: 3 when the bottle is not running.";
 
 #[derive(Debug, Parser)]
 #[command(name = "bottle", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -87,7 +88,44 @@ pub enum Command {
         #[arg(long)]
         blocked: bool,
     },
-    /// List running bottles: agent, bottle id, age and containers.
+    /// Allow more hosts in a running bottle, without restarting anything.
+    ///
+    /// The bottle's pipelock config is rendered again (the launch's, plus every live
+    /// change) and pipelock reloads it in place: requests and streams in flight go on, no
+    /// container restarts. The command waits for pipelock's own log to confirm the reload
+    /// (`config_reload`), or fails, says why, and changes nothing. Hosts are checked like
+    /// the manifest's egress.allowlist (`host.example.com` or `*.example.com`; an IP
+    /// address, a scheme, a path or a port is exit 2). `bottle ls` and `bottle info` list
+    /// the live approvals; the exit report records every change.
+    ///
+    /// Exit codes: 0; 1 docker failed or pipelock did not confirm the reload (nothing
+    /// changed); 2 bad input (a host, an unknown agent or bottle id); 3 the bottle is not
+    /// running (or ended meanwhile).
+    AllowHost {
+        /// The agent (when it has one running bottle) or the bottle id (`bottle ls`).
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: String,
+        /// Hosts to allow: `host.example.com` or `*.example.com`.
+        #[arg(value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+        /// Also add them to the bottle's egress.allowlist in your own manifest, for the
+        /// next launch (never a repository's ./bot-bottle.json).
+        #[arg(long)]
+        persist: bool,
+    },
+    /// Take back hosts `bottle allow-host` allowed in a running bottle.
+    ///
+    /// Only live approvals: the allowlist the bottle started with is changed in the
+    /// manifest. pipelock reloads in place, as for allow-host; exit codes as allow-host's.
+    DenyHost {
+        /// The agent (when it has one running bottle) or the bottle id (`bottle ls`).
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: String,
+        /// Live approvals to take back.
+        #[arg(value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+    },
+    /// List running bottles: agent, bottle id, age, containers and live approvals.
     Ls,
     /// Remove the bot-bottle containers and networks you launched on this engine (running
     /// ones too, and what a killed `bottle run` left behind), and say what was removed.

@@ -38,8 +38,9 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
   did not put it -> refusal before anything is sent; headers pipelock skips are scanned here.
 - Requests to pipelock ask for `Accept-Encoding: identity`.
 - One JSON log line per request on stdout (flushed); mitmdump's own flow output is off.
-- pipelock unreachable -> 502 naming pipelock ("... bot-bottle fails closed, the request
-  was not sent"), from the connection error path (no probe connection).
+- pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
+  bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
+  error path (no probe connection).
 """
 
 import asyncio
@@ -58,6 +59,7 @@ if _HERE not in sys.path:
 
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
+from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
@@ -66,6 +68,8 @@ from bot_bottle_addon.git_push import push_refusal  # noqa: E402
 from bot_bottle_addon.hosts import host_header_refusal, is_ip_literal, norm_host, target_refusal  # noqa: E402
 from bot_bottle_addon.injection import injection_plan  # noqa: E402
 from bot_bottle_addon.known_values import find_known, known_places, leak_refusal  # noqa: E402
+from bot_bottle_addon.model_lane.identity import identity_refusal, login_refusal  # noqa: E402
+from bot_bottle_addon.model_lane.lane import ModelLaneJudge  # noqa: E402
 from bot_bottle_addon.refusal import Refusal  # noqa: E402
 from bot_bottle_addon.request_log import PIPELOCK_DOWN_MARK, log_line, may_be_pipelock_verdict, verdict  # noqa: E402
 from bot_bottle_addon.rules import path_views, rules_refusal  # noqa: E402
@@ -74,6 +78,7 @@ from mitmproxy.net.http import url as mitm_url  # noqa: E402
 
 log = logging.getLogger("bottle_verdict")
 
+READY_FILE = "bot-bottle-ready"  # in the confdir, once mitmproxy listens
 PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 
@@ -121,7 +126,9 @@ class BottleVerdict:
         # pipelock's resolved address (host, port, resolved at): a new server connection to
         # an IP skips mitmproxy's per-connection name lookup (an executor hop, and a DNS
         # round trip to Docker's resolver in a bottle).
-        self.pl_resolved: tuple[str, int, float] | None = None
+        # (configured host, port) -> (ip, port, resolved at), for the web and the model pipelock
+        self.pl_resolved: dict[tuple[str, int], tuple[str, int, float]] = {}
+        self.model: ModelLaneJudge | None = None  # the model lane's judge (its verdict cache lives here)
 
     # -- options -------------------------------------------------------------------------
     def load(self, loader) -> None:
@@ -148,6 +155,8 @@ class BottleVerdict:
                                                os.environ)
             except OptionError as e:
                 raise exceptions.OptionsError(str(e)) from None
+            lane = self.cfg.model_lane if self.cfg else None
+            self.model = ModelLaneJudge(lane, self.cfg.allowlist, self.cfg.known) if lane else None
         fix = {k: v for k, v in FORCED_OPTIONS.items() if hasattr(opts, k) and getattr(opts, k) != v}
         if fix:
             log.info("bottle_verdict: forcing %s", ", ".join(f"{k}={v}" for k, v in fix.items()))
@@ -159,6 +168,7 @@ class BottleVerdict:
             raise exceptions.OptionsError(f"bottle_verdict: only regular proxy mode is supported, got {opts.mode}")
 
     def running(self) -> None:
+        self._mark_ready()
         c = self.cfg
         if c is None:
             log.warning("bottle_verdict: no bottle_config; every request will be refused 502")
@@ -168,9 +178,27 @@ class BottleVerdict:
                  c.pipelock_text, c.source, c.max_body, c.budget, len(c.sidecars),
                  ",".join(x.name for x in c.credentials) or "-",
                  ",".join(n for n, _ in c.guarded) or "-", ",".join(sorted(c.unscanned)) or "-")
+        if c.model_lane is not None:
+            m = c.model_lane
+            log.info("bottle_verdict: model lane: %s at pipelock %s (web_search %s; server hosts %s; "
+                     "verdict cache %d bytes)", ",".join(f"{p.name}={'/'.join(p.hosts)}" for p in m.providers),
+                     m.pipelock_text, m.web_search, ",".join(m.server_hosts) or "-", m.cache_bytes)
         for kind, name in c.too_short_to_search():
             log.warning("bottle_verdict: %s %s is shorter than %d characters; it is not searched for "
                         "in requests", kind, name, MIN_SCAN_LEN)
+
+    @staticmethod
+    def _mark_ready() -> None:
+        """READY_FILE in the confdir: bottle's readiness probe (nix/image-contract.json
+        `ready_file`). `running` comes after mitmproxy's own proxy server has started
+        listening (its addon runs before the scripts), so the file means "listening". The
+        confdir is a tmpfs in a bottle: a restarted mitmproxy starts without it."""
+        path = os.path.join(os.path.expanduser(ctx.options.confdir), READY_FILE)
+        try:
+            with open(path, "w"):
+                pass
+        except OSError as e:
+            log.warning("bottle_verdict: cannot write %s: %s", path, e)
 
     # -- target checks ---------------------------------------------------------------------
     def target_refusal(self, host: str, port: int | None) -> Refusal | None:
@@ -182,6 +210,7 @@ class BottleVerdict:
         st = state(flow)
         req = flow.request
         st.method, st.host, st.port = "CONNECT", req.host, req.port
+        st.lane = self._lane(req.host)
         if req.headers.get(":protocol"):
             r = refusals.websocket_connect_refused()
         else:
@@ -200,6 +229,7 @@ class BottleVerdict:
         st = state(flow)
         st.method, st.scheme, st.host, st.port = req.method, req.scheme, req.host, req.port
         st.path = req.path
+        st.lane = self._lane(req.host)
         if flow.response is not None:
             st.discard = True
             return
@@ -232,10 +262,31 @@ class BottleVerdict:
                           list(req.headers.items(multi=True)))
         if r is not None:
             return r
+        r = self._model_refusal(req)
+        if r is not None:
+            return r
         length = req.headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > self.cfg.max_body:
             return refusals.too_large(int(length), self.cfg.max_body)
         return None
+
+    def _lane(self, host: str) -> str:
+        lane = self.cfg.model_lane if self.cfg else None
+        return "model" if lane is not None and lane.provider_for(host) is not None else "web"
+
+    def _model_refusal(self, req) -> Refusal | None:
+        """A login from inside the bottle (any lane), and on the model lane an identity that is
+        not the bottle's own; before the body is read."""
+        lane = self.cfg.model_lane
+        if lane is None:
+            return None
+        r = login_refusal(lane, req.host, req.path)
+        if r is not None:
+            return r
+        provider = lane.provider_for(req.host)
+        if provider is None:
+            return None
+        return identity_refusal(provider, req.host, list(req.headers.items(multi=True)), self.cfg.credentials)
 
     def on_body_chunk(self, flow, buf, n: int) -> bool:
         """Called by the patched mitmproxy (mitm_patches) for every request body chunk before
@@ -300,11 +351,22 @@ class BottleVerdict:
         if r is not None:
             return self._refuse(flow, r)
         # 1. found secrets: known values anywhere, before anything is injected (a large body
-        #    takes a while: off the event loop)
-        hit = await off_loop(len(body), self._find_known, req, body)
+        #    takes a while: off the event loop). On the model lane only the URL and headers:
+        #    the body's are redacted (1b).
+        model = st.lane == "model" and self.model is not None
+        hit = await off_loop(len(body), self._find_known, req, b"" if model else body)
         if hit is not None:
             known, where = hit
             return self._refuse(flow, leak_refusal(known, where, cfg.credentials))
+        # 1b. the model lane: the body parsed, the provider's own egress judged, secrets redacted
+        if model and body:
+            judged = await off_loop(len(body), self.model.judge, body)
+            st.redactions, st.server_egress = judged.redactions, judged.server_egress
+            if judged.refusal is not None:
+                return self._refuse(flow, judged.refusal)
+            if judged.body is not body:
+                body = judged.body
+                req.content = body
         # 2. which declared headers get a real value
         headers = list(req.headers.items(multi=True))
         plan = injection_plan(req.scheme, req.host, headers, cfg.credentials)
@@ -321,7 +383,7 @@ class BottleVerdict:
         host_header = req.host_header
         absolute = req.url  # e.g. https://api.example.com/v1/messages?x=1
         target_scheme, target_host, target_port = req.scheme, req.host, req.port
-        ph, pp = await self._pipelock_address()
+        ph, pp = await self._pipelock_address(cfg.model_lane.pipelock if model else cfg.pipelock)
         req.scheme = "http"
         req.host = ph  # the setter also rewrites Host/:authority ...
         req.port = pp
@@ -330,9 +392,11 @@ class BottleVerdict:
         st.retargeted = True
         self.tickets.setdefault(flow.client_conn.id, set()).add(flow.id)
 
-    async def _pipelock_address(self) -> tuple[str, int]:
-        host, port = self.cfg.pipelock
-        r = self.pl_resolved
+    async def _pipelock_address(self, configured: tuple[str, int]) -> tuple[str, int]:
+        """The address to send a request to `configured` (the web or the model pipelock) at:
+        its name resolved, the result reused for PIPELOCK_RESOLVE_TTL."""
+        host, port = configured
+        r = self.pl_resolved.get(configured)
         if r is not None and time.monotonic() - r[2] < PIPELOCK_RESOLVE_TTL:
             return r[0], r[1]
         if is_ip_literal(host):
@@ -343,15 +407,28 @@ class BottleVerdict:
             ip = infos[0][4][0]
         except (OSError, asyncio.TimeoutError, IndexError):
             return host, port  # mitmproxy's own connect then fails with the worded error
-        self.pl_resolved = (ip, port, time.monotonic())
+        self.pl_resolved[configured] = (ip, port, time.monotonic())
         return ip, port
 
-    def _is_pipelock(self, addr) -> bool:
-        if addr is None or self.cfg is None or self.cfg.pipelock is None:
-            return False
+    def _pipelocks(self) -> list[tuple[str, int]]:
+        if self.cfg is None or self.cfg.pipelock is None:
+            return []
+        lane = self.cfg.model_lane
+        return [self.cfg.pipelock] + ([lane.pipelock] if lane is not None else [])
+
+    def _which_pipelock(self, addr) -> tuple[str, int] | None:
+        """The configured pipelock (web or model) `addr` is, by name or resolved address."""
+        if addr is None:
+            return None
         a = (addr[0], addr[1])
-        r = self.pl_resolved
-        return a == self.cfg.pipelock or (r is not None and a == (r[0], r[1]))
+        for p in self._pipelocks():
+            r = self.pl_resolved.get(p)
+            if a == p or (r is not None and a == (r[0], r[1])):
+                return p
+        return None
+
+    def _is_pipelock(self, addr) -> bool:
+        return self._which_pipelock(addr) is not None
 
     def _find_known(self, req, body: bytes):
         places = known_places(req.url.encode("utf-8", "surrogateescape"), req.headers.fields, body)
@@ -370,8 +447,8 @@ class BottleVerdict:
             # The request has been handed to pipelock: its body is no longer needed.
             flow.request.data.content = b""
         resp = flow.response
-        if resp is None or st.refused is not None:
-            return
+        if resp is None or st.refused is not None or flow.error is not None:
+            return  # the addon's own answer (a refusal, pipelock unavailable): not streamed
         if may_be_pipelock_verdict(resp.status_code, resp.headers.get("content-type", ""),
                                    resp.headers.get("content-length", "")):
             return  # small text answer: buffered, so the log can quote it
@@ -384,7 +461,22 @@ class BottleVerdict:
         resp.stream = count
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._allowlist_hint(flow)
         self._emit(flow)
+
+    def _allowlist_hint(self, flow: http.HTTPFlow) -> None:
+        """pipelock's allowlist block gains the way out (allowlist_hint.py); only a buffered
+        (not streamed) 403 that pipelock wrote, before it is sent to the agent."""
+        st = state(flow)
+        resp = flow.response
+        if (resp is None or st.refused is not None or not st.retargeted or resp.status_code != 403
+                or callable(resp.stream) or self.cfg is None):
+            return
+        said = (resp.raw_content or b"").decode("utf-8", "replace")
+        new = hint_text(said, self.cfg.bottle_id)
+        if new is not None:
+            st.pipelock_said = said  # the log quotes pipelock; the agent gets the hint too
+            resp.content = new.encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._release(flow)
@@ -413,7 +505,7 @@ class BottleVerdict:
         error = flow.error.msg if flow.error is not None else None
         text = None
         if st.refused is None and error is None and buffered and status in (403, 429, 502):
-            text = (resp.raw_content or b"").decode("utf-8", "replace")
+            text = st.pipelock_said or (resp.raw_content or b"").decode("utf-8", "replace")
         outcome = verdict(st.refused, error, status, text)
         known = self.cfg.known if self.cfg else []
         line = log_line(st, flow.id, flow.request.method, flow.request.host, status, outcome, bytes_down,
@@ -436,14 +528,20 @@ class BottleVerdict:
         tickets.pop()
 
     def server_connect_error(self, data) -> None:
-        if not self._is_pipelock(data.server.address):
+        which = self._which_pipelock(data.server.address)
+        if which is None:
             return
-        self.pl_resolved = None  # resolve again next time (pipelock may have a new address)
+        self.pl_resolved.pop(which, None)  # resolve again next time (pipelock may have a new address)
         err = str(data.server.error or "")
         if PIPELOCK_DOWN_MARK in err or err.startswith("bot-bottle:"):
             return
-        data.server.error = f"pipelock at {self.cfg.pipelock_text} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
+        data.server.error = f"pipelock at {which[0]}:{which[1]} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
         log.warning("bottle_verdict: %s", data.server.error)
+
+    @staticmethod
+    def pipelock_unavailable(error: str) -> http.Response:
+        """The answer to a request whose connection to pipelock failed (mitm_patches)."""
+        return to_response(refusals.pipelock_unavailable(error))
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

@@ -8,15 +8,19 @@ use crate::config::resources::EngineCapacity;
 use crate::engine::docker_engine::DockerEngine;
 use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
+use crate::launch::bottle_ca::BottleCa;
 use crate::launch::executor::{self, Ending, LaunchInput};
 use crate::launch::host_ports;
 use crate::launch::launch_values::LaunchValues;
+use crate::launch::supervisor::Restart;
 use crate::plan::planner;
+use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
@@ -52,13 +56,33 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let runtime = RuntimeDir::open(&host.env, host.uid)?;
-    let docker = docker.with_secrets(values.by_name.clone());
+    // The bottle's CA: the agent trusts its certificate from the start, and mitmproxy (by
+    // name, like the credentials) signs with its key at every start.
+    let ca = BottleCa::generate(&plan.bottle_id)?;
+    let mut secrets = values.by_name.clone();
+    secrets.insert(MITM_CA_ENV.to_string(), ca.key_and_cert.clone());
+    let docker = docker.with_secrets(secrets);
     signals::install(docker.in_flight())?;
     // Before anything exists: the record names everything the launch then creates.
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
+    // What `allow-host` renders again from; removed with the record.
+    let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
+    journal.create(&JournalEntry::Launch {
+        v: JOURNAL_VERSION,
+        bottle_id: plan.bottle_id.clone(),
+        agent: plan.agent.clone(),
+        bottle: plan.bottle.clone(),
+        pipelock: plan.pipelock.container.clone(),
+        config_path: plan.pipelock.config_path.clone(),
+        config: plan.pipelock.config.render(),
+    })?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
+    ));
+    progress.step(&format!(
+        "bottle CA {} SHA-256 {}",
+        ca.cert.subject, ca.cert.fingerprint
     ));
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let env_file_text = values.env_file_text();
@@ -66,13 +90,17 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         plan: &plan,
         progress: &progress,
         file: args.report.clone(),
+        journal: Some(&journal),
     };
-    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
-        reporter.before_teardown(engine, registered, ending)
-    };
+    let before_teardown =
+        |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
+            reporter.before_teardown(engine, registered, ending, restarts)
+        };
     let input = LaunchInput {
         env_file_text: &env_file_text,
-        slots: SlotValues::default().with(Slot::Tty, if tty { "--tty" } else { "" }),
+        slots: SlotValues::default()
+            .with(Slot::Tty, if tty { "--tty" } else { "" })
+            .with(Slot::CaCertificate, ca.cert.pem.clone()),
         ready_timeout: None,
         record: &record,
         // With -q and no --report nobody reads the summary: no `docker logs` at teardown.

@@ -1,12 +1,14 @@
 //! `Bottle`: one validated bottle of the user's manifest (or the embedded default): the
-//! agent's environment, its credentials, what it may reach (egress), its resource limits,
-//! its git identity and runtime. Every error names the file and the JSON path. Pure.
+//! agent's environment, its credentials, what it may reach (egress) and what the model
+//! provider's servers may reach for it (model), its resource limits, its git identity and
+//! runtime. Every error names the file and the JSON path. Pure.
 
 use crate::config::credential::{Credential, MODEL_CREDENTIALS};
 use crate::config::egress::Egress;
 use crate::config::env_value::{EnvValue, is_env_name};
 use crate::config::git_identity::GitIdentity;
 use crate::config::manifest::{BottleSpec, ManifestError, Runtime};
+use crate::config::model_policy::{self, ModelPolicy};
 use crate::config::resources::Resources;
 use serde::Serialize;
 
@@ -39,6 +41,8 @@ pub struct Bottle {
     pub egress: Egress,
     pub resources: Resources,
     pub git: GitIdentity,
+    /// What the model provider's servers may do for the agent (`model`).
+    pub model: ModelPolicy,
     pub runtime: Runtime,
 }
 
@@ -53,6 +57,7 @@ impl Bottle {
             egress: Egress::default(),
             resources: Resources::default(),
             git: GitIdentity::default(),
+            model: ModelPolicy::default(),
             runtime: Runtime::Runc,
         }
     }
@@ -79,6 +84,12 @@ impl Bottle {
                 GitIdentity::from_spec(g).map_err(|(p, m)| fail(at(&format!(".git{p}")), m))?
             }
             None => GitIdentity::default(),
+        };
+        let model = match &spec.model {
+            Some(v) if !v.is_null() => {
+                model_policy::from_value(v).map_err(|(p, m)| fail(at(&p), m))?
+            }
+            _ => ModelPolicy::default(),
         };
         let mut env = Vec::new();
         for (key, raw) in &spec.env {
@@ -119,6 +130,7 @@ impl Bottle {
             egress,
             resources,
             git,
+            model,
             runtime: spec.runtime.unwrap_or_default(),
         })
     }

@@ -1,6 +1,6 @@
 //! `bottle agents` and `bottle info`: the catalog explained to a person. Pure.
 
-use crate::config::catalog::{Agent, Catalog};
+use crate::config::catalog::{Agent, Bottle, Catalog};
 use crate::config::claude_code::is_claude_program;
 use crate::config::env_value::EnvValue;
 use std::fmt::Write;
@@ -114,6 +114,7 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
         let _ = writeln!(w, "    {host}");
     }
     rules(w, bottle);
+    model_lane(w, bottle);
     let _ = writeln!(w, "  env:");
     if bottle.env.is_empty() {
         let _ = writeln!(w, "    (none declared)");
@@ -138,6 +139,26 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
         crate::config::credential::MODEL_HOSTS.join(", ")
     );
     out
+}
+
+/// The model lane: its hosts, and what the provider's servers may do (`model`).
+fn model_lane(w: &mut String, bottle: &Bottle) {
+    let hosts: Vec<String> = crate::config::provider::provider_hosts()
+        .into_iter()
+        .filter(|h| bottle.egress.allows(h))
+        .collect();
+    let m = &bottle.model;
+    let beyond = if m.server_hosts.is_empty() {
+        "nothing".to_string()
+    } else {
+        m.server_hosts.join(", ")
+    };
+    let _ = writeln!(
+        w,
+        "  model lane: {} (its own pipelock); the provider's servers may search the web: {}, reach beyond the allowlist: {beyond}",
+        hosts.join(", "),
+        if m.web_search { "yes" } else { "no" }
+    );
 }
 
 /// What bottle does for Claude Code in this agent (README, "Claude Code in a bottle").

@@ -8,12 +8,13 @@ use crate::config::egress::Egress;
 use crate::config::env_value::{EnvValue, is_env_name};
 use crate::config::host_pattern;
 use crate::config::manifest::CredentialSpec;
+use crate::config::provider::PROVIDERS;
 use serde::Serialize;
 
 /// The model credentials: injected for Anthropic's API when the host has them.
 pub const MODEL_CREDENTIALS: &[&str] = &["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"];
-/// Where the model credentials go by default.
-pub const MODEL_HOSTS: &[&str] = &["api.anthropic.com"];
+/// Where the model credentials go by default: the first provider's (Anthropic's) API.
+pub const MODEL_HOSTS: &[&str] = PROVIDERS[0].hosts;
 /// The username git is given for a Basic credential unless the manifest says otherwise
 /// (GitHub, Gitea and GitLab accept a token as the password with any username).
 pub const DEFAULT_BASIC_USERNAME: &str = "x-access-token";

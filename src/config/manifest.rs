@@ -21,7 +21,7 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a bottle object with \"env\", \"credentials\", \"egress\", \"resources\", \"git\" or \"runtime\""
+    expecting = "a bottle object with \"env\", \"credentials\", \"egress\", \"resources\", \"git\", \"model\" or \"runtime\""
 )]
 pub struct BottleSpec {
     #[serde(default)]
@@ -36,6 +36,9 @@ pub struct BottleSpec {
     pub git: Option<GitSpec>,
     #[serde(default)]
     pub runtime: Option<Runtime>,
+    /// What the model provider's servers may do for the agent; checked by `model_policy`.
+    #[serde(default)]
+    pub model: Option<serde_json::Value>,
     /// Accepted by the parser only so validation can point to git credentials instead.
     #[serde(default)]
     pub ssh: Option<serde_json::Value>,

@@ -44,7 +44,12 @@ pub struct MitmproxyContract {
     pub gid: u32,
     pub port: u16,
     pub confdir: String,
-    pub ca_cert: String,
+    /// Where bottle's CA (key and certificate) is written at each start, for mitmproxy to
+    /// load instead of making its own.
+    pub ca_file: String,
+    /// Written by the addon once mitmproxy listens (its `running` hook); gone after a
+    /// restart, since the confdir is a tmpfs.
+    pub ready_file: String,
     pub addon: String,
     pub command: Vec<String>,
     /// The addon's option naming its config (`env:VAR` or a path).
@@ -136,8 +141,18 @@ impl ImageContract {
             format!("mitmproxy.confdir {} is not writable", m.confdir),
         );
         want(
-            m.ca_cert.starts_with(&format!("{}/", m.confdir)),
-            format!("mitmproxy.ca_cert {} is not in its confdir", m.ca_cert),
+            m.ca_file == format!("{}/mitmproxy-ca.pem", m.confdir),
+            format!(
+                "mitmproxy.ca_file {} is not mitmproxy-ca.pem in its confdir",
+                m.ca_file
+            ),
+        );
+        want(
+            m.ready_file == format!("{}/bot-bottle-ready", m.confdir),
+            format!(
+                "mitmproxy.ready_file {} is not bot-bottle-ready in its confdir (the addon writes it there)",
+                m.ready_file
+            ),
         );
         want(
             a.workdir.starts_with(&format!("{}/", a.home))

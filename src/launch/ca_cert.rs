@@ -1,6 +1,6 @@
-//! The bottle's CA certificate as read out of mitmproxy (`docker exec … cat`: its confdir
-//! is a tmpfs, which `docker cp` cannot see), parsed with x509-parser, refused unless it is a CA certificate with no private key
-//! beside it, and fingerprinted with SHA-256. Pure.
+//! `CaCert`: the bottle's CA certificate as the agent gets it (bottle made it:
+//! `bottle_ca`), parsed with x509-parser, refused unless it is one CA certificate with no
+//! private key beside it, and fingerprinted with SHA-256. Pure.
 
 use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
@@ -15,7 +15,7 @@ pub struct CaCert {
 }
 
 impl CaCert {
-    /// The certificate as mitmproxy wrote it (`docker exec … cat`), checked.
+    /// A PEM certificate, checked.
     pub fn from_pem(text: &str) -> Result<CaCert> {
         if text.contains("PRIVATE KEY") {
             bail!(

@@ -109,6 +109,7 @@ mod tests {
             [
                 "bot-bottle-dev-01234567",
                 "bot-bottle-pipelock-dev-01234567",
+                "bot-bottle-model-pl-dev-01234567",
                 "bot-bottle-mitm-dev-01234567",
                 "bot-bottle-net-dev-01234567",
                 "bot-bottle-proxy-dev-01234567",

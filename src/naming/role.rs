@@ -63,8 +63,10 @@ macro_rules! roles {
 roles! {
     /// The agent container (its name may instead be pinned with `--name`).
     Agent => RoleSpec { kind: Kind::Container, label: "agent", name: "bot-bottle-{slug}", retried: true };
-    /// pipelock, the only container with a route out.
+    /// pipelock (the web lane's), with the model pipelock the only containers with a route out.
     Pipelock => RoleSpec { kind: Kind::Container, label: "pipelock", name: "bot-bottle-pipelock-{slug}", retried: false };
+    /// The model lane's pipelock: the model providers' API hosts only, no body scan.
+    ModelPipelock => RoleSpec { kind: Kind::Container, label: "model-pipelock", name: "bot-bottle-model-pl-{slug}", retried: false };
     /// mitmproxy, the agent's one peer.
     Mitmproxy => RoleSpec { kind: Kind::Container, label: "mitmproxy", name: "bot-bottle-mitm-{slug}", retried: false };
     /// agent + mitmproxy, internal.

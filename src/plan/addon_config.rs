@@ -1,15 +1,21 @@
 //! `AddonConfig`: what mitmproxy's verdict addon (nix/mitmproxy/bottle_verdict.py) is
 //! told: where pipelock listens, the request body limit, the sidecars a CONNECT may never
 //! reach, the credentials to inject (placeholder, hosts, header; the real values only by
-//! the name of the variable that carries them), the agent's secrets to guard, and the
-//! headers pipelock skips. Its schema is the addon's (docs/addon.md). Pure.
+//! the name of the variable that carries them), the agent's secrets to guard, the headers
+//! pipelock skips, the bottle's allowlist and the model lane, the bottle's id. Its schema is
+//! the addon's (docs/addon.md). Pure.
 
 use crate::config::credential::{Credential, Scheme};
+use crate::config::egress::Egress;
+use crate::config::model_policy::ModelPolicy;
+use crate::config::provider::{PROVIDERS, Provider};
 use crate::plan::addon_policy::AddonPolicy;
 use serde::Serialize;
 
 /// The addon reads its config from this variable of mitmproxy's environment.
 pub const ADDON_CONFIG_ENV: &str = "BOT_BOTTLE_ADDON_CONFIG";
+/// The model lane's verdict cache per bottle: 32 MiB holds a long conversation's blocks.
+pub const MODEL_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddonConfig {
@@ -24,6 +30,27 @@ pub struct AddonConfig {
     #[serde(flatten)]
     pub policy: AddonPolicy,
     pub unscanned_headers: Vec<String>,
+    /// The bottle's whole allowlist (provider hosts included): what the model lane lets the
+    /// provider's servers reach for the agent, with `model_lane.server_hosts`.
+    pub allowlist: Vec<String>,
+    pub model_lane: ModelLane,
+    /// The bottle's id: pipelock's allowlist block names it in `bottle allow-host <id>
+    /// <host>` (docs/addon.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottle_id: Option<String>,
+}
+
+/// The model lane (docs/addon.md): where its pipelock listens, the provider table, what the
+/// provider's servers may do, and the bound of the addon's verdict cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelLane {
+    /// `host:port` of the model pipelock.
+    pub pipelock: String,
+    pub providers: Vec<Provider>,
+    pub web_search: bool,
+    pub server_hosts: Vec<String>,
+    /// Bytes of redacted content blocks the addon keeps per bottle.
+    pub cache_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,18 +75,31 @@ pub struct Guarded {
     pub env: String,
 }
 
+impl ModelLane {
+    pub fn new(pipelock: String, model: &ModelPolicy) -> ModelLane {
+        ModelLane {
+            pipelock,
+            providers: PROVIDERS.to_vec(),
+            web_search: model.web_search,
+            server_hosts: model.server_hosts.clone(),
+            cache_bytes: MODEL_CACHE_BYTES,
+        }
+    }
+}
+
 impl AddonConfig {
     pub fn new(
         pipelock: String,
-        max_body_bytes: u64,
+        egress: &Egress,
         sidecars: Vec<String>,
         credentials: &[Credential],
         guarded: &[String],
+        model_lane: ModelLane,
     ) -> AddonConfig {
         AddonConfig {
             version: 1,
             pipelock,
-            max_body_bytes,
+            max_body_bytes: egress.max_request_bytes(),
             sidecars,
             credentials: credentials
                 .iter()
@@ -89,6 +129,9 @@ impl AddonConfig {
                 .collect(),
             policy: AddonPolicy::default(),
             unscanned_headers: unscanned_headers(credentials),
+            allowlist: egress.allowlist.clone(),
+            model_lane,
+            bottle_id: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::config::credential::Credential;
 use crate::config::egress::Egress;
 use crate::config::git_identity::GitIdentity;
 use crate::config::manifest::Runtime;
+use crate::config::model_policy::ModelPolicy;
 use crate::config::resources::Resources;
 use crate::image::image_ref::ImageRef;
 use crate::naming::Role;
@@ -15,6 +16,7 @@ use crate::plan::addon_config::AddonConfig;
 use crate::plan::phase::Phase;
 use crate::plan::pipelock_config::PipelockConfig;
 use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::supervision::SupervisionPlan;
 use crate::plan::undo::Undo;
 use serde::Serialize;
 
@@ -31,6 +33,8 @@ pub struct BottlePlan {
     /// What pipelock lets through (the default Claude hosts plus the bottle's own), the
     /// private hosts it may reach, and the rate, size and time limits.
     pub egress: Egress,
+    /// What the model provider's servers may do for the agent (`model`).
+    pub model: ModelPolicy,
     pub env: PlanEnv,
     /// Injected at the proxy; the agent holds only placeholders. Names and hosts only.
     pub credentials: Vec<Credential>,
@@ -42,13 +46,18 @@ pub struct BottlePlan {
     /// In creation order: agent network, proxy network, egress network (then the ports
     /// network, with `-p`).
     pub networks: Vec<NetworkPlan>,
+    /// The web lane's pipelock: every request but the model providers' API.
     pub pipelock: PipelockPlan,
+    /// The model lane's pipelock: the providers' API hosts only.
+    pub model_pipelock: PipelockPlan,
     pub mitmproxy: MitmproxyPlan,
     pub agent_container: AgentContainerPlan,
     /// `bottle run -p`: the ports opened on the host's loopback, and the two containers
     /// that carry them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ports: Option<PortsPlan>,
+    /// Keeping the sidecars alive while the user is attached.
+    pub supervision: SupervisionPlan,
     /// The launch, in order; teardown (the registered undos, newest first) follows it.
     pub launch: Vec<Phase>,
 }

@@ -5,6 +5,7 @@ pub mod addon_config;
 pub mod addon_policy;
 pub mod bottle_plan;
 pub mod docker_command;
+pub mod env_secret_pattern;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod json_merge;
@@ -14,4 +15,5 @@ pub mod plan_report;
 pub mod planner;
 pub mod slot;
 pub mod step;
+pub mod supervision;
 pub mod undo;

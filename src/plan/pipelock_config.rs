@@ -4,6 +4,9 @@
 //! explained, with the source line that defines it, in docs/pipelock.md.
 
 use crate::config::egress::Egress;
+use crate::config::host_pattern;
+use crate::config::provider;
+use crate::plan::env_secret_pattern;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +52,15 @@ pub struct Dlp {
     pub include_defaults: bool,
     pub scan_env: bool,
     pub min_env_secret_length: u32,
+    /// Each replaces the default pattern of its name (the rest stay).
+    pub patterns: Vec<DlpPattern>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DlpPattern {
+    pub name: &'static str,
+    pub regex: String,
+    pub severity: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,14 +118,21 @@ pub const MIN_ENV_SECRET_LENGTH: u32 = 16;
 pub const SEED_PHRASE_MIN_WORDS: u32 = 24;
 
 impl PipelockConfig {
-    /// Strict allowlist enforcement with DLP blocking, the bottle's egress settings, and
-    /// `ignore_headers`, the headers credentials are injected into.
+    /// The web pipelock's: strict allowlist enforcement with DLP blocking, the bottle's
+    /// egress settings, and `ignore_headers`, the headers credentials are injected into. The
+    /// model providers' API hosts are not on its allowlist: their requests take the model
+    /// lane ([`PipelockConfig::for_model`]).
     pub fn for_bottle(egress: &Egress, ignore_headers: &[String]) -> PipelockConfig {
         PipelockConfig {
             version: 1,
             mode: "strict",
             enforce: true,
-            api_allowlist: egress.allowlist.clone(),
+            api_allowlist: egress
+                .allowlist
+                .iter()
+                .filter(|h| !provider::is_provider_host(h))
+                .cloned()
+                .collect(),
             trusted_domains: egress.private_hosts.clone(),
             forward_proxy: ForwardProxy { enabled: true },
             fetch_proxy: FetchProxy {
@@ -127,6 +146,11 @@ impl PipelockConfig {
                 include_defaults: true,
                 scan_env: true,
                 min_env_secret_length: MIN_ENV_SECRET_LENGTH,
+                patterns: vec![DlpPattern {
+                    name: env_secret_pattern::NAME,
+                    regex: env_secret_pattern::regex(),
+                    severity: "high",
+                }],
             },
             seed_phrase_detection: SeedPhraseDetection {
                 enabled: true,
@@ -159,6 +183,41 @@ impl PipelockConfig {
         }
     }
 
+    /// The model pipelock's: the web one's URL, header-free DLP, SSRF, rate and size
+    /// checks, with an allowlist of the providers' API hosts (those the bottle allows) and
+    /// no request body scanning: mitmproxy's addon has already judged the body and redacted
+    /// secrets from it, and pipelock's body scan costs seconds per megabyte (docs/pipelock.md).
+    /// pipelock's header scan is part of its body scanning and goes with it; the addon
+    /// judges the identity headers of this lane.
+    pub fn for_model(egress: &Egress) -> PipelockConfig {
+        let hosts: Vec<String> = provider::provider_hosts()
+            .into_iter()
+            .filter(|h| egress.allows(h))
+            .collect();
+        let trusted: Vec<String> = hosts
+            .iter()
+            .filter(|h| {
+                egress
+                    .private_hosts
+                    .iter()
+                    .any(|p| host_pattern::covers(p, h))
+            })
+            .cloned()
+            .collect();
+        let web = PipelockConfig::for_bottle(egress, &[]);
+        PipelockConfig {
+            api_allowlist: hosts,
+            trusted_domains: trusted,
+            request_body_scanning: RequestBodyScanning {
+                enabled: false,
+                scan_headers: false,
+                ignore_headers: Vec::new(),
+                ..web.request_body_scanning
+            },
+            ..web
+        }
+    }
+
     /// The file's exact bytes: pretty JSON with a trailing newline, same input same output.
     pub fn render(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("plain data serializes");
@@ -171,9 +230,10 @@ impl PipelockConfig {
 mod tests {
     use super::*;
 
-    /// The conformance suite checks, against the double and a real pipelock, the config
-    /// in tests/pipelock_conformance/product_config.json: it must be exactly what the
-    /// product renders for such a bottle, or the suite would test something else.
+    /// The conformance suite checks, against the double and a real pipelock, the configs
+    /// in tests/pipelock_conformance/product_config.json (the web pipelock's) and
+    /// model_config.json (the model pipelock's): they must be exactly what the product
+    /// renders for such a bottle, or the suite would test something else.
     #[test]
     fn the_conformance_suite_tests_the_config_the_product_renders() {
         let fixture: serde_json::Value = serde_json::from_str(include_str!(
@@ -194,6 +254,21 @@ mod tests {
         };
         let rendered =
             PipelockConfig::for_bottle(&egress, &["authorization".into(), "x-api-key".into()]);
+        let rendered: serde_json::Value = serde_json::from_str(&rendered.render()).unwrap();
+        assert_eq!(rendered, fixture);
+        assert!(
+            !rendered["api_allowlist"]
+                .as_array()
+                .unwrap()
+                .contains(&"api.anthropic.com".into()),
+            "the model lane's host is the model pipelock's alone"
+        );
+        // And the model pipelock's: tests/pipelock_conformance/model_config.json.
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/pipelock_conformance/model_config.json"
+        ))
+        .unwrap();
+        let rendered = PipelockConfig::for_model(&egress);
         let rendered: serde_json::Value = serde_json::from_str(&rendered.render()).unwrap();
         assert_eq!(rendered, fixture);
     }

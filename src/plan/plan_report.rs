@@ -76,6 +76,18 @@ fn egress(w: &mut String, plan: &BottlePlan) {
     for host in e.private_hosts.iter().filter(|h| !e.allowlist.contains(h)) {
         let _ = writeln!(w, "  (private address allowed: {host})");
     }
+    let m = &plan.model;
+    let _ = writeln!(
+        w,
+        "Model lane (the model pipelock's allowlist): {}; the provider's servers may search the web: {}; may reach beyond the allowlist: {}",
+        plan.model_pipelock.config.api_allowlist.join(", "),
+        if m.web_search { "yes" } else { "no" },
+        if m.server_hosts.is_empty() {
+            "nothing".to_string()
+        } else {
+            m.server_hosts.join(", ")
+        }
+    );
     let _ = writeln!(
         w,
         "Limits: {} requests/minute per domain, request bodies up to {} MiB, responses up to {} MiB, {} s per request",
@@ -169,6 +181,7 @@ fn launch(w: &mut String, plan: &BottlePlan) {
             }
         }
     }
+    supervision(w, plan, &known);
     let _ = writeln!(
         w,
         "  [{total}/{total}] teardown (on every exit path, in this order; what a cut-short launch did not create is skipped)"
@@ -178,10 +191,49 @@ fn launch(w: &mut String, plan: &BottlePlan) {
     }
 }
 
+/// What runs beside the attached session.
+fn supervision(w: &mut String, plan: &BottlePlan, known: &SlotValues) {
+    let s = &plan.supervision;
+    let _ = writeln!(
+        w,
+        "     while attached, the sidecars are supervised (more than {} restarts within {}s end the session, exit 4):",
+        s.max_restarts, s.window_seconds
+    );
+    let mut lines = Vec::new();
+    command_lines(&s.events, known, &mut lines);
+    for line in lines {
+        let _ = writeln!(w, "       {line}");
+    }
+    for sidecar in &s.sidecars {
+        let mut ready = Vec::new();
+        command_lines(&sidecar.ready, known, &mut ready);
+        let _ = writeln!(
+            w,
+            "       {} died: docker inspect (why), docker start {} unless Docker restarts it, then until ready: {}{}",
+            sidecar.role.label(),
+            sidecar.container,
+            ready.join(" "),
+            if sidecar.then.is_empty() {
+                ""
+            } else {
+                "; then its address into the agent's hosts file again"
+            }
+        );
+    }
+}
+
 /// The pipelock and addon configs.
 fn configs(w: &mut String, plan: &BottlePlan) {
     let _ = writeln!(w, "\npipelock config ({}):", plan.pipelock.config_path);
     for line in plan.pipelock.config.render().lines() {
+        let _ = writeln!(w, "  {line}");
+    }
+    let _ = writeln!(
+        w,
+        "\nmodel pipelock config ({}):",
+        plan.model_pipelock.config_path
+    );
+    for line in plan.model_pipelock.config.render().lines() {
         let _ = writeln!(w, "  {line}");
     }
     let _ = writeln!(w, "\nThe addon config (mitmproxy's {ADDON_CONFIG_ENV}):");

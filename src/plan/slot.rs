@@ -12,11 +12,11 @@ pub enum Slot {
     AgentName,
     /// The path of the 0600 env-file holding the bottle's literal values.
     EnvFile,
-    /// `name:address` of mitmproxy on the agent network, for `--add-host`.
+    /// `name:address` of mitmproxy on the agent network, for the agent's hosts entry.
     MitmHostEntry,
     /// `--tty` when bottle's stdin and stdout are a terminal, else empty (left out).
     Tty,
-    /// The bottle's CA certificate (PEM), as copied out of mitmproxy and checked.
+    /// The bottle's CA certificate (PEM), made by bottle before the launch and checked.
     CaCertificate,
     /// `-p`: the agent's address on its network, as the port relay found it.
     AgentAddress,

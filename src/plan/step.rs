@@ -85,10 +85,6 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "capture", rename_all = "snake_case")]
 pub enum Capture {
-    /// A `docker cp … -` tar of mitmproxy's CA certificate: refused unless it is one CA
-    /// certificate and no key; its fingerprint is shown; the PEM fills
-    /// [`Slot::CaCertificate`].
-    CaCertificate,
     /// An IP address; `name:address` fills [`Slot::MitmHostEntry`].
     HostEntry { name: String },
     /// The agent's IPv4 address, as the port relay in its namespace found it; fills
@@ -99,7 +95,6 @@ pub enum Capture {
 impl Capture {
     pub fn slot(&self) -> Slot {
         match self {
-            Capture::CaCertificate => Slot::CaCertificate,
             Capture::HostEntry { .. } => Slot::MitmHostEntry,
             Capture::AgentAddress => Slot::AgentAddress,
         }

@@ -3,6 +3,7 @@
 //! other line on that stream (mitmproxy's own) is ignored. Pure.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The log format this version reads (`"v"`).
 pub const LOG_VERSION: u64 = 1;
@@ -31,6 +32,18 @@ pub struct RequestLine {
     /// Response body bytes passed to the client.
     pub bytes_down: u64,
     pub duration_ms: Option<f64>,
+    /// `model` (a model provider's API, judged by the model lane) or `web`; a log written
+    /// before the model lane has none (web).
+    #[serde(default)]
+    pub lane: Option<String>,
+    /// Secrets the addon replaced in the body the provider received: class -> count
+    /// (`aws-secret-key`, `secret:NAME`), never the value.
+    #[serde(default)]
+    pub redactions: BTreeMap<String, u64>,
+    /// What the provider's servers were allowed to reach for this request (`web_search`,
+    /// `web_fetch:<domain>`, `mcp:<host>`, `url_source:<host>`).
+    #[serde(default)]
+    pub server_egress: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,6 +140,17 @@ impl RequestLine {
         if let Some(c) = &self.credential {
             line.push_str(&format!(" credential {c}"));
         }
+        if !self.redactions.is_empty() {
+            let r: Vec<String> = self
+                .redactions
+                .iter()
+                .map(|(class, n)| format!("{class} {n}"))
+                .collect();
+            line.push_str(&format!(" redacted {}", r.join(", ")));
+        }
+        if !self.server_egress.is_empty() {
+            line.push_str(&format!(" server egress {}", self.server_egress.join(", ")));
+        }
         if self.verdict != Verdict::Allowed {
             let by = self.by.as_deref().unwrap_or("the network");
             let code = self.reason_code.as_deref().unwrap_or("other");
@@ -161,6 +185,19 @@ mod tests {
         assert_eq!(
             lines[1].render(),
             "13:30:37.001 blocked GET http://plain.test:8080/x 403 up 0 B down 33 B 3 ms by pipelock (allowlist): blocked: domain not in allowlist"
+        );
+        assert_eq!(lines[0].lane, None, "a log from before the model lane");
+    }
+
+    #[test]
+    fn reads_the_model_lanes_keys() {
+        let line = r#"{"bot_bottle": "request", "v": 1, "ts": "2026-12-04T23:01:02.003Z", "id": "f9", "method": "POST", "scheme": "https", "host": "api.anthropic.com", "port": 443, "path": "/v1/messages?beta=", "status": 200, "verdict": "allowed", "by": null, "reason_code": null, "reason": null, "credential": "CLAUDE_CODE_OAUTH_TOKEN", "bytes_up": 301234, "bytes_down": 1200, "duration_ms": 95.0, "lane": "model", "redactions": {"aws-secret-key": 1, "aws-access-id": 2}, "server_egress": ["web_fetch:docs.allowed.test"]}"#;
+        let l = RequestLine::parse(line).unwrap();
+        assert_eq!(l.lane.as_deref(), Some("model"));
+        assert_eq!(l.redactions["aws-access-id"], 2);
+        assert_eq!(
+            l.render(),
+            "23:01:02.003 allowed POST https://api.anthropic.com/v1/messages?beta= 200 up 301234 B down 1200 B 95 ms credential CLAUDE_CODE_OAUTH_TOKEN redacted aws-access-id 2, aws-secret-key 1 server egress web_fetch:docs.allowed.test"
         );
     }
 }

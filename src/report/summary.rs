@@ -67,9 +67,58 @@ pub struct BlockedHost {
     pub blocks: u64,
 }
 
+/// One lane's requests (`model` or `web`), what was redacted from them and what the
+/// provider's servers were allowed to reach for them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LaneCounts {
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Redactions by class, summed over the lane's requests.
+    pub redactions: BTreeMap<String, u64>,
+    /// Server-side egress used (`web_search`, `mcp:<host>`, …): how many requests used it.
+    pub server_egress: BTreeMap<String, u64>,
+}
+
+impl LaneCounts {
+    fn add(&mut self, line: &RequestLine) {
+        self.counts.add(line);
+        for (class, n) in &line.redactions {
+            *self.redactions.entry(class.clone()).or_default() += n;
+        }
+        for what in &line.server_egress {
+            *self.server_egress.entry(what.clone()).or_default() += 1;
+        }
+    }
+
+    /// `model lane: 12 request(s), 1 refused; redacted aws-secret-key 2; server egress: none`.
+    fn render(&self, lane: &str) -> String {
+        let c = &self.counts;
+        let list = |m: &BTreeMap<String, u64>| {
+            if m.is_empty() {
+                "none".to_string()
+            } else {
+                m.iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        format!(
+            "{lane} lane: {} request(s), {} blocked, {} refused; redacted: {}; server egress used: {}\n",
+            c.requests,
+            c.blocked,
+            c.refused,
+            list(&self.redactions),
+            list(&self.server_egress)
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub total: Counts,
+    /// By lane: `model` and `web` (a line without a lane is the web's), both always there.
+    pub lanes: BTreeMap<String, LaneCounts>,
     /// Most requests first, then by name.
     pub hosts: Vec<HostCounts>,
     /// Blocks and refusals by who and why, most first.
@@ -83,8 +132,14 @@ impl Summary {
         let mut total = Counts::default();
         let mut hosts: BTreeMap<&str, Counts> = BTreeMap::new();
         let mut reasons: BTreeMap<(String, String), ReasonCount> = BTreeMap::new();
+        let mut lanes: BTreeMap<String, LaneCounts> = ["model", "web"]
+            .into_iter()
+            .map(|l| (l.to_string(), LaneCounts::default()))
+            .collect();
         for line in lines {
             total.add(line);
+            let lane = line.lane.clone().unwrap_or_else(|| "web".into());
+            lanes.entry(lane).or_default().add(line);
             hosts.entry(&line.host).or_default().add(line);
             if line.verdict.is_block() {
                 let by = line.by.clone().unwrap_or_else(|| "unknown".into());
@@ -127,6 +182,7 @@ impl Summary {
         blocked_most.truncate(TOP_BLOCKED);
         Summary {
             total,
+            lanes,
             hosts,
             reasons,
             blocked_most,
@@ -143,6 +199,9 @@ impl Summary {
             "traffic: {} request(s): {} allowed, {} blocked by pipelock, {} refused by bot-bottle, {} failed; {} B up, {} B down\n",
             t.requests, t.allowed, t.blocked, t.refused, t.failed, t.bytes_up, t.bytes_down
         );
+        for (lane, counts) in &self.lanes {
+            out.push_str(&format!("  {}", counts.render(lane)));
+        }
         let mut table = Table::new([
             "HOST",
             "ALLOWED",

@@ -159,7 +159,7 @@ fn remove(docker: &dyn DockerEngine, inventory: &Inventory, known: naming::Known
     failed_bottles
 }
 
-/// Deletes the env-files and records of `records`; a record whose bottle still has
+/// Deletes the env-files, policy journals and records of `records`; a record whose bottle still has
 /// something cleanup could not remove stays (the next cleanup needs it). Returns how
 /// many files could not be deleted.
 fn sweep(dir: &RuntimeDir, records: &[ReadRecord], failed_bottles: &[String]) -> usize {
@@ -190,6 +190,7 @@ fn sweep(dir: &RuntimeDir, records: &[ReadRecord], failed_bottles: &[String]) ->
             }
         }
         if !failed_bottles.contains(id) {
+            delete(&dir.policy_file(id), "policy journal", id);
             delete(&dir.record_file(id), "launch record", id);
         }
     }
@@ -255,7 +256,7 @@ mod tests {
         saved.push("saved-agent:1".into());
         docker.answer(&Call::new(saved));
         let world = docker.world();
-        assert_eq!(world.containers.len(), 4);
+        assert_eq!(world.containers.len(), 5);
         assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
 
         // The record and env-file the killed launch left.

@@ -52,12 +52,21 @@ impl Inventory {
     /// container, not only what [`Inventory::owned`] keeps: a bottle whose agent has a
     /// pinned name is running, and only its launch record (another user's, maybe) knows
     /// that name.
-    pub fn table(&self) -> String {
+    ///
+    /// `live`: each bottle's live approvals (`bottle allow-host`), by bottle id.
+    pub fn table(&self, live: &BTreeMap<String, Vec<String>>) -> String {
         let mut bottles: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
         for c in &self.containers {
             bottles.entry(&c.labels.bottle_id).or_default().push(c);
         }
-        let mut table = Table::new(["AGENT", "ID", "AGE", "PORTS", "CONTAINERS"]);
+        let mut table = Table::new([
+            "AGENT",
+            "ID",
+            "AGE",
+            "LIVE APPROVALS",
+            "PORTS",
+            "CONTAINERS",
+        ]);
         for (id, rows) in bottles {
             let agent = rows
                 .iter()
@@ -74,10 +83,15 @@ impl Inventory {
                 .filter(|c| c.labels.role == RoleLabel::Known(Role::Forwarder))
                 .flat_map(|c| c.ports.split(',').filter(|p| !p.is_empty()))
                 .collect();
+            let approvals = live
+                .get(id)
+                .filter(|hosts| !hosts.is_empty())
+                .map_or_else(|| "-".to_string(), |hosts| hosts.join(","));
             table.row([
                 agent.labels.agent.clone(),
                 id.to_string(),
                 agent.running_for.trim_end_matches(" ago").to_string(),
+                approvals,
                 if ports.is_empty() {
                     "-".to_string()
                 } else {
@@ -184,9 +198,15 @@ mod tests {
             ],
             ..Inventory::default()
         };
-        let table = inv.table();
+        let live = BTreeMap::from([(
+            "1111".to_string(),
+            vec!["denied.test".to_string(), "*.pypi.org".to_string()],
+        )]);
+        let table = inv.table(&live);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains(" denied.test,*.pypi.org "), "{table}");
+        assert!(lines[2].contains(" - "), "{table}");
         assert!(
             lines[1].starts_with("dev")
                 && lines[1].contains("1111")

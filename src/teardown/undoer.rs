@@ -299,7 +299,7 @@ mod tests {
             };
             docker.answer(&Call::new(cmd.argv(&known).unwrap()));
         }
-        assert_eq!(docker.world().containers.len(), 3);
+        assert_eq!(docker.world().containers.len(), 4);
         let undos: Vec<Undo> = plan.teardown().into_iter().cloned().collect();
         let slots = SlotValues::default();
         let reports = Undoer {
@@ -315,7 +315,7 @@ mod tests {
             .filter(|a| a[..2] == ["network", "rm"])
             .collect();
         assert_eq!((rm.len(), net_rm.len()), (1, 1), "{calls:#?}");
-        assert_eq!(rm[0].len(), 3 + 3, "three containers in one `docker rm`");
+        assert_eq!(rm[0].len(), 3 + 4, "four containers in one `docker rm`");
         assert_eq!(
             net_rm[0].len(),
             2 + 3,
@@ -327,7 +327,7 @@ mod tests {
             .flat_map(|r| r.result.as_ref().unwrap().iter())
             .map(|r| (r.name.clone(), r.role))
             .collect();
-        assert_eq!(removed.len(), 6, "{removed:#?}");
+        assert_eq!(removed.len(), 7, "{removed:#?}");
         assert_eq!(
             removed[0],
             (plan.agent_container.name.clone(), Some(Role::Agent))

@@ -31,11 +31,13 @@ def test_too_large_declared_and_counted():
 def catalogue_refusals() -> list[Refusal]:
     out = []
     for name, fn in inspect.getmembers(catalogue, inspect.isfunction):
-        if fn.__module__ != catalogue.__name__ or name == "refusal":
+        if fn.__module__ != catalogue.__name__ or name in ("refusal", "model_refusal"):
             continue
         args = {"where": "h:1", "host_header": "h", "host": "h", "port": 1, "size": 2, "max_body": 1,
                 "buffered_total": 1, "budget": 2, "encoding": "br", "limit": 1, "coding": "gzip", "name": "N",
-                "header": "x-api-key", "hosts": ["h"], "pattern": "P"}
+                "header": "x-api-key", "hosts": ["h"], "pattern": "P",
+                "provider": "anthropic", "why": "W", "what": "W",
+                "error": "pipelock at p:8888 is unreachable (refused); bot-bottle fails closed, the request was not sent"}
         params = inspect.signature(fn).parameters
         out.append(fn(**{k: args[k] for k in params if k in args}))
     return out

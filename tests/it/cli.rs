@@ -20,9 +20,14 @@ fn plan_json_works_with_no_manifest_and_no_docker_and_prints_no_secret() {
     assert_eq!(plan["credentials"][0]["name"], "ANTHROPIC_API_KEY");
     assert_eq!(plan["credentials"][0]["hosts"][0], "api.anthropic.com");
     assert_eq!(plan["images"]["agent"]["source"]["from"], "unset");
+    // The model API's host is the model pipelock's alone; the web pipelock has the rest.
+    assert_eq!(
+        plan["model_pipelock"]["config"]["api_allowlist"],
+        serde_json::json!(["api.anthropic.com"])
+    );
     assert_eq!(
         plan["pipelock"]["config"]["api_allowlist"][0],
-        "api.anthropic.com"
+        "statsig.anthropic.com"
     );
     // The text form is just as clean.
     let text = t.run(&["plan", "agent"]);
@@ -208,6 +213,46 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert_eq!(unknown.code, 2);
 }
 
+/// Issue 20: a bad host is exit 2 before Docker is asked anything (here, `docker` is not
+/// even on the PATH), and names what is accepted.
+#[test]
+fn allow_host_checks_its_hosts_before_anything_else() {
+    let t = Test::new().env("PATH", "/nonexistent");
+    for (host, says) in [
+        ("10.0.0.5", "IP address"),
+        ("[fd00::1]", "IP address"),
+        ("https://pypi.org", "scheme"),
+        ("pypi.org/simple", "path"),
+        ("pypi.org:443", "port"),
+        ("*", "bare `*`"),
+        ("py*.org", "wildcard"),
+        ("localhost", "single label"),
+    ] {
+        let r = t.run(&["allow-host", "agent", "registry.npmjs.org", host]);
+        assert_eq!(r.code, 2, "{host}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(says) && r.stderr.contains("nothing changed"),
+            "{host}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty());
+    }
+    assert_eq!(t.run(&["deny-host", "agent", "10.0.0.5"]).code, 2);
+    assert_eq!(
+        t.run(&["allow-host", "agent"]).code,
+        2,
+        "a host is required"
+    );
+    // A good host gets past the check, to the engine (absent here).
+    let r = t.run(&["allow-host", "agent", "registry.npmjs.org"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no Docker engine answers"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn images_status_and_verify_explain_what_is_missing() {
     // No Docker needed: `verify` without streams must name the variables it wanted.
@@ -367,5 +412,29 @@ fn a_host_port_in_use_stops_the_launch_before_anything_starts() {
             .contains("ports:   http://127.0.0.1:5173 -> agent port 5173, http://127.0.0.1:8080 -> agent port 3000"),
         "{}",
         info.stdout
+    );
+}
+
+#[test]
+fn info_shows_the_model_lane_and_what_the_providers_servers_may_do() {
+    let t = Test::new().user_file(
+        r#"{"bottles": {"m": {"model": {"web_search": true,
+                                         "server_hosts": ["MCP.example.com", "*.docs.example"]}}},
+           "agents": {"m": {"bottle": "m"}}}"#,
+    );
+    let info = t.run(&["info", "m"]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    let line = "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: yes, reach beyond the allowlist: mcp.example.com, *.docs.example";
+    assert!(
+        info.stdout.lines().any(|l| l == line),
+        "{line:?} not in:\n{}",
+        info.stdout
+    );
+    let plain = t.run(&["info", "agent"]);
+    assert!(
+        plain.stdout.lines().any(|l| l
+            == "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: no, reach beyond the allowlist: nothing"),
+        "{}",
+        plain.stdout
     );
 }

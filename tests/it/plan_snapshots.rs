@@ -145,6 +145,22 @@ fn large_allowlist() {
     check("large_allowlist", &files, &options("wide"), &host());
 }
 
+/// The model lane with the provider's servers allowed a web search and two hosts, and
+/// api.anthropic.com on a private address (the fake internet's shape): the model pipelock
+/// trusts it there.
+#[test]
+fn model_lane_policy() {
+    let files = [user(
+        r#"{ "bottles": { "m": {
+               "egress": { "allowlist": ["*.allowed.test"],
+                           "private_hosts": ["api.anthropic.com", "*.allowed.test"] },
+               "model": { "web_search": true,
+                          "server_hosts": ["mcp.example.com", "*.docs.example"] } } },
+             "agents": { "m": { "bottle": "m" } } }"#,
+    )];
+    check("model_lane_policy", &files, &options("m"), &host());
+}
+
 #[test]
 fn pinned_name() {
     let mut opts = options("agent");
@@ -334,8 +350,8 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
             assert!(!names(&old), "{argv:?} still names {old}");
         }
     }
-    // docker run, the skill's copy, the prompt, the CA, attach.
-    assert_eq!(naming_the_agent.len(), 5, "{naming_the_agent:#?}");
+    // docker run, the skill's copy, the prompt, the CA, mitmproxy's hosts entry, attach.
+    assert_eq!(naming_the_agent.len(), 6, "{naming_the_agent:#?}");
 }
 
 /// Published ports: the agent's `ports` from the manifest (a dev server and a docs

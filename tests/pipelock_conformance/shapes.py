@@ -12,6 +12,9 @@ HERE = Path(__file__).resolve().parent
 # The config src/pipelock_config.rs renders for a bottle like the Claude test bottle (allowlist
 # and private_hosts = the fake internet; credentials injected into Authorization and x-api-key).
 PRODUCT_CONFIG = json.loads((HERE / "product_config.json").read_text())
+# The model pipelock's config for the same bottle (PipelockConfig::for_model): the model API's
+# host alone, no request body (and so no header) scanning.
+MODEL_CONFIG = json.loads((HERE / "model_config.json").read_text())
 
 _SENTENCES = [
     "You are an interactive command line tool that helps users with software engineering tasks.",

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from conftest import BASE, PORT, config, merge
-from shapes import PRODUCT_CONFIG
+from shapes import MODEL_CONFIG, PRODUCT_CONFIG
 
 # Every key docs/pipelock.md documents, with a value of the right type (many are defaults).
 ALL_DOCUMENTED_KEYS = merge(PRODUCT_CONFIG, {
@@ -29,6 +29,15 @@ ALL_DOCUMENTED_KEYS = merge(PRODUCT_CONFIG, {
     "request_body_scanning": {"sensitive_headers": ["Authorization", "X-Api-Key"]},
     "response_scanning": {"include_defaults": True, "exempt_domains": []},
 })
+
+
+def test_model_config_is_accepted(start):
+    pl = start(MODEL_CONFIG)
+    with urllib.request.urlopen(f"http://{pl.name}:{PORT}/health") as r:
+        h = json.load(r)
+    assert (h["status"], h["mode"], h["dlp_patterns"]) == ("healthy", "strict", 48)
+    assert h["forward_proxy_enabled"] and h["rate_limit_enabled"]
+    assert not h["request_body_scan_enabled"]
 
 
 def test_product_config_is_accepted(start):

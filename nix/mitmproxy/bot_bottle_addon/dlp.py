@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from .encodings import URL_DECODE_DEPTH, percent_decodings
+from .placeholder_pattern import ENV_SECRET_NAME, ENV_SECRET_RE2
 from .refusal import Refusal, header_dlp
 
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -126,7 +127,10 @@ def _wif(s: str) -> bool:
 
 
 VALIDATORS = {"luhn": _luhn, "mod97": _mod97, "wif": _wif}
-COMPILED_PATTERNS = [(name, re.compile(rx, re.IGNORECASE), VALIDATORS.get(val))
+# The patterns as both pipelock configs have them: the defaults, with "Environment Variable
+# Secret" overridden by name so the bottle's placeholders are not secrets (placeholder_pattern).
+COMPILED_PATTERNS = [(name, re.compile(ENV_SECRET_RE2 if name == ENV_SECRET_NAME else rx, re.IGNORECASE),
+                      VALIDATORS.get(val))
                      for _line, name, rx, _sev, val in PIPELOCK_DEFAULT_DLP_PATTERNS]
 
 

@@ -5,6 +5,7 @@ The entry script (bottle_verdict.py) turns a Refusal into a mitmproxy Response. 
 <what happened>; <what to do>`.
 """
 
+import json
 from dataclasses import dataclass
 
 BLOCK_REASON_HEADER = "X-Bot-Bottle-Block-Reason"
@@ -17,19 +18,26 @@ class Refusal:
     what: str
     todo: str
     extra_headers: tuple[tuple[str, str], ...] = ()
+    # On the model lane: the provider's error type; the body is then the Anthropic API's error
+    # JSON with the text as its message, so the agent (Claude Code) prints the reason.
+    api_error: str | None = None
 
     @property
     def text(self) -> str:
-        """The body, as sent (one line, newline-terminated)."""
+        """The refusal's text (one line, newline-terminated): the body, or the JSON body's message."""
         return f"blocked: bot-bottle: {self.what}; {self.todo}\n"
 
     @property
     def body(self) -> bytes:
+        if self.api_error is not None:
+            return json.dumps({"type": "error", "error": {"type": self.api_error, "message": self.text.strip()}}
+                              ).encode() + b"\n"
         return self.text.encode()
 
     @property
     def headers(self) -> dict[str, str]:
-        h = {"Content-Type": "text/plain; charset=utf-8", BLOCK_REASON_HEADER: self.code}
+        ctype = "application/json" if self.api_error is not None else "text/plain; charset=utf-8"
+        h = {"Content-Type": ctype, BLOCK_REASON_HEADER: self.code}
         h.update(dict(self.extra_headers))
         return h
 
@@ -48,6 +56,13 @@ def refusal(status: int, code: str, what: str, todo: str, **headers: str) -> Ref
 def not_configured() -> Refusal:
     return refusal(502, "not_configured", "mitmproxy has no bottle_config, so there is no pipelock to "
                    "judge requests; the request was not sent", "restart the bottle")
+
+
+def pipelock_unavailable(error: str) -> Refusal:
+    """pipelock cannot be reached (it died and bottle is restarting it): the request was not
+    sent, and may be sent again in a moment. `error` is the addon's fail-closed wording."""
+    return refusal(503, "pipelock_unavailable", error, "retry in a few seconds (bottle restarts pipelock)",
+                   Retry_After="2")
 
 
 def upgrade_refused() -> Refusal:
@@ -125,3 +140,38 @@ def secret_leak(name: str, where: str) -> Refusal:
 def header_dlp(header: str, pattern: str) -> Refusal:
     return refusal(403, "header_dlp", f"the {header} header contains a secret ({pattern}) and bot-bottle did not "
                    "put it there", "do not send credentials yourself; declare them as bottle credentials")
+
+
+# -- the model lane (model_lane/; docs/model-lane.md) ---------------------------------------
+def model_refusal(status: int, code: str, what: str, todo: str) -> Refusal:
+    """A model-lane refusal: the Anthropic API's error JSON (permission_error for 403,
+    invalid_request_error otherwise), readable by the agent."""
+    kind = "permission_error" if status == 403 else "invalid_request_error"
+    return Refusal(status, code, what, todo, (), kind)
+
+
+def model_identity(header: str, provider: str) -> Refusal:
+    return model_refusal(403, "model_identity", f"the {header} header of this request to the {provider} API "
+                         "carries an identity that is not this bottle's own (only the bottle's credential may "
+                         "reach the model provider, whatever the value's format)",
+                         "send the placeholder the bottle gave you, or no such header; bot-bottle puts the "
+                         "bottle's own credential in")
+
+
+def model_login(provider: str) -> Refusal:
+    return model_refusal(403, "model_login", f"logging in to {provider} from inside the bottle is refused "
+                         "(the token it returns would be a credential the agent holds)",
+                         "on the host run `claude setup-token` and pass the token to the bottle as "
+                         "CLAUDE_CODE_OAUTH_TOKEN (or pass ANTHROPIC_API_KEY)")
+
+
+def model_server_egress(what: str) -> Refusal:
+    return model_refusal(403, "model_server_egress", f"this request would make the model provider reach {what}, "
+                         "outside the bottle's allowlist",
+                         "drop it, or allow it in the manifest (bottles.NAME.model.server_hosts, "
+                         "bottles.NAME.model.web_search)")
+
+
+def model_unparseable(why: str) -> Refusal:
+    return model_refusal(400, "model_unparseable", f"the request to the model API cannot be judged: {why}",
+                         "send one JSON object (UTF-8, no duplicate keys)")

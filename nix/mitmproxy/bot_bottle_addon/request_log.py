@@ -68,7 +68,7 @@ def verdict(refused: tuple[str, str] | None, error: str | None, status: int | No
         return "refused", "bot-bottle", code, reason
     if error is not None:
         if PIPELOCK_DOWN_MARK in error:
-            return "failed", "bot-bottle", "pipelock_unreachable", error
+            return "failed", "bot-bottle", "pipelock_unavailable", error
         if NESTED_CONNECT_MARK in error:
             return "refused", "bot-bottle", "nested_connect", error
         return "failed", None, "connection_error", error
@@ -99,4 +99,7 @@ def log_line(st: FlowState, flow_id: str, method: str, host: str, status: int | 
         "bytes_up": st.body_len if v == "allowed" or (v == "failed" and by != "bot-bottle") else 0,
         "bytes_down": bytes_down,
         "duration_ms": round((now_monotonic - st.t0) * 1000, 1),
+        "lane": st.lane,
+        "redactions": dict(st.redactions),
+        "server_egress": list(st.server_egress),
     }

@@ -1,5 +1,6 @@
 //! The agent container: `docker run` on the agent network only, confined and limited,
-//! with no DNS of its own (mitmproxy's address comes by `--add-host`), its proxy and trust
+//! with no DNS of its own (mitmproxy's address comes later, by a hosts entry that
+//! provisioning writes, so the agent is created without waiting for mitmproxy), its proxy and trust
 //! set by environment, literal values through a short-lived env-file, forwarded values by
 //! name, and each credential as its placeholder; and the steps around it. Pure.
 
@@ -44,10 +45,7 @@ pub(crate) fn agent_container(
         ])
         .args(hardening::confined())
         .args(input.resources.docker_args())
-        .args(hardening::no_outside_dns())
-        // The agent resolves nothing: its one peer's address comes in here.
-        .arg("--add-host")
-        .slot(Slot::MitmHostEntry);
+        .args(hardening::no_outside_dns());
     if input.runtime == Runtime::Runsc {
         run = run
             .args(["--runtime", "runsc"])

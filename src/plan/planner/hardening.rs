@@ -1,6 +1,7 @@
 //! The `docker run` flags that confine every container of a bottle: no capabilities, no
 //! privilege gain through setuid files, limits on memory (no swap beyond it), CPU and
-//! processes, no DNS that leaves the container, and for the sidecars a read-only root
+//! processes, no DNS that leaves the agent's or mitmproxy's container (pipelock, which
+//! fetches for them, keeps the engine's resolver), and for the sidecars a read-only root
 //! filesystem with private tmpfs where they must write. Pure.
 
 use crate::config::resources::{EngineCapacity, Resources, Set};

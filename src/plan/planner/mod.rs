@@ -15,22 +15,25 @@ pub mod plan_options;
 mod ports;
 mod provision;
 mod sidecars;
+mod supervision;
 
 use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
 use crate::config::published_port::{PublishedPort, check_list};
 use crate::config::resources::Resources;
 use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
-use crate::naming::BottleNames;
+use crate::naming::{BottleNames, Role};
 use crate::plan::addon_config::unscanned_headers;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::phase::{Lane, Phase};
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Step};
 use plan_options::PlanOptions;
+pub use sidecars::MITM_CA_ENV;
 
-/// The slots the launch fills before the first phase.
-pub const INITIAL_SLOTS: [Slot; 1] = [Slot::Tty];
+/// The slots the launch fills before the first phase: the terminal, and the CA bottle
+/// makes for the bottle.
+pub const INITIAL_SLOTS: [Slot; 2] = [Slot::Tty, Slot::CaCertificate];
 
 pub fn plan(
     catalog: &Catalog,
@@ -49,16 +52,20 @@ pub fn plan(
     let ignore_headers = unscanned_headers(&credentials);
     let images = images::images(options, host)?;
     let (networks, network_lanes) = networks::networks(&names, !published.is_empty());
-    let (pipelock, pipelock_lane) = sidecars::pipelock(
+    let pipelock_input = || sidecars::PipelockInput {
+        egress: &bottle.egress,
+        scanned_env: &env.scanned_by_pipelock,
+        credentials: &credentials,
+        ignore_headers: &ignore_headers,
+        engine: host.engine,
+    };
+    let (pipelock, pipelock_lane) =
+        sidecars::pipelock(&names, &images.pipelock, Role::Pipelock, pipelock_input());
+    let (model_pipelock, model_pipelock_lane) = sidecars::pipelock(
         &names,
         &images.pipelock,
-        sidecars::PipelockInput {
-            egress: &bottle.egress,
-            scanned_env: &env.scanned_by_pipelock,
-            credentials: &credentials,
-            ignore_headers: &ignore_headers,
-            engine: host.engine,
-        },
+        Role::ModelPipelock,
+        pipelock_input(),
     );
     let (mitmproxy, mitmproxy_lane) = sidecars::mitmproxy(
         &names,
@@ -69,13 +76,13 @@ pub fn plan(
             guarded: &env.scanned_by_pipelock,
             engine: host.engine,
             git_push: bottle.git.push.as_ref(),
+            model: &bottle.model,
         },
     );
-    let agent_image = images.agent.arg();
     let (agent_container, mut agent_steps) = agent::agent_container(
         &names,
         agent::AgentInput {
-            image: &agent_image,
+            image: &images.agent.arg(),
             env: &env,
             credentials: &credentials,
             resources: &resources,
@@ -99,9 +106,8 @@ pub fn plan(
         command: attach::attach(agent, &options.command),
     });
     let (ports, port_steps) = ports::ports(&names, &published, &images.mitmproxy, host).unzip();
-    let mut first = images::image_lanes(&images);
-    first.extend(network_lanes);
-    let sidecars = [pipelock_lane, mitmproxy_lane];
+    let first = [images::image_lanes(&images), network_lanes].concat();
+    let sidecars = [pipelock_lane, model_pipelock_lane, mitmproxy_lane];
     let launch = launch_order(first, sidecars, agent_steps, port_steps, attach);
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
@@ -111,6 +117,7 @@ pub fn plan(
         runtime: bottle.runtime,
         images,
         egress: bottle.egress.clone(),
+        model: bottle.model.clone(),
         env,
         credentials,
         resources,
@@ -118,9 +125,11 @@ pub fn plan(
         cwd: options.cwd.then(|| host.cwd.display().to_string()),
         networks,
         pipelock,
+        model_pipelock,
         mitmproxy,
         agent_container,
         ports,
+        supervision: supervision::supervision(&names),
         launch,
     })
 }
@@ -172,13 +181,14 @@ fn checked<'a>(
 
 /// The order of the launch, and the only place it is decided. Everything that does not
 /// wait for something else runs at once: the images and networks (`first`); then the
-/// sidecars and the agent (which waits only for mitmproxy's address, and provisions
-/// while the sidecars come up, its CA last); with `-p`, the port relays, which need the
-/// agent container (before attach: the URLs work from the start). The agent's command
-/// runs at attach, once every lane is done: never before both sidecars answer.
+/// sidecars and the agent (created and provisioned while the sidecars come up; only its
+/// last step, mitmproxy's hosts entry, waits for mitmproxy's address); with `-p`, the
+/// port relays, which need the agent container (before attach: the URLs work from the
+/// start). The agent's command runs at attach, once every lane is done: never before
+/// both sidecars answer.
 fn launch_order(
     first: Vec<Lane>,
-    sidecars: [Lane; 2],
+    sidecars: [Lane; 3],
     agent_steps: Vec<Step>,
     port_steps: Option<Vec<Step>>,
     attach: Step,
@@ -223,7 +233,6 @@ fn check_container_name(name: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::naming::Role;
     use crate::plan::fixture::a_plan;
     use crate::plan::phase::check_slots;
     use crate::plan::step::Action;
@@ -278,6 +287,12 @@ mod tests {
             agent,
             id,
             &plan.pipelock.container
+        ));
+        assert!(is_schemed(
+            Role::ModelPipelock,
+            agent,
+            id,
+            &plan.model_pipelock.container
         ));
         assert!(is_schemed(
             Role::Mitmproxy,

@@ -1,8 +1,9 @@
 //! Provisioning the running agent container, in order: the working directory (`--cwd`:
 //! the user's directory, `.git` included, copied in as the agent's own), each skill, the
 //! prompt, the git config, Claude Code's per-user state (when the command is Claude Code:
-//! `claude_code`), and last the bottle's CA (installed alone and in a bundle with the
-//! system roots), which waits for mitmproxy. Copies are tars owned by the agent user
+//! `claude_code`), the bottle's CA (installed alone and in a bundle with the system roots;
+//! bottle made it before the launch), and last mitmproxy's hosts entry, the one step that
+//! waits for mitmproxy (for its address). Copies are tars owned by the agent user
 //! (`docker cp -` keeps a piped tar's owners), so no step needs a capability. Every
 //! command names the container by [`Slot::AgentName`]. Pure.
 
@@ -122,5 +123,19 @@ pub(crate) fn provision(input: ProvisionInput) -> Vec<Step> {
         )
         .announce("provision ca"),
     );
+    steps.push(Step::run(hosts_entry()).announce("provision hosts: mitmproxy's address"));
     steps
+}
+
+/// Root in the agent puts `<address> <mitmproxy>` into /etc/hosts, replacing an older
+/// line for the name: the agent resolves nothing else, and the address may change when
+/// mitmproxy restarts (supervision runs this again then). /etc/hosts is a file Docker
+/// bind-mounts, so it is rewritten in place, never replaced.
+pub(crate) fn hosts_entry() -> DockerCommand {
+    let script = "e=$1; name=${e%%:*}; address=${e#*:}; \
+        kept=$(grep -v \"[[:space:]]$name\\$\" /etc/hosts); \
+        printf '%s\\n%s %s\\n' \"$kept\" \"$address\" \"$name\" > /etc/hosts";
+    exec(false, "0")
+        .args(["sh", "-c", script, "bot-bottle-hosts"])
+        .slot(Slot::MitmHostEntry)
 }

@@ -18,7 +18,7 @@ fn the_agents_command_never_starts_while_pipelock_is_not_ready() {
     );
     let t = e.user_online(&manifest);
     let mut bottle = Bottle::spawn(&t, &["run", agent]);
-    bottle.wait_for("mitmproxy generated its CA", T);
+    bottle.wait_for("mitmproxy listens", T);
     // Long enough for everything but pipelock to be done many times over.
     std::thread::sleep(Duration::from_secs(8));
     let stderr = bottle.stderr.lock().unwrap().clone();

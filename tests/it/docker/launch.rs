@@ -438,6 +438,30 @@ print('NESTED', head(s))
         trust.contains("BEGIN CERTIFICATE") && !trust.contains("PRIVATE KEY"),
         "{trust}"
     );
+    // bottle made the CA: the key is not in the agent's container config either, and
+    // mitmdump itself (pid 1, after the wrapper's exec) no longer has the variable that
+    // brought it. (A `docker exec` into mitmproxy gets the container's environment, the
+    // host user's own business, like the credentials there.)
+    let inspect = docker(&["inspect", &agent_ctr]);
+    assert!(
+        !inspect.contains(&key_line) && !inspect.contains("BOT_BOTTLE_MITM_CA"),
+        "the CA key in `docker inspect` of the agent"
+    );
+    let (ok, environ) = docker_try(&[
+        "exec",
+        &mitm,
+        "sh",
+        "-c",
+        "tr '\\0' '\\n' < /proc/1/environ",
+    ]);
+    assert!(
+        ok && environ.contains("BOT_BOTTLE_ADDON_CONFIG="),
+        "control: {environ}"
+    );
+    assert!(
+        !environ.contains("BOT_BOTTLE_MITM_CA") && !environ.contains(&key_line),
+        "a process in mitmproxy still holds the CA variable"
+    );
 
     // The secret is in the agent, but not on any host argv nor in files bottle wrote.
     let (_, env) = in_agent("printenv LEAK_TOKEN");
@@ -487,7 +511,8 @@ fn sigint_at_every_launch_step_and_sighup_leave_nothing_behind() {
     for marker in [
         "[1/4] images and networks",
         "[2/4] pipelock, mitmproxy and the agent",
-        "[2/4] mitmproxy generated its CA",
+        "[2/4] provision hosts",
+        "[2/4] mitmproxy listens",
         "[2/4] pipelock answers",
         "[2/4] provision ca",
         "[3/4] attach",
@@ -518,13 +543,15 @@ fn a_failed_step_tears_down_what_was_started() {
     let e = engine::engine();
     let agent = "t-fail";
     let (t, _) = net_user(&e, agent);
-    // The agent image has no mitmdump: the mitmproxy container cannot start.
+    // The agent image has no mitmdump: the mitmproxy container's wrapper starts, and
+    // exits at once (again and again: Docker's restart policy).
     let wrong = e.images["BOT_BOTTLE_AGENT_IMAGE"].clone();
     let run = t.run(&["run", "--mitmproxy-image", &wrong, agent, "--", "true"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("docker run --detach --name bot-bottle-mitm-"),
+        run.stderr.contains("error: ")
+            && run.stderr.contains("bot-bottle-mitm-")
+            && run.stderr.contains("mitmdump: not found"),
         "{}",
         run.stderr
     );

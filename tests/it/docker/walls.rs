@@ -266,6 +266,8 @@ fn every_container_is_confined_and_a_fork_bomb_stays_inside() {
 /// No lookup leaves the agent's container, whatever it asks and whoever it asks: a burst
 /// of unique names through the resolver and straight at Docker's resolver, captured on
 /// every host interface. A container on the default bridge shows the capture works.
+/// Meanwhile pipelock, which fetches for the agent, resolves a name the host resolves
+/// (it keeps the engine's resolver) while the agent still resolves none.
 #[test]
 #[ignore = "needs a Docker engine; tests/run.sh runs it when one answers"]
 fn no_dns_lookup_from_the_agent_leaves_its_container() {
@@ -290,7 +292,8 @@ for i in range(20):
         except OSError:
             pass
 EOF
-echo BURST-DONE"#
+echo BURST-DONE
+for i in $(seq 1 600); do [ -e {CHECKED} ] && exit 0; sleep 0.1; done"#
     );
     let command = online(&["sh", "-c", &burst]);
     let mut args = vec!["run", agent, "--"];
@@ -313,6 +316,7 @@ echo BURST-DONE"#
     std::thread::sleep(Duration::from_secs(2));
     let bottle = Bottle::spawn(&t, &args);
     let _net = Internet::attach(&e, agent);
+    pipelock_resolves_what_the_agent_cannot(agent);
     let (code, out, err) = bottle.finish(T);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("BURST-DONE"), "{out}");
@@ -344,4 +348,28 @@ echo BURST-DONE"#
         .collect();
     assert!(leaked.is_empty(), "lookups left the agent: {leaked:#?}");
     assert_eq!(leftovers(agent), Vec::<String>::new());
+}
+
+/// The agent of the DNS test waits for this file before it exits.
+const CHECKED: &str = "/tmp/.bot-bottle-test-pipelock-resolved";
+
+/// A name the host resolves (CI downloads from it) resolves in pipelock's container, and
+/// not in the agent's; then the agent is told to finish ([`CHECKED`]).
+fn pipelock_resolves_what_the_agent_cannot(agent: &str) {
+    const NAME: &str = "deb.debian.org";
+    let host = std::net::ToSocketAddrs::to_socket_addrs(&(NAME, 80));
+    assert!(
+        host.is_ok_and(|mut a| a.next().is_some()),
+        "the host itself does not resolve {NAME}, so pipelock's DNS cannot be shown here"
+    );
+    let pipelock = containers(agent, "pipelock");
+    let (ok, out) = docker_try(&["exec", pipelock.trim(), "getent", "hosts", NAME]);
+    assert!(
+        ok && out.contains(NAME),
+        "pipelock cannot resolve {NAME}: {out}"
+    );
+    let agent_box = containers(agent, "agent");
+    let (ok, out) = docker_try(&["exec", agent_box.trim(), "getent", "hosts", NAME]);
+    assert!(!ok, "the agent resolved {NAME}: {out}");
+    docker(&["exec", agent_box.trim(), "touch", CHECKED]);
 }

@@ -89,16 +89,21 @@ fn walk(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Ve
                 }
             }
             "additionalProperties" => {
-                assert_eq!(
-                    rule,
-                    &Value::Bool(false),
-                    "{path}: only `false` is supported"
-                );
                 if let Some(obj) = value.as_object() {
                     let known = schema.get("properties").and_then(Value::as_object);
-                    for name in obj.keys() {
-                        if !known.is_some_and(|k| k.contains_key(name)) {
-                            errors.push(format!("{path}: `{name}` is not in the schema"));
+                    for (name, v) in obj {
+                        if known.is_some_and(|k| k.contains_key(name)) {
+                            continue;
+                        }
+                        match rule {
+                            // A map's values: each checked against the schema given.
+                            Value::Object(_) => {
+                                walk(root, rule, v, &format!("{path}.{name}"), errors)
+                            }
+                            Value::Bool(false) => {
+                                errors.push(format!("{path}: `{name}` is not in the schema"))
+                            }
+                            _ => panic!("{path}: additionalProperties must be false or a schema"),
                         }
                     }
                 }
