@@ -175,7 +175,6 @@ impl ExitReport {
         restarts: Vec<Restart>,
         summary: Summary,
         policy: PolicySide,
-        ports: Vec<PortTraffic>,
     ) -> ExitReport {
         ExitReport {
             report: REPORT_KIND,
@@ -196,13 +195,18 @@ impl ExitReport {
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,
-            ports,
+            ports: Vec::new(),
             policy_changes: policy.changes,
             allowlist_at_end: policy
                 .allowlist_at_end
                 .unwrap_or_else(|| identity.allowlist.clone()),
             needed: policy.needed,
         }
+    }
+
+    /// With what went through the published ports (`bottle run -p`).
+    pub fn with_ports(self, ports: Vec<PortTraffic>) -> ExitReport {
+        ExitReport { ports, ..self }
     }
 }
 
@@ -270,8 +274,8 @@ impl ExitReporter<'_> {
                 restarts.to_vec(),
                 summary,
                 policy,
-                ports,
-            );
+            )
+            .with_ports(ports);
             let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
             text.push('\n');
             match std::fs::write(file, text) {

@@ -61,15 +61,15 @@ fn a_report(log: &str) -> Value {
         }],
         Summary::of(&lines),
         PolicySide::of(&lines, Some(&live())),
-        vec![PortTraffic {
-            agent_port: 5173,
-            host_port: 8080,
-            url: "http://127.0.0.1:8080".into(),
-            connections: 2,
-            bytes_to_agent: 157,
-            bytes_from_agent: 684,
-        }],
-    );
+    )
+    .with_ports(vec![PortTraffic {
+        agent_port: 5173,
+        host_port: 8080,
+        url: "http://127.0.0.1:8080".into(),
+        connections: 2,
+        bytes_to_agent: 157,
+        bytes_from_agent: 684,
+    }]);
     serde_json::to_value(report).unwrap()
 }
 
