@@ -11,6 +11,7 @@
 mod claude;
 mod cleanup;
 mod credentials;
+mod dns_exfil;
 mod fail_closed;
 mod first_run;
 mod images;
