@@ -120,6 +120,15 @@ fn killed_sidecars_come_back_with_the_same_ca_and_the_gap_is_a_503() {
         "200",
         "the live allow-host was lost in the restart"
     );
+    // The loop's own requests get through again too (bounded wait), then it stops.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !in_agent(&agent_ctr, "tail -n 1 /tmp/answers")
+        .1
+        .starts_with("200")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     in_agent(&agent_ctr, "kill $(cat /tmp/loop.pid)");
     // Every request of the loop got an HTTP answer (no `000`): 200s, the gap's 503
     // pipelock_unavailable when the restart was slow enough for a request to meet it (a
