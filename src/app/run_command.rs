@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::launch::bottle_ca::BottleCa;
 use crate::launch::executor::{self, Ending, LaunchInput};
+use crate::launch::host_ports;
 use crate::launch::launch_values::LaunchValues;
 use crate::launch::supervisor::Restart;
 use crate::naming::Role;
@@ -25,6 +26,7 @@ use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJourna
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `bottle run`: plans, checks everything the input decides before Docker is asked
 /// anything, asks the values the bottle needs, then launches and tears down.
@@ -35,6 +37,9 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
     if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
         return Err(Error::usage(image.advice()));
+    }
+    if let Some(ports) = &plan.ports {
+        host_ports::check_free(ports)?;
     }
     let progress = Progress::new(cli.quiet);
     let agent = &catalog.agents[&plan.agent];
@@ -112,7 +117,16 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         before_teardown: (!cli.quiet || args.report.is_some()).then_some(&before_teardown),
         after_restart: Some(&after_restart),
     };
-    executor::run(&plan, input, &docker, &progress)
+    // The URLs are said once their servers answer, whenever that is in the session.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        if let Some(ports) = &plan.ports {
+            s.spawn(|| host_ports::watch(ports, &stop, &progress));
+        }
+        let ended = executor::run(&plan, input, &docker, &progress);
+        stop.store(true, Ordering::Relaxed);
+        ended
+    })
 }
 
 /// The engine's memory and CPUs (`docker info`).

@@ -470,6 +470,14 @@ impl Executor<'_> {
                     .fill(Slot::MitmHostEntry, format!("{name}:{address}"));
                 Ok(None)
             }
+            Capture::AgentAddress => {
+                let text = String::from_utf8_lossy(stdout).trim().to_string();
+                let address: std::net::Ipv4Addr = text.parse().with_context(|| {
+                    format!("the port relay gave {text:?}, not the agent's IPv4 address")
+                })?;
+                self.board.fill(Slot::AgentAddress, address.to_string());
+                Ok(None)
+            }
         }
     }
 
