@@ -130,6 +130,7 @@ fn launch_with(
         ready_timeout: Some(timeout),
         record: &record,
         before_teardown: Some(&hook),
+        after_restart: None,
     };
     let result = run(plan, input, &engine, &progress);
     let journal = journal.lock().unwrap().clone();
