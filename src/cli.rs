@@ -21,11 +21,13 @@ const AFTER_HELP: &str = "\
 Examples:
   bottle run agent                  start the default agent (Claude Code) in a bottle
   bottle run agent -- bash          a shell in the bottle instead of the agent
+  bottle run -p 5173 agent          open the agent's dev server at http://127.0.0.1:5173
   bottle agents                     list the agents you can run
   bottle info agent                 explain one agent and its bottle
   bottle plan agent                 show every docker command a launch would run
   bottle ls                         list running bottles
   bottle logs -f agent              follow the requests of agent's running bottle
+  bottle allow-host agent pypi.org  let agent's running bottle reach pypi.org, live
   bottle run --report r.json agent  also write the exit report as JSON
   bottle allow                      trust ./bot-bottle.json (agents from this directory)
   bottle cleanup -y                 remove every bot-bottle container and network
@@ -34,7 +36,7 @@ Examples:
 Exit codes: 0 success; 1 a step failed at run time; 2 bad input (usage, manifest,
 unknown agent), nothing was started; 128+N a signal N ended the launch (130 for
 SIGINT), after teardown. `bottle run` otherwise exits with the command's own code.
-`bottle logs`: 3 when the bottle is not running.";
+`bottle logs`, `allow-host`, `deny-host`: 3 when the bottle is not running.";
 
 #[derive(Debug, Parser)]
 #[command(name = "bottle", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -56,7 +58,7 @@ pub enum Command {
     /// Four phases, numbered in the progress lines on stderr: [1/4] images and networks;
     /// [2/4] pipelock, mitmproxy and the agent, started together (the agent is provisioned
     /// with its CA, prompt, skills and --cwd copy while the sidecars come up); [3/4] attach;
-    /// [4/4] teardown. Whatever ends the session (the command exits, a step fails,
+    /// [4/4] teardown (with -p, a fifth before attach: the published ports). Whatever ends the session (the command exits, a step fails,
     /// SIGINT/SIGTERM/SIGHUP), every container, network and temp file the launch created
     /// is removed. Exits with the command's exit code.
     ///
@@ -86,7 +88,44 @@ pub enum Command {
         #[arg(long)]
         blocked: bool,
     },
-    /// List running bottles: agent, bottle id, age and containers.
+    /// Allow more hosts in a running bottle, without restarting anything.
+    ///
+    /// The bottle's pipelock config is rendered again (the launch's, plus every live
+    /// change) and pipelock reloads it in place: requests and streams in flight go on, no
+    /// container restarts. The command waits for pipelock's own log to confirm the reload
+    /// (`config_reload`), or fails, says why, and changes nothing. Hosts are checked like
+    /// the manifest's egress.allowlist (`host.example.com` or `*.example.com`; an IP
+    /// address, a scheme, a path or a port is exit 2). `bottle ls` and `bottle info` list
+    /// the live approvals; the exit report records every change.
+    ///
+    /// Exit codes: 0; 1 docker failed or pipelock did not confirm the reload (nothing
+    /// changed); 2 bad input (a host, an unknown agent or bottle id); 3 the bottle is not
+    /// running (or ended meanwhile).
+    AllowHost {
+        /// The agent (when it has one running bottle) or the bottle id (`bottle ls`).
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: String,
+        /// Hosts to allow: `host.example.com` or `*.example.com`.
+        #[arg(value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+        /// Also add them to the bottle's egress.allowlist in your own manifest, for the
+        /// next launch (never a repository's ./bot-bottle.json).
+        #[arg(long)]
+        persist: bool,
+    },
+    /// Take back hosts `bottle allow-host` allowed in a running bottle.
+    ///
+    /// Only live approvals: the allowlist the bottle started with is changed in the
+    /// manifest. pipelock reloads in place, as for allow-host; exit codes as allow-host's.
+    DenyHost {
+        /// The agent (when it has one running bottle) or the bottle id (`bottle ls`).
+        #[arg(value_name = "AGENT|BOTTLE-ID")]
+        target: String,
+        /// Live approvals to take back.
+        #[arg(value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+    },
+    /// List running bottles: agent, bottle id, age, containers and live approvals.
     Ls,
     /// Remove the bot-bottle containers and networks you launched on this engine (running
     /// ones too, and what a killed `bottle run` left behind), and say what was removed.
@@ -188,6 +227,12 @@ pub struct LaunchArgs {
     /// mitmproxy image (default: $BOT_BOTTLE_MITMPROXY_IMAGE, then the Nix app's pinned image).
     #[arg(long, value_name = "IMAGE")]
     pub mitmproxy_image: Option<String>,
+    /// Open AGENT_PORT, a port a server in the agent listens on (on 0.0.0.0, ::,
+    /// 127.0.0.1 or ::1), at HOST_PORT (default: the same) on the host's loopback only
+    /// (127.0.0.1, and ::1 where the host has it). Repeatable; replaces the agent's
+    /// `ports`. Nothing the agent sends can leave through it (docs/ports.md).
+    #[arg(short = 'p', long = "publish", value_name = "[HOST_PORT:]AGENT_PORT")]
+    pub publish: Vec<String>,
     /// Run this instead of the agent's command (after `--`).
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -203,6 +248,7 @@ impl LaunchArgs {
             pipelock_image: self.pipelock_image.clone(),
             mitmproxy_image: self.mitmproxy_image.clone(),
             command: self.command.clone(),
+            ports: self.publish.clone(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! host snapshot, the executor (`launch`), taking back what it made (`teardown`), the
 //! engine seam every docker process goes through (`engine`), images (`image`), `ls` and
 //! `cleanup` (`resources`), the runtime directory with each launch's env-file and record
-//! (`runtime`), and what left the bottle (`report`). `app` is the program; `error` what
+//! (`runtime`), live changes of a running bottle's allowlist (`policy`), and what left the
+//! bottle (`report`). `app` is the program; `error` what
 //! can go wrong, each with its exit code. docs/architecture.md is the map.
 
 pub mod app;
@@ -19,11 +20,12 @@ pub mod image;
 pub(crate) mod launch;
 pub mod naming;
 pub mod plan;
+pub mod policy;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub mod report;
 pub(crate) mod resources;
-pub(crate) mod runtime;
+pub mod runtime;
 pub(crate) mod signals;
 pub(crate) mod table;
 pub(crate) mod teardown;

@@ -38,8 +38,9 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
   did not put it -> refusal before anything is sent; headers pipelock skips are scanned here.
 - Requests to pipelock ask for `Accept-Encoding: identity`.
 - One JSON log line per request on stdout (flushed); mitmdump's own flow output is off.
-- pipelock unreachable -> 502 naming pipelock ("... bot-bottle fails closed, the request
-  was not sent"), from the connection error path (no probe connection).
+- pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
+  bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
+  error path (no probe connection).
 """
 
 import asyncio
@@ -58,7 +59,9 @@ if _HERE not in sys.path:
 
 import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
+from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
+from bot_bottle_addon.decoded_dlp import encoded_secret_refusal  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
 from bot_bottle_addon.flow_state import FlowState  # noqa: E402
@@ -203,6 +206,12 @@ class BottleVerdict:
         sidecars = self.cfg.sidecars if self.cfg else frozenset()
         return target_refusal(host, port, sidecars, self.hostname)
 
+    def host_data_refusal(self, host: str, port: int | None) -> Refusal | None:
+        """A name under a wildcard allowlist entry whose labels carry data (host_labels)."""
+        if self.cfg is None:
+            return None
+        return self.cfg.host_labels.shape_refusal(host, f"{host}:{port}" if port else host)
+
     # -- CONNECT ---------------------------------------------------------------------------
     def http_connect(self, flow: http.HTTPFlow) -> None:
         st = state(flow)
@@ -212,7 +221,7 @@ class BottleVerdict:
         if req.headers.get(":protocol"):
             r = refusals.websocket_connect_refused()
         else:
-            r = self.target_refusal(req.host, req.port)
+            r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             flow.response = to_response(r)
             st.refused = r.logged
@@ -243,7 +252,7 @@ class BottleVerdict:
             return refusals.upgrade_refused()
         if req.method.upper() == "CONNECT":
             return refusals.nested_connect()
-        r = self.target_refusal(req.host, req.port)
+        r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             return r
         host_header = req.host_header
@@ -365,6 +374,12 @@ class BottleVerdict:
             if judged.body is not body:
                 body = judged.body
                 req.content = body
+        # 1c. the web lane: secrets in the body's encoded runs (hex, base64, base32, percent;
+        #     nested), whatever its content type: decoded_dlp (the model lane redacts instead)
+        if not model:
+            r = await off_loop(len(body), encoded_secret_refusal, body, cfg.known, cfg.credentials)
+            if r is not None:
+                return self._refuse(flow, r)
         # 2. which declared headers get a real value
         headers = list(req.headers.items(multi=True))
         plan = injection_plan(req.scheme, req.host, headers, cfg.credentials)
@@ -372,7 +387,12 @@ class BottleVerdict:
         r = unscanned_header_refusal(headers, cfg.unscanned, plan, [c.placeholder for c in cfg.credentials])
         if r is not None:
             return self._refuse(flow, r)
-        # 4. inject, ask for identity encoding, re-target at pipelock
+        # 4. a new name under a wildcard entry, past the per-minute cap, is not handed to
+        #    pipelock (which would resolve it): host_labels
+        r = cfg.host_labels.refusal(req.host, f"{req.host}:{req.port}", time.monotonic())
+        if r is not None:
+            return self._refuse(flow, r)
+        # 5. inject, ask for identity encoding, re-target at pipelock
         for lname, (cred, new_value) in plan.items():
             req.headers[lname] = new_value
             st.credentials.append(cred.name)
@@ -445,8 +465,8 @@ class BottleVerdict:
             # The request has been handed to pipelock: its body is no longer needed.
             flow.request.data.content = b""
         resp = flow.response
-        if resp is None or st.refused is not None:
-            return
+        if resp is None or st.refused is not None or flow.error is not None:
+            return  # the addon's own answer (a refusal, pipelock unavailable): not streamed
         if may_be_pipelock_verdict(resp.status_code, resp.headers.get("content-type", ""),
                                    resp.headers.get("content-length", "")):
             return  # small text answer: buffered, so the log can quote it
@@ -459,7 +479,22 @@ class BottleVerdict:
         resp.stream = count
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self._allowlist_hint(flow)
         self._emit(flow)
+
+    def _allowlist_hint(self, flow: http.HTTPFlow) -> None:
+        """pipelock's allowlist block gains the way out (allowlist_hint.py); only a buffered
+        (not streamed) 403 that pipelock wrote, before it is sent to the agent."""
+        st = state(flow)
+        resp = flow.response
+        if (resp is None or st.refused is not None or not st.retargeted or resp.status_code != 403
+                or callable(resp.stream) or self.cfg is None):
+            return
+        said = (resp.raw_content or b"").decode("utf-8", "replace")
+        new = hint_text(said, self.cfg.bottle_id)
+        if new is not None:
+            st.pipelock_said = said  # the log quotes pipelock; the agent gets the hint too
+            resp.content = new.encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._release(flow)
@@ -488,7 +523,7 @@ class BottleVerdict:
         error = flow.error.msg if flow.error is not None else None
         text = None
         if st.refused is None and error is None and buffered and status in (403, 429, 502):
-            text = (resp.raw_content or b"").decode("utf-8", "replace")
+            text = st.pipelock_said or (resp.raw_content or b"").decode("utf-8", "replace")
         outcome = verdict(st.refused, error, status, text)
         known = self.cfg.known if self.cfg else []
         line = log_line(st, flow.id, flow.request.method, flow.request.host, status, outcome, bytes_down,
@@ -520,6 +555,11 @@ class BottleVerdict:
             return
         data.server.error = f"pipelock at {which[0]}:{which[1]} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
         log.warning("bottle_verdict: %s", data.server.error)
+
+    @staticmethod
+    def pipelock_unavailable(error: str) -> http.Response:
+        """The answer to a request whose connection to pipelock failed (mitm_patches)."""
+        return to_response(refusals.pipelock_unavailable(error))
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

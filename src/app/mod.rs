@@ -1,9 +1,11 @@
 //! The `bottle` program: parses the command line, reads the host, runs one subcommand and
 //! turns its outcome into an exit code. [`main`] is the one place an error is printed
 //! (`bottle: error: …`) and mapped to its exit code ([`Error::exit_code`]). `bottle run`
-//! is in [`run_command`], `bottle allow` and the trust prompt in [`trust_command`]; the
+//! is in [`run_command`], `bottle allow` and the trust prompt in [`trust_command`],
+//! `allow-host`/`deny-host` in [`policy_command`]; the
 //! other commands live with what they show (`images`, `logs`, `cleanup`). I/O.
 
+mod policy_command;
 mod run_command;
 mod trust_command;
 
@@ -17,12 +19,15 @@ use crate::exit_code;
 use crate::host_snapshot::{self, HostSnapshot};
 use crate::image::images_command;
 use crate::plan::{plan_report, planner};
+use crate::policy::live_policy::{Approval, LivePolicy};
 use crate::progress::{err_line, out_line};
 use crate::report::logs_command::{self, LogsRequest};
 use crate::resources::cleanup;
 use crate::resources::inventory::Inventory;
+use crate::runtime::policy_journal::{ChangeKind, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use clap::Parser;
+use std::collections::BTreeMap;
 
 /// Parses the command line, runs it, and returns the process's exit code. Command-line
 /// usage errors are clap's: it prints them and exits 2 itself.
@@ -47,7 +52,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
         ),
         Command::Ls => {
             let inventory = Inventory::read(&engine(cli.verbose)?, None)?;
-            out_line(inventory.table().trim_end());
+            let live = live_approvals(&host_snapshot::env_vars());
+            let live = live
+                .into_iter()
+                .map(|(id, (_, approvals))| (id, approvals.into_iter().map(|a| a.host).collect()))
+                .collect();
+            out_line(inventory.table(&live).trim_end());
             Ok(exit_code::SUCCESS)
         }
         Command::Cleanup {
@@ -75,6 +85,24 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 blocked: *blocked,
             },
         ),
+        Command::AllowHost {
+            target,
+            hosts,
+            persist,
+        } => policy_command::run(&policy_command::HostChange {
+            target,
+            hosts,
+            kind: ChangeKind::Added,
+            persist: *persist,
+            verbose: cli.verbose,
+        }),
+        Command::DenyHost { target, hosts } => policy_command::run(&policy_command::HostChange {
+            target,
+            hosts,
+            kind: ChangeKind::Removed,
+            persist: false,
+            verbose: cli.verbose,
+        }),
         Command::Plan(args) => plan(args),
         Command::Agents => {
             let catalog = load_catalog(&HostSnapshot::capture()?)?;
@@ -88,6 +116,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let catalog = load_catalog(&HostSnapshot::capture()?)?;
             let agent = catalog.agent(agent)?;
             out_line(catalog_report::info(&catalog, agent).trim_end());
+            let running = live_approvals(&host_snapshot::env_vars());
+            for (id, (_, approvals)) in running.iter().filter(|(_, (a, _))| *a == agent.name) {
+                out_line(&format!(
+                    "running bottle {id}: live approvals (bottle allow-host): {}",
+                    if approvals.is_empty() {
+                        "none".to_string()
+                    } else {
+                        approvals
+                            .iter()
+                            .map(|a| format!("{} (since {})", a.host, a.at))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ));
+            }
             Ok(exit_code::SUCCESS)
         }
     }
@@ -104,7 +147,14 @@ fn logs(docker: &DockerCli, request: &LogsRequest) -> Result<i32, Error> {
             .as_ref()
             .is_some_and(|c| c.agents.contains_key(name))
     };
-    logs_command::run(docker, request, &is_agent, &mut std::io::stdout())
+    let dir = RuntimeDir::open(&host_snapshot::env_vars(), host_snapshot::uid()).ok();
+    logs_command::run(
+        docker,
+        request,
+        &is_agent,
+        dir.as_ref(),
+        &mut std::io::stdout(),
+    )
 }
 
 /// `bottle plan`: without Docker.
@@ -118,6 +168,23 @@ fn plan(args: &PlanArgs) -> Result<i32, Error> {
         out_line(plan_report::render(&plan).trim_end());
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// The agent and live approvals (`bottle allow-host`) of this user's bottles, by bottle
+/// id, from their policy journals (none when the runtime directory cannot be opened).
+fn live_approvals(env: &BTreeMap<String, String>) -> BTreeMap<String, (String, Vec<Approval>)> {
+    let Ok(dir) = RuntimeDir::open(env, host_snapshot::uid()) else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for id in dir.bottle_ids().unwrap_or_default() {
+        if let Ok(Some(journal)) = PolicyJournal::of(&dir, &id).read()
+            && let Ok(live) = LivePolicy::of(&journal)
+        {
+            out.insert(id, (journal.agent.clone(), live.approvals()));
+        }
+    }
+    out
 }
 
 /// A Docker client whose engine answers, or a clear error.

@@ -10,17 +10,23 @@ use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
 use crate::launch::bottle_ca::BottleCa;
 use crate::launch::executor::{self, Ending, LaunchInput};
+use crate::launch::host_ports;
 use crate::launch::launch_values::LaunchValues;
+use crate::launch::supervisor::Restart;
+use crate::naming::Role;
 use crate::plan::planner;
 use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::undo::Undo;
+use crate::policy::reapply::reapply;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
+use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `bottle run`: plans, checks everything the input decides before Docker is asked
 /// anything, asks the values the bottle needs, then launches and tears down.
@@ -31,6 +37,9 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     let plan = planner::plan(&catalog, &args.launch.to_options(), &host)?;
     if let Some(image) = plan.images.all().into_iter().find(|i| !i.is_set()) {
         return Err(Error::usage(image.advice()));
+    }
+    if let Some(ports) = &plan.ports {
+        host_ports::check_free(ports)?;
     }
     let progress = Progress::new(cli.quiet);
     let agent = &catalog.agents[&plan.agent];
@@ -58,6 +67,17 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     signals::install(docker.in_flight())?;
     // Before anything exists: the record names everything the launch then creates.
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
+    // What `allow-host` renders again from; removed with the record.
+    let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
+    journal.create(&JournalEntry::Launch {
+        v: JOURNAL_VERSION,
+        bottle_id: plan.bottle_id.clone(),
+        agent: plan.agent.clone(),
+        bottle: plan.bottle.clone(),
+        pipelock: plan.pipelock.container.clone(),
+        config_path: plan.pipelock.config_path.clone(),
+        config: plan.pipelock.config.render(),
+    })?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id
@@ -72,9 +92,19 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         plan: &plan,
         progress: &progress,
         file: args.report.clone(),
+        journal: Some(&journal),
     };
-    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
-        reporter.before_teardown(engine, registered, ending)
+    let before_teardown =
+        |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
+            reporter.before_teardown(engine, registered, ending, restarts)
+        };
+    // A restarted web pipelock starts from the launch's config: the live policy again.
+    let after_restart = |engine: &dyn DockerEngine, role: Role| -> anyhow::Result<Option<String>> {
+        if role != Role::Pipelock {
+            return Ok(None);
+        }
+        Ok(reapply(engine, &journal)?
+            .map(|n| format!("pipelock has the live policy again ({n} change(s))")))
     };
     let input = LaunchInput {
         env_file_text: &env_file_text,
@@ -85,8 +115,18 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         record: &record,
         // With -q and no --report nobody reads the summary: no `docker logs` at teardown.
         before_teardown: (!cli.quiet || args.report.is_some()).then_some(&before_teardown),
+        after_restart: Some(&after_restart),
     };
-    executor::run(&plan, input, &docker, &progress)
+    // The URLs are said once their servers answer, whenever that is in the session.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        if let Some(ports) = &plan.ports {
+            s.spawn(|| host_ports::watch(ports, &stop, &progress));
+        }
+        let ended = executor::run(&plan, input, &docker, &progress);
+        stop.store(true, Ordering::Relaxed);
+        ended
+    })
 }
 
 /// The engine's memory and CPUs (`docker info`).

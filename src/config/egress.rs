@@ -42,7 +42,8 @@ pub struct Egress {
     /// The default hosts followed by the bottle's own, without repeats.
     pub allowlist: Vec<String>,
     /// Hosts on private addresses (an internal registry or git server) that pipelock may
-    /// connect to: its `trusted_domains`. Each is also on the allowlist.
+    /// connect to: its `trusted_domains`. Reachable only once on the allowlist (from the
+    /// manifest, or approved live).
     pub private_hosts: Vec<String>,
     /// Which methods and paths the hosts they name are open to (egress_rules).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -88,19 +89,11 @@ impl Egress {
                     ),
                 ));
             }
-            let host = host_pattern::normalize(entry).map_err(|m| (at.clone(), m))?;
-            if !egress
-                .allowlist
-                .iter()
-                .any(|a| host_pattern::covers(a, &host))
-            {
-                return Err((
-                    at,
-                    format!(
-                        "`{host}` is not on this bottle's allowlist; add it to egress.allowlist too (private_hosts only lifts pipelock's private-address check, it allows nothing by itself)"
-                    ),
-                ));
-            }
+            // Not necessarily on the allowlist: a private host may be approved live
+            // (`bottle allow-host`), and pipelock refuses a reload that adds trusted_domains
+            // in strict mode, so it must be trusted from the launch on. It allows nothing by
+            // itself.
+            let host = host_pattern::normalize(entry).map_err(|m| (at, m))?;
             if !egress.private_hosts.contains(&host) {
                 egress.private_hosts.push(host);
             }
@@ -172,12 +165,19 @@ mod tests {
     }
 
     #[test]
-    fn private_hosts_are_names_on_the_allowlist() {
+    fn private_hosts_are_names() {
         let ok = Egress::from_spec(&spec(json!({
             "allowlist": ["*.internal.example", "git.corp"],
             "private_hosts": ["git.corp", "registry.internal.example", "git.corp"]
         })))
         .unwrap();
+        // Off the allowlist too: one that may be approved live.
+        let later = Egress::from_spec(&spec(json!({
+            "allowlist": ["git.corp"], "private_hosts": ["registry.corp"]
+        })))
+        .unwrap();
+        assert_eq!(later.private_hosts, ["registry.corp"]);
+        assert!(!later.allows("registry.corp"));
         assert_eq!(
             ok.private_hosts,
             ["git.corp", "registry.internal.example"],
@@ -189,11 +189,6 @@ mod tests {
             (json!(["*"]), ".private_hosts[0]", "bare `*`"),
             (json!(["https://git.corp"]), ".private_hosts[0]", "scheme"),
             (json!(["git.corp:8443"]), ".private_hosts[0]", "port"),
-            (
-                json!(["other.corp"]),
-                ".private_hosts[0]",
-                "not on this bottle's allowlist",
-            ),
         ] {
             let (p, m) = Egress::from_spec(&spec(json!({
                 "allowlist": ["git.corp"], "private_hosts": bad

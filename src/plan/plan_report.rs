@@ -17,6 +17,7 @@ pub fn render(plan: &BottlePlan) -> String {
     images(w, plan);
     egress(w, plan);
     env_and_credentials(w, plan);
+    ports(w, plan);
     launch(w, plan);
     configs(w, plan);
     out
@@ -44,6 +45,19 @@ fn images(w: &mut String, plan: &BottlePlan) {
             w,
             "  --cwd      {dir} copied into the agent's work directory"
         );
+    }
+}
+
+/// `-p`: where each port opens (only with ports).
+fn ports(w: &mut String, plan: &BottlePlan) {
+    let Some(ports) = &plan.ports else { return };
+    let also = if ports.loopback_v6 { " and ::1" } else { "" };
+    let _ = writeln!(
+        w,
+        "\nPublished ports (on the host's loopback only: 127.0.0.1{also}; forwarder -> port relay in the agent -> the agent's 127.0.0.1, then ::1):"
+    );
+    for p in &ports.published {
+        let _ = writeln!(w, "  {} -> agent port {}", p.url, p.agent_port);
     }
 }
 
@@ -167,12 +181,44 @@ fn launch(w: &mut String, plan: &BottlePlan) {
             }
         }
     }
+    supervision(w, plan, &known);
     let _ = writeln!(
         w,
         "  [{total}/{total}] teardown (on every exit path, in this order; what a cut-short launch did not create is skipped)"
     );
     for undo in plan.teardown() {
         let _ = writeln!(w, "     {}", undo.describe());
+    }
+}
+
+/// What runs beside the attached session.
+fn supervision(w: &mut String, plan: &BottlePlan, known: &SlotValues) {
+    let s = &plan.supervision;
+    let _ = writeln!(
+        w,
+        "     while attached, the sidecars are supervised (more than {} restarts within {}s end the session, exit 4):",
+        s.max_restarts, s.window_seconds
+    );
+    let mut lines = Vec::new();
+    command_lines(&s.events, known, &mut lines);
+    for line in lines {
+        let _ = writeln!(w, "       {line}");
+    }
+    for sidecar in &s.sidecars {
+        let mut ready = Vec::new();
+        command_lines(&sidecar.ready, known, &mut ready);
+        let _ = writeln!(
+            w,
+            "       {} died: docker inspect (why), docker start {} unless Docker restarts it, then until ready: {}{}",
+            sidecar.role.label(),
+            sidecar.container,
+            ready.join(" "),
+            if sidecar.then.is_empty() {
+                ""
+            } else {
+                "; then its address into the agent's hosts file again"
+            }
+        );
     }
 }
 

@@ -3,19 +3,25 @@
 //! end even after a signal), summarised on stderr, and with `--report FILE` written as
 //! JSON (docs/report.md; schema docs/report.schema.json): the bottle, how it ended, the
 //! images with their ids and digests, the allowlist, a hash of the rendered pipelock
-//! config and one of the addon's rules (per-host methods and paths, git push), and the
-//! counts. Building the report is pure; the hook does I/O.
+//! config and one of the addon's rules (per-host methods and paths, git push), the
+//! counts, and at the end the live policy changes and what the session needed off the
+//! allowlist (`needed_hosts`). Building the report is pure; the hook does I/O.
 
 use crate::digest::sha256_hex;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::launch::executor::Ending;
+pub use crate::launch::supervisor::Restart;
 use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::undo::Undo;
+use crate::policy::live_policy::LivePolicy;
 use crate::progress::Progress;
+use crate::report::needed_hosts::Needed;
+use crate::report::port_traffic::PortTraffic;
 use crate::report::request_log::RequestLine;
 use crate::report::summary::{BlockedHost, Counts, HostCounts, LaneCounts, ReasonCount, Summary};
+use crate::runtime::policy_journal::{PolicyChange, PolicyJournal};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,24 +47,35 @@ pub struct ExitReport {
     /// SHA-256 (hex) of the model pipelock's config, likewise.
     pub model_pipelock_config_sha256: String,
     pub log: LogInfo,
+    /// Each sidecar restart during the session, in order.
+    pub restarts: Vec<Restart>,
     pub totals: Counts,
     /// The model lane's and the web lane's counts, redactions and server egress.
     pub lanes: BTreeMap<String, LaneCounts>,
     pub hosts: Vec<HostCounts>,
     pub reasons: Vec<ReasonCount>,
     pub blocked_most: Vec<BlockedHost>,
+    /// Every live change of the allowlist (`bottle allow-host` / `deny-host`), in order.
+    pub policy_changes: Vec<PolicyChange>,
+    /// The allowlist pipelock had at the end (the launch's plus live approvals).
+    pub allowlist_at_end: Vec<String>,
+    /// What the session needed off the allowlist, and the line for the next launch.
+    pub needed: Needed,
+    /// `bottle run -p`: each published port and what went through it (empty without).
+    pub ports: Vec<PortTraffic>,
 }
 
 /// How the launch ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ended {
-    /// `exited`, `failed`, `signal` or `panicked`.
+    /// `exited`, `failed`, `signal`, `panicked` or `sidecar_failed`.
     pub how: &'static str,
     /// The command's exit code (`exited`).
     pub code: Option<i32>,
     /// The signal's number (`signal`).
     pub signal: Option<i32>,
-    /// The failed step's error (`failed`).
+    /// The failed step's error (`failed`), or why supervision ended the session
+    /// (`sidecar_failed`).
     pub error: Option<String>,
 }
 
@@ -69,6 +86,7 @@ impl Ended {
             Ending::Failed(e) => ("failed", None, None, Some(e.clone())),
             Ending::Signal(s) => ("signal", None, Some(*s), None),
             Ending::Panicked => ("panicked", None, None, None),
+            Ending::SidecarFailed(e) => ("sidecar_failed", None, None, Some(e.clone())),
         };
         Ended {
             how,
@@ -128,6 +146,25 @@ impl Identity {
     }
 }
 
+/// The live policy side of a report: the journal's changes and what was needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySide {
+    pub changes: Vec<PolicyChange>,
+    pub allowlist_at_end: Option<Vec<String>>,
+    pub needed: Needed,
+}
+
+impl PolicySide {
+    /// From the request lines and the bottle's journal (when it could be read).
+    pub fn of(lines: &[RequestLine], live: Option<&LivePolicy>) -> PolicySide {
+        PolicySide {
+            changes: live.map(|l| l.changes.clone()).unwrap_or_default(),
+            allowlist_at_end: live.map(LivePolicy::allowlist),
+            needed: Needed::of(lines, live),
+        }
+    }
+}
+
 impl ExitReport {
     /// Pure.
     pub fn build(
@@ -135,7 +172,9 @@ impl ExitReport {
         ended: Ended,
         images: Vec<ImageInfo>,
         log: LogInfo,
+        restarts: Vec<Restart>,
         summary: Summary,
+        policy: PolicySide,
     ) -> ExitReport {
         ExitReport {
             report: REPORT_KIND,
@@ -145,17 +184,29 @@ impl ExitReport {
             bottle: identity.bottle,
             ended,
             images,
-            allowlist: identity.allowlist,
+            allowlist: identity.allowlist.clone(),
             addon_policy_sha256: identity.addon_policy_sha256,
             pipelock_config_sha256: identity.pipelock_config_sha256,
             model_pipelock_config_sha256: identity.model_pipelock_config_sha256,
             log,
+            restarts,
             totals: summary.total,
             lanes: summary.lanes,
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,
+            ports: Vec::new(),
+            policy_changes: policy.changes,
+            allowlist_at_end: policy
+                .allowlist_at_end
+                .unwrap_or_else(|| identity.allowlist.clone()),
+            needed: policy.needed,
         }
+    }
+
+    /// With what went through the published ports (`bottle run -p`).
+    pub fn with_ports(self, ports: Vec<PortTraffic>) -> ExitReport {
+        ExitReport { ports, ..self }
     }
 }
 
@@ -166,11 +217,19 @@ pub struct ExitReporter<'a> {
     pub progress: &'a Progress,
     /// `--report FILE`.
     pub file: Option<PathBuf>,
+    /// The bottle's live policy journal (`bottle allow-host`), read before teardown.
+    pub journal: Option<&'a PolicyJournal>,
 }
 
 impl ExitReporter<'_> {
     /// Runs before teardown ([`crate::launch::executor::BeforeTeardown`]).
-    pub fn before_teardown(&self, engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending) {
+    pub fn before_teardown(
+        &self,
+        engine: &dyn DockerEngine,
+        registered: &[Undo],
+        ending: &Ending,
+        restarts: &[Restart],
+    ) {
         let started = std::time::Instant::now();
         let mitm = Undo::Containers {
             bottle_id: self.plan.bottle_id.clone(),
@@ -186,9 +245,12 @@ impl ExitReporter<'_> {
             Err(_) => Vec::new(),
         };
         let summary = Summary::of(&lines);
+        let live = self.live_policy();
+        let policy = PolicySide::of(&lines, live.as_ref());
+        let end = policy.needed.render(&self.plan.bottle, &policy.changes);
         match &log {
             Ok(_) => {
-                for line in summary.render().lines() {
+                for line in summary.render().lines().chain(end.lines()) {
                     self.progress.say(line);
                 }
             }
@@ -197,6 +259,7 @@ impl ExitReporter<'_> {
                 .warn(&format!("cannot read mitmproxy's request log: {e}")),
             _ => {}
         }
+        let ports = self.port_traffic(engine, registered);
         if let Some(file) = &self.file {
             let info = LogInfo {
                 read: log.is_ok(),
@@ -208,8 +271,11 @@ impl ExitReporter<'_> {
                 Ended::of(ending),
                 images(engine, self.plan),
                 info,
+                restarts.to_vec(),
                 summary,
-            );
+                policy,
+            )
+            .with_ports(ports);
             let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
             text.push('\n');
             match std::fs::write(file, text) {
@@ -221,6 +287,53 @@ impl ExitReporter<'_> {
                 Err(e) => self
                     .progress
                     .warn(&format!("cannot write the report {}: {e}", file.display())),
+            }
+        }
+    }
+}
+
+impl ExitReporter<'_> {
+    /// What went through the published ports, from the forwarder's output (printed too);
+    /// zeros when it was never started or its output cannot be read.
+    fn port_traffic(&self, engine: &dyn DockerEngine, registered: &[Undo]) -> Vec<PortTraffic> {
+        let Some(ports) = &self.plan.ports else {
+            return Vec::new();
+        };
+        let forwarder = Undo::Containers {
+            bottle_id: self.plan.bottle_id.clone(),
+            role: Role::Forwarder,
+        };
+        let log = if registered.contains(&forwarder) {
+            read_log(engine, &ports.forwarder).unwrap_or_else(|e| {
+                self.progress
+                    .warn(&format!("cannot read the port forwarder's output: {e}"));
+                String::new()
+            })
+        } else {
+            String::new()
+        };
+        let traffic = PortTraffic::of(ports, &log);
+        for port in &traffic {
+            self.progress.say(&format!("published {}", port.render()));
+        }
+        traffic
+    }
+
+    /// The journal folded, when there is one that reads.
+    fn live_policy(&self) -> Option<LivePolicy> {
+        let journal = self.journal?.read();
+        match journal {
+            Ok(Some(j)) => match LivePolicy::of(&j) {
+                Ok(live) => Some(live),
+                Err(e) => {
+                    self.progress.warn(&format!("the policy journal: {e}"));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                self.progress.warn(&format!("{e:#}"));
+                None
             }
         }
     }
@@ -306,12 +419,13 @@ mod tests {
             plan: &plan,
             progress: &progress,
             file: Some(file.clone()),
+            journal: None,
         };
         let mitm_undo = Undo::Containers {
             bottle_id: plan.bottle_id.clone(),
             role: Role::Mitmproxy,
         };
-        reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT));
+        reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT), &[]);
         let calls = engine.calls();
         assert_eq!(
             calls[0].1.mode,
@@ -345,7 +459,7 @@ mod tests {
 
         // mitmproxy never started: no log read, the report says so.
         let before = engine.calls().len();
-        reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()));
+        reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()), &[]);
         let calls = engine.calls();
         assert!(calls[before..].iter().all(|(_, c)| c.args[0] != "logs"));
         let report: serde_json::Value =

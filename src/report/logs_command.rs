@@ -1,20 +1,25 @@
 //! `bottle logs AGENT|BOTTLE-ID [-f] [--json] [--blocked]`: the requests of a running
 //! bottle, read from its mitmproxy container's log (`docker logs [--follow]`), one line
-//! each, as they happen. Its failures: [`Error::Usage`] (unknown agent or bottle id, or an
+//! each, as they happen, with the bottle's live policy changes (its journal) among them
+//! and, for a host pipelock refused as not on the allowlist, the command that allows it.
+//! Its failures: [`Error::Usage`] (unknown agent or bottle id, or an
 //! agent with several running bottles), [`Error::NotRunning`] (exit 3), a docker failure.
 //! I/O (through the engine; stdout).
 
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
-use crate::engine::listing::{self, Container, ContainerState};
+use crate::engine::program_output::ProgramOutput;
 use crate::error::Error;
 use crate::exit_code::SUCCESS;
-use crate::naming::{Known, LabelFilter, Role};
 use crate::progress::err_line;
+use crate::report::needed_hosts::{allowlist_block, time_of};
 use crate::report::request_log::RequestLine;
-use crate::runtime::runtime_dir::is_bottle_id;
-use anyhow::Context;
+use crate::resources::running_bottle;
+use crate::runtime::policy_journal::{ChangeKind, PolicyChange, PolicyJournal};
+use crate::runtime::runtime_dir::RuntimeDir;
 use std::io::{BufRead, BufReader, Write};
+use std::sync::mpsc;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogsRequest {
@@ -27,164 +32,226 @@ pub struct LogsRequest {
     pub blocked: bool,
 }
 
-/// A bottle's mitmproxy container, as `docker ps` lists it.
-type Mitm = Container;
-
 /// Runs `bottle logs`; `is_agent` says whether a name is an agent of the user's
-/// manifest (for the message when nothing runs). Writes the lines to `out`.
+/// manifest (for the message when nothing runs); `dir` holds the bottles' policy
+/// journals, whose changes are shown among the requests. Writes the lines to `out`.
 pub fn run(
     engine: &dyn DockerEngine,
     request: &LogsRequest,
     is_agent: &dyn Fn(&str) -> bool,
+    dir: Option<&RuntimeDir>,
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
-    let all = list(engine)?;
-    let mitm = running_one(&all, &request.target, is_agent)?;
+    let mitm = running_bottle::find(engine, &request.target, is_agent)?;
+    let id = mitm.labels.bottle_id.clone();
     let mut args = vec!["logs".to_string()];
     if request.follow {
         args.push("--follow".into());
     }
     args.push(mitm.id.clone());
-    let mut stream = engine.stream(&Call::new(args))?;
-    let mut reader = BufReader::new(&mut stream);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_line(&mut line)
-            .context("cannot read mitmproxy's log")?;
-        if n == 0 {
-            break;
+    let stream = engine.stream(&Call::new(args))?;
+    let journal = dir.map(|d| PolicyJournal::of(d, &id));
+    let mut feed = PolicyFeed::new(journal.as_ref());
+    let mut hinted: Vec<String> = Vec::new();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || read_lines(stream, &tx));
+    let ended = loop {
+        let message = rx.recv_timeout(FEED_POLL);
+        if let Err(mpsc::RecvTimeoutError::Timeout) = message {
+            feed.refresh();
+            if !write_changes(out, &feed.due(None), request.json) {
+                return Ok(SUCCESS);
+            }
+            continue;
         }
+        let line = match message {
+            Ok(Fed::Line(line)) => line,
+            Ok(Fed::End(stream, read_error)) => break Some((stream, read_error)),
+            Err(_) => break None,
+        };
         let Some(request_line) = RequestLine::parse(&line) else {
             continue;
         };
+        feed.refresh();
+        if !write_changes(out, &feed.due(Some(&request_line.ts)), request.json) {
+            return Ok(SUCCESS);
+        }
         if request.blocked && !request_line.verdict.is_block() {
             continue;
         }
-        let text = if request.json {
+        let mut text = if request.json {
             line.trim_end().to_string()
         } else {
             request_line.render()
         };
+        if let Some(host) = allowlist_block(&request_line).filter(|_| !request.json)
+            && !hinted.contains(&host)
+        {
+            text.push_str(&format!(
+                "\n  not on the allowlist: {host}; allow it live with `bottle allow-host {id} {host}` (the exit report lists every such host)"
+            ));
+            hinted.push(host);
+        }
         // A closed pipe (`| head`) ends the command quietly.
         if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
             return Ok(SUCCESS);
         }
+    };
+    feed.refresh();
+    if !write_changes(out, &feed.due(None), request.json) {
+        return Ok(SUCCESS);
     }
-    drop(reader);
+    let Some((stream, read_error)) = ended else {
+        return Ok(SUCCESS);
+    };
+    if let Some(e) = read_error {
+        return Err(e.context("cannot read mitmproxy's log").into());
+    }
     match stream.finish() {
         Ok(()) => Ok(SUCCESS),
         // The bottle ended while we followed it: its container is gone.
         Err(_) if request.follow => {
-            err_line(&format!("bottle: bottle {} ended", mitm.labels.bottle_id));
+            err_line(&format!("bottle: bottle {id} ended"));
             Ok(SUCCESS)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// The one running mitmproxy container of `target` (an agent, a bottle id or its first 8
-/// or more hex digits) among `all`; else why not.
-fn running_one<'a>(
-    all: &'a [Mitm],
-    target: &str,
-    is_agent: &dyn Fn(&str) -> bool,
-) -> Result<&'a Mitm, Error> {
-    let mine: Vec<&Mitm> = all
-        .iter()
-        .filter(|m| {
-            let l = &m.labels;
-            l.agent == target
-                || l.bottle_id == target
-                || (is_bottle_id(target) && l.bottle_id.starts_with(target))
-        })
-        .collect();
-    let running: Vec<&Mitm> = mine
-        .iter()
-        .copied()
-        .filter(|m| m.state == ContainerState::Running)
-        .collect();
-    match (&running[..], mine.first()) {
-        ([one], _) => Ok(one),
-        ([], None) if is_agent(target) => Err(Error::NotRunning(format!(
-            "agent `{target}` has no running bottle (`bottle ls` lists the running ones)"
-        ))),
-        ([], None) if is_bottle_id(target) => Err(Error::NotRunning(format!(
-            "no bottle with id `{target}` is running (`bottle ls` lists the running ones)"
-        ))),
-        ([], None) => Err(Error::usage(format!(
-            "unknown agent or bottle id `{target}`: `bottle agents` lists the agents, `bottle ls` the running bottles and their ids"
-        ))),
-        ([], Some(stopped)) => Err(Error::NotRunning(format!(
-            "bottle {} (agent `{}`) is not running: its mitmproxy container {} is {}",
-            stopped.labels.bottle_id, stopped.labels.agent, stopped.name, stopped.state
-        ))),
-        (many, _) => {
-            let ids: Vec<&str> = many.iter().map(|m| m.labels.bottle_id.as_str()).collect();
-            Err(Error::usage(format!(
-                "agent `{target}` has {} running bottles ({}): name one by its id",
-                many.len(),
-                ids.join(", ")
-            )))
+/// How often a quiet `bottle logs -f` looks for new policy changes.
+const FEED_POLL: Duration = Duration::from_millis(250);
+
+/// What the log reader hands over: a line, or the end (the stream, a read error).
+enum Fed {
+    Line(String),
+    End(Box<dyn ProgramOutput>, Option<anyhow::Error>),
+}
+
+fn read_lines(stream: Box<dyn ProgramOutput>, tx: &mpsc::Sender<Fed>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    let error = loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break None,
+            Ok(_) => {
+                if tx.send(Fed::Line(line.clone())).is_err() {
+                    return;
+                }
+            }
+            Err(e) => break Some(anyhow::Error::from(e)),
         }
+    };
+    let _ = tx.send(Fed::End(reader.into_inner(), error));
+}
+
+/// The bottle's policy changes, handed out once each, in order.
+struct PolicyFeed<'a> {
+    journal: Option<&'a PolicyJournal>,
+    changes: Vec<PolicyChange>,
+    shown: usize,
+}
+
+impl<'a> PolicyFeed<'a> {
+    fn new(journal: Option<&'a PolicyJournal>) -> PolicyFeed<'a> {
+        PolicyFeed {
+            journal,
+            changes: Vec::new(),
+            shown: 0,
+        }
+    }
+
+    /// Reads the journal again (a gone or unreadable one changes nothing).
+    fn refresh(&mut self) {
+        if let Some(Ok(Some(j))) = self.journal.map(PolicyJournal::read) {
+            self.changes = j.changes;
+        }
+    }
+
+    /// The changes not shown yet, made at or before `ts` (all of them for `None`). Pure.
+    fn due(&mut self, ts: Option<&str>) -> Vec<PolicyChange> {
+        let rest = &self.changes[self.shown.min(self.changes.len())..];
+        let n = rest
+            .iter()
+            .take_while(|c| ts.is_none_or(|t| c.at.as_str() <= t))
+            .count();
+        self.shown += n;
+        rest[..n].to_vec()
     }
 }
 
-/// Every bot-bottle mitmproxy container (running or not) that bottle created: named by
-/// the naming scheme (a launch never pins mitmproxy's name).
-fn list(engine: &dyn DockerEngine) -> Result<Vec<Mitm>, Error> {
-    let known = Known::default();
-    Ok(
-        listing::containers(engine, &[LabelFilter::role(Role::Mitmproxy)])?
-            .into_iter()
-            .filter(|c| known.owns(&c.listed()))
-            .collect(),
-    )
+/// One line per change; false when the reader went away.
+fn write_changes(out: &mut dyn Write, changes: &[PolicyChange], json: bool) -> bool {
+    for c in changes {
+        let text = if json {
+            let mut v = serde_json::json!({"bot_bottle": "policy_change", "v": 1});
+            if let (Some(o), Ok(serde_json::Value::Object(change))) =
+                (v.as_object_mut(), serde_json::to_value(c))
+            {
+                o.extend(change);
+            }
+            v.to_string()
+        } else {
+            format!(
+                "{} policy  {} {} (bottle {}-host; pipelock reloaded config sha256 {})",
+                time_of(&c.at),
+                c.change.word(),
+                c.host,
+                match c.change {
+                    ChangeKind::Added => "allow",
+                    ChangeKind::Removed => "deny",
+                },
+                &c.config_sha256[..c.config_sha256.len().min(16)]
+            )
+        };
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::naming::{Labelled, RoleLabel};
 
-    fn mitm(bottle_id: &str, agent: &str, state: ContainerState) -> Mitm {
-        Container {
-            id: format!("c-{bottle_id}"),
-            name: format!("bot-bottle-mitm-{agent}-{}", &bottle_id[..8]),
-            labels: Labelled {
-                bottle_id: bottle_id.into(),
-                agent: agent.into(),
-                role: RoleLabel::Known(Role::Mitmproxy),
-            },
-            running_for: "1 minute ago".into(),
-            state,
-        }
-    }
-
-    /// The exit codes `bottle logs` documents: 3 when the bottle is not running, 2 for a
-    /// name that is neither an agent nor a bottle, or an agent with several bottles.
     #[test]
-    fn a_bottle_that_is_not_running_is_exit_3_and_a_bad_name_exit_2() {
-        let all = [
-            mitm("0123456789abcdef", "dev", ContainerState::Running),
-            mitm("89abcdef01234567", "dev", ContainerState::Running),
-            mitm("fedcba9876543210", "web", ContainerState::Exited),
-        ];
-        let agents = |name: &str| ["dev", "web", "idle"].contains(&name);
-        let code = |target: &str| match running_one(&all, target, &agents) {
-            Ok(m) => Ok(m.labels.bottle_id.clone()),
-            Err(e) => Err((e.exit_code(), e.to_string())),
+    fn policy_changes_come_once_each_in_order_before_the_requests_that_followed_them() {
+        let change = |n: u32, at: &str| PolicyChange {
+            n,
+            at: at.into(),
+            host: format!("h{n}.example"),
+            change: ChangeKind::Added,
+            config_sha256: "4d88b3834aa7fc151841a08e".into(),
         };
-        assert_eq!(code("01234567"), Ok("0123456789abcdef".to_string()));
-        let (exit, message) = code("web").unwrap_err();
-        assert_eq!(exit, 3);
-        assert!(message.ends_with("is exited"), "{message}");
-        assert_eq!(code("idle").unwrap_err().0, 3);
-        assert_eq!(code("0000000000000000").unwrap_err().0, 3);
-        assert_eq!(code("nobody").unwrap_err().0, 2);
-        let (exit, message) = code("dev").unwrap_err();
-        assert_eq!(exit, 2);
-        assert!(message.contains("2 running bottles"), "{message}");
+        let mut feed = PolicyFeed::new(None);
+        feed.changes = vec![
+            change(1, "2026-12-04T23:10:01.000Z"),
+            change(2, "2026-12-04T23:10:05.000Z"),
+        ];
+        assert!(feed.due(Some("2026-12-04T23:10:00.500Z")).is_empty());
+        assert_eq!(feed.due(Some("2026-12-04T23:10:02.000Z")).len(), 1);
+        assert!(feed.due(Some("2026-12-04T23:10:02.000Z")).is_empty());
+        let rest = feed.due(None);
+        assert_eq!(rest[0].n, 2);
+        assert!(feed.due(None).is_empty());
+        let mut out = Vec::new();
+        assert!(write_changes(&mut out, &rest, false));
+        assert!(write_changes(&mut out, &rest, true));
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "23:10:05.000 policy  added h2.example (bottle allow-host; pipelock reloaded config sha256 4d88b3834aa7fc15)"
+        );
+        let v: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!(
+            (
+                v["bot_bottle"].as_str(),
+                v["host"].as_str(),
+                v["change"].as_str()
+            ),
+            (Some("policy_change"), Some("h2.example"), Some("added"))
+        );
     }
 }

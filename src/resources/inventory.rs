@@ -52,12 +52,21 @@ impl Inventory {
     /// container, not only what [`Inventory::owned`] keeps: a bottle whose agent has a
     /// pinned name is running, and only its launch record (another user's, maybe) knows
     /// that name.
-    pub fn table(&self) -> String {
+    ///
+    /// `live`: each bottle's live approvals (`bottle allow-host`), by bottle id.
+    pub fn table(&self, live: &BTreeMap<String, Vec<String>>) -> String {
         let mut bottles: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
         for c in &self.containers {
             bottles.entry(&c.labels.bottle_id).or_default().push(c);
         }
-        let mut table = Table::new(["AGENT", "ID", "AGE", "CONTAINERS"]);
+        let mut table = Table::new([
+            "AGENT",
+            "ID",
+            "AGE",
+            "LIVE APPROVALS",
+            "PORTS",
+            "CONTAINERS",
+        ]);
         for (id, rows) in bottles {
             let agent = rows
                 .iter()
@@ -68,10 +77,26 @@ impl Inventory {
                 .iter()
                 .map(|c| format!("{} ({}, {})", c.name, c.labels.role, c.state))
                 .collect();
+            // The forwarder's label: `127.0.0.1:8080->5173`, host port to agent port.
+            let ports: Vec<&str> = rows
+                .iter()
+                .filter(|c| c.labels.role == RoleLabel::Known(Role::Forwarder))
+                .flat_map(|c| c.ports.split(',').filter(|p| !p.is_empty()))
+                .collect();
+            let approvals = live
+                .get(id)
+                .filter(|hosts| !hosts.is_empty())
+                .map_or_else(|| "-".to_string(), |hosts| hosts.join(","));
             table.row([
                 agent.labels.agent.clone(),
                 id.to_string(),
                 agent.running_for.trim_end_matches(" ago").to_string(),
+                approvals,
+                if ports.is_empty() {
+                    "-".to_string()
+                } else {
+                    ports.join(", ")
+                },
                 containers.join(", "),
             ]);
         }
@@ -156,29 +181,46 @@ mod tests {
             labels: labels(id, "dev", role),
             running_for: "5 minutes ago".into(),
             state: ContainerState::Running,
+            ports: String::new(),
         }
     }
 
     #[test]
     fn table_groups_containers_by_bottle() {
+        let mut forwarder = row("bot-bottle-fwd-dev-1", "1111", "forwarder");
+        forwarder.ports = "127.0.0.1:8080->5173,127.0.0.1:3000->3000".into();
         let inv = Inventory {
             containers: vec![
                 row("bot-bottle-pipelock-dev-1", "1111", "pipelock"),
                 row("bot-bottle-dev-1", "1111", "agent"),
+                forwarder,
                 row("bot-bottle-dev-2", "2222", "agent"),
             ],
             ..Inventory::default()
         };
-        let table = inv.table();
+        let live = BTreeMap::from([(
+            "1111".to_string(),
+            vec!["denied.test".to_string(), "*.pypi.org".to_string()],
+        )]);
+        let table = inv.table(&live);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains(" denied.test,*.pypi.org "), "{table}");
+        assert!(lines[2].contains(" - "), "{table}");
         assert!(
             lines[1].starts_with("dev")
                 && lines[1].contains("1111")
                 && lines[1].contains("5 minutes")
         );
         assert!(lines[1].contains("bot-bottle-pipelock-dev-1 (pipelock, running)"));
-        assert!(lines[2].contains("2222"));
+        assert!(
+            lines[1].contains("127.0.0.1:8080->5173, 127.0.0.1:3000->3000"),
+            "{table}"
+        );
+        assert!(
+            lines[2].contains("2222") && lines[2].contains(" - "),
+            "{table}"
+        );
     }
 
     #[test]

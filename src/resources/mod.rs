@@ -3,3 +3,4 @@
 
 pub mod cleanup;
 pub mod inventory;
+pub mod running_bottle;

@@ -56,6 +56,8 @@ pub enum Entry {
 pub struct LaunchRecord {
     path: PathBuf,
     env_file: PathBuf,
+    /// The launch's policy journal (`PolicyJournal`), removed with the record.
+    policy: PathBuf,
     file: Mutex<std::fs::File>,
 }
 
@@ -72,6 +74,7 @@ impl LaunchRecord {
         let record = LaunchRecord {
             path,
             env_file: dir.env_file(bottle_id),
+            policy: dir.policy_file(bottle_id),
             file: Mutex::new(file),
         };
         record.note(&Entry::Launch {
@@ -102,12 +105,15 @@ impl LaunchRecord {
             .with_context(|| format!("cannot write the launch record {}", self.path.display()))
     }
 
-    /// The launch left nothing behind: the record goes too.
+    /// The launch left nothing behind: the policy journal and the record go too.
     pub fn remove(&self) -> std::io::Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        for path in [&self.policy, &self.path] {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
+        Ok(())
     }
 }
 

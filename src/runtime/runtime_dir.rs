@@ -1,4 +1,5 @@
-//! `RuntimeDir`: the per-user directory that holds each launch's env-file and record:
+//! `RuntimeDir`: the per-user directory that holds each launch's env-file, record and
+//! policy journal:
 //! `$XDG_RUNTIME_DIR/bot-bottle` (when that variable is an absolute path), else
 //! `/tmp/bot-bottle-<uid>`. Created 0700; an existing one is used only when it is a real
 //! directory (not a symlink) owned by this uid that nobody else may enter. I/O.
@@ -17,6 +18,8 @@ pub struct RuntimeDir {
 const ENV_SUFFIX: &str = ".env";
 /// The record of a launch: `<dir>/<bottle id>.record` (JSON lines).
 const RECORD_SUFFIX: &str = ".record";
+/// The live policy journal of a launch: `<dir>/<bottle id>.policy` (JSON lines).
+const POLICY_SUFFIX: &str = ".policy";
 
 impl RuntimeDir {
     /// Where the directory is for this environment and uid. Pure.
@@ -69,14 +72,19 @@ impl RuntimeDir {
         self.path.join(format!("{bottle_id}{RECORD_SUFFIX}"))
     }
 
-    /// The bottle ids that have a record or an env-file here, sorted.
+    pub fn policy_file(&self, bottle_id: &str) -> PathBuf {
+        self.path.join(format!("{bottle_id}{POLICY_SUFFIX}"))
+    }
+
+    /// The bottle ids that have a record, an env-file or a policy journal here, sorted.
     pub fn bottle_ids(&self) -> std::io::Result<Vec<String>> {
         let mut ids = Vec::new();
         for entry in std::fs::read_dir(&self.path)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
             let id = name
                 .strip_suffix(RECORD_SUFFIX)
-                .or_else(|| name.strip_suffix(ENV_SUFFIX));
+                .or_else(|| name.strip_suffix(ENV_SUFFIX))
+                .or_else(|| name.strip_suffix(POLICY_SUFFIX));
             if let Some(id) = id.filter(|id| is_bottle_id(id)) {
                 ids.push(id.to_string());
             }

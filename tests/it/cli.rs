@@ -213,6 +213,46 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert_eq!(unknown.code, 2);
 }
 
+/// Issue 20: a bad host is exit 2 before Docker is asked anything (here, `docker` is not
+/// even on the PATH), and names what is accepted.
+#[test]
+fn allow_host_checks_its_hosts_before_anything_else() {
+    let t = Test::new().env("PATH", "/nonexistent");
+    for (host, says) in [
+        ("10.0.0.5", "IP address"),
+        ("[fd00::1]", "IP address"),
+        ("https://pypi.org", "scheme"),
+        ("pypi.org/simple", "path"),
+        ("pypi.org:443", "port"),
+        ("*", "bare `*`"),
+        ("py*.org", "wildcard"),
+        ("localhost", "single label"),
+    ] {
+        let r = t.run(&["allow-host", "agent", "registry.npmjs.org", host]);
+        assert_eq!(r.code, 2, "{host}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(says) && r.stderr.contains("nothing changed"),
+            "{host}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty());
+    }
+    assert_eq!(t.run(&["deny-host", "agent", "10.0.0.5"]).code, 2);
+    assert_eq!(
+        t.run(&["allow-host", "agent"]).code,
+        2,
+        "a host is required"
+    );
+    // A good host gets past the check, to the engine (absent here).
+    let r = t.run(&["allow-host", "agent", "registry.npmjs.org"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no Docker engine answers"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn images_status_and_verify_explain_what_is_missing() {
     // No Docker needed: `verify` without streams must name the variables it wanted.
@@ -338,6 +378,40 @@ fn a_working_directory_agent_runs_only_once_its_manifest_is_allowed() {
             .contains("bottles may only be declared in your user manifest"),
         "{}",
         bad.stderr
+    );
+}
+
+/// Issue 24: a host port already taken stops `bottle run -p` with exit 2 before Docker is
+/// asked anything (no engine here at all); `bottle info` shows an agent's ports.
+#[test]
+fn a_host_port_in_use_stops_the_launch_before_anything_starts() {
+    let t = Test::new()
+        .user_file(r#"{"agents": {"web": {"ports": [5173, "8080:3000"]}}}"#)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("BOT_BOTTLE_AGENT_IMAGE", "agent:test")
+        .env("BOT_BOTTLE_PIPELOCK_IMAGE", "pipelock:test")
+        .env("BOT_BOTTLE_MITMPROXY_IMAGE", "mitmproxy:test");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let before = t.files();
+    let run = t.run(&["run", "-p", &format!("{port}:3000"), "web", "--", "true"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "bottle: error: -p: host port {port} is in use on 127.0.0.1"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Docker engine"), "{}", run.stderr);
+    assert_eq!(t.files(), before, "nothing written");
+    drop(taken);
+    let info = t.run(&["info", "web"]);
+    assert!(
+        info.stdout
+            .contains("ports:   http://127.0.0.1:5173 -> agent port 5173, http://127.0.0.1:8080 -> agent port 3000"),
+        "{}",
+        info.stdout
     );
 }
 

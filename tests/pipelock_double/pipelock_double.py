@@ -54,11 +54,18 @@ What it follows (v2.3.0 file in brackets)
 - Logs [internal/audit/logger.go]: zerolog-style JSON lines on stdout, pipelock's event names
   and fields (forward_http, blocked, header_dlp, body_dlp, anomaly, response_scan, redirect,
   tunnel_open, tunnel_close, error, startup, config_reload).
-- Reload [internal/config/reload.go]: SIGHUP or a change of the file re-reads it; a bad file
-  keeps the old config.
+- Reload [internal/config/reload.go, internal/cli/runtime/server.go Reload,
+  internal/config/reloadwarn.go]: SIGHUP or a change of the file re-reads it; a bad file keeps
+  the old config (`pipelock: config reload failed: …` on stderr); the same file again within
+  2 s is skipped; in strict mode a reload that weakens the config (mode, enforce, DLP
+  patterns, body or response scanning, seed phrases, SSRF: trusted_domains or
+  ssrf.ip_allowlist added, internal emptied, forward proxy off) is rejected (`error` event,
+  method CONFIG_RELOAD, `rejected: security downgrade from strict mode`); widening
+  api_allowlist is not a downgrade. Connections in flight keep going; success logs
+  `config_reload` with the new file's SHA-256.
 
 Differences from pipelock v2.3.0 (none matters to bot-bottle; docs/pipelock.md says why)
-- JSON-as-YAML only (above). Keys of features bot-bottle does not use (MCP, WebSocket proxy,
+- JSON-as-YAML only (above), with YAML `#` comment lines. Keys of features bot-bottle does not use (MCP, WebSocket proxy,
   TLS interception, kill switch, emit, sandbox, agents, canary tokens, address protection,
   session profiling, adaptive enforcement, taint, redaction, suppress, browser shield, media
   policy, scan API, data budget, ...) are accepted and type-checked but their features are not
@@ -864,7 +871,16 @@ class _JSONParser:
         raise ConfigError(f"yaml: line {self.line()}: {what}")
 
     def skip(self):
-        self.pos = self._ws.match(self.text, self.pos).end()
+        # Whitespace, and YAML comments: `#` at a line's start or after whitespace, to the
+        # end of the line (bot-bottle's live configs start with one).
+        while True:
+            self.pos = self._ws.match(self.text, self.pos).end()
+            at_gap = self.pos == 0 or self.text[self.pos - 1] in " \t\r\n"
+            if self.text.startswith("#", self.pos) and at_gap:
+                end = self.text.find("\n", self.pos)
+                self.pos = len(self.text) if end < 0 else end
+                continue
+            return
 
     def parse(self):
         self.skip()
@@ -4224,6 +4240,50 @@ def make_ssl_ctx():
     return ctx
 
 
+def reload_warnings(old, new):
+    """config/reloadwarn.go ValidateReload, for the keys the double implements: what a reload
+    would weaken. In strict mode any of them rejects the reload (server.go:1340-1345)."""
+    out = []
+    rank = {"strict": 3, "balanced": 2, "audit": 1}
+    if rank.get(new.mode, 0) < rank.get(old.mode, 0):
+        out.append(("mode", f"mode downgraded from {old.mode} to {new.mode}"))
+    new_names = {p["name"]: p.get("regex") for p in new.dlp_patterns}
+    removed = [p["name"] + ("" if p["name"] not in new_names else " (regex changed)")
+               for p in old.dlp_patterns
+               if p["name"] not in new_names or new_names[p["name"]] != p.get("regex")]
+    if removed:
+        out.append(("dlp.patterns", "DLP patterns removed or regex-swapped on reload: " + ", ".join(removed)))
+    if old.internal_raw and not new.internal_raw:
+        out.append(("internal", "internal CIDR list emptied — SSRF protection disabled"))
+    if old.enforce and not new.enforce:
+        out.append(("enforce", "enforcement disabled — switching to detect-only mode"))
+    if old.response_enabled and not new.response_enabled:
+        out.append(("response_scanning.enabled", "response scanning disabled"))
+    if old.forward_proxy and not new.forward_proxy:
+        out.append(("forward_proxy.enabled", "forward proxy disabled"))
+    old_trusted = {d.lower() for d in old.trusted_domains_raw}
+    added = [d for d in new.trusted_domains_raw if d.lower() not in old_trusted]
+    if added:
+        out.append(("trusted_domains", f"trusted domains added: {', '.join(added)} — SSRF internal-IP "
+                    "check bypassed for these hosts"))
+    old_ips = set(old.ip_allowlist_raw)
+    grown = [c for c in new.ip_allowlist_raw if c not in old_ips]
+    if grown:
+        out.append(("ssrf.ip_allowlist", f"SSRF IP allowlist expanded: {', '.join(grown)} — SSRF check "
+                    "bypassed for these IP ranges"))
+    if old.body_enabled and not new.body_enabled:
+        out.append(("request_body_scanning.enabled", "request body scanning disabled"))
+    if old.seed_enabled and not new.seed_enabled:
+        out.append(("seed_phrase_detection.enabled", "seed phrase detection disabled"))
+    if old.seed_verify and not new.seed_verify:
+        out.append(("seed_phrase_detection.verify_checksum", "seed phrase checksum verification disabled — "
+                    "increased false positive risk"))
+    if old.seed_min_words and new.seed_min_words and new.seed_min_words < old.seed_min_words:
+        out.append(("seed_phrase_detection.min_words", f"seed phrase min_words decreased from "
+                    f"{old.seed_min_words} to {new.seed_min_words}"))
+    return out
+
+
 def load(path, mode):
     cfg = Config(path, mode)
     for key in cfg.unimplemented:
@@ -4253,19 +4313,35 @@ def cmd_run(args):
     State.ssl_ctx = make_ssl_ctx()
     install(cfg)
 
+    last_reload = {"hash": None, "at": 0.0}
+    reload_lock = threading.Lock()
+
     def reload(*_):                                   # config/reload.go tryReload
         try:
             new = load(args.config, args.mode)
         except ConfigError as e:
             sys.stderr.write(f"pipelock: config reload failed: {e}\n")
             return
-        if not State.cfg.forward_proxy and new.forward_proxy:      # server.go:1183
-            State.log.error({"method": "CONFIG_RELOAD", "resource": args.config},
-                            "rejected: forward proxy cannot be enabled via reload (requires restart)")
-            return
-        with State.lock:
-            install(new)
-        State.log.config_reload("success", f"mode={new.mode}", new.hash)
+        with reload_lock:                             # server.go Reload (one at a time)
+            old = State.cfg
+            if not old.forward_proxy and new.forward_proxy:        # server.go:1183
+                State.log.error({"method": "CONFIG_RELOAD", "resource": args.config},
+                                "rejected: forward proxy cannot be enabled via reload (requires restart)")
+                return
+            # fsnotify + SIGHUP stacking: the same hash within 2 s is skipped (server.go:213)
+            if new.hash == last_reload["hash"] and time.monotonic() - last_reload["at"] < 2:
+                return
+            warnings = reload_warnings(old, new)      # config/reloadwarn.go ValidateReload
+            for field, message in warnings:
+                sys.stderr.write(f"WARNING: config reload: {field} - {message}\n")
+            if old.mode == "strict" and warnings:     # server.go:1340-1345
+                State.log.error({"method": "CONFIG_RELOAD", "resource": args.config},
+                                "rejected: security downgrade from strict mode")
+                return
+            with State.lock:
+                install(new)                          # a new scanner: open connections go on
+            last_reload.update(hash=new.hash, at=time.monotonic())
+            State.log.config_reload("success", f"mode={new.mode}", new.hash)
 
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload, daemon=True).start())
     def stop(*_):
@@ -4287,7 +4363,7 @@ def cmd_run(args):
                 time.sleep(0.1)
                 reload()
             last = sig
-            time.sleep(0.5)
+            time.sleep(0.1)
 
     threading.Thread(target=watch, daemon=True).start()
     host, _, port = listen.rpartition(":")

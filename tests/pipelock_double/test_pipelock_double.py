@@ -250,3 +250,69 @@ def test_knobs_are_not_secrets(tmp_path, monkeypatch):
     f = tmp_path / "c.json"
     f.write_text(json.dumps(BASE))
     assert all("aVeryLong" not in s for s in pd.Config(str(f)).env_secrets)
+
+
+def test_reload_in_place_like_pipelock(tmp_path, origin):
+    """reload.go + server.go Reload: a config renamed into place is loaded (a YAML comment line
+    first, as bot-bottle writes it) and logged as config_reload with its SHA-256; a request in
+    flight is not cut; in strict mode a reload that adds trusted_domains is rejected and the
+    old config stays; a broken file keeps the old config too."""
+    import hashlib
+    oport, seen = origin
+    cfg = tmp_path / "pipelock.yaml"
+    base = {**BASE, "trusted_domains": ["*.allowed.test", "denied.test"]}
+    cfg.write_text(json.dumps(base))
+    port = free_port()
+    p = subprocess.Popen([PY, str(DOUBLE), "run", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    lines, errs = [], []
+    threading.Thread(target=lambda: lines.extend(iter(p.stdout.readline, "")), daemon=True).start()
+    threading.Thread(target=lambda: errs.extend(iter(p.stderr.readline, "")), daemon=True).start()
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        url = f"http://denied.test:{oport}/x"
+        assert req(port, "GET", url)[2] == "blocked: domain not in allowlist: denied.test\n"
+        # a kept-alive connection opened before the reload
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        kept.request("GET", f"http://allowed.test:{oport}/a")
+        assert kept.getresponse().read() == b"hello\n"
+
+        def put(text):
+            new = tmp_path / "pipelock.yaml.new"
+            new.write_text(text)
+            os.rename(new, cfg)
+
+        def wait_for(pred, what):
+            for _ in range(100):
+                if pred():
+                    return
+                time.sleep(0.05)
+            raise AssertionError(f"{what}: stdout {lines} stderr {errs}")
+
+        text = "# bot-bottle live policy: change 1\n" + json.dumps(
+            {**base, "api_allowlist": ["*.allowed.test", "denied.test"]}, indent=2)
+        put(text)
+        want = hashlib.sha256(text.encode()).hexdigest()
+        wait_for(lambda: any('"config_reload"' in l and want in l for l in lines), "no config_reload")
+        assert req(port, "GET", url)[:3:2] == (200, "hello\n")
+        kept.request("GET", f"http://allowed.test:{oport}/b")
+        assert kept.getresponse().read() == b"hello\n", "the open connection goes on"
+
+        wider = json.dumps({**base, "api_allowlist": ["*.allowed.test"],
+                            "trusted_domains": ["*.allowed.test", "denied.test", "more.test"]})
+        put(wider)
+        wait_for(lambda: any("security downgrade from strict mode" in l for l in lines), "not rejected")
+        assert any("trusted domains added: more.test" in e for e in errs), errs
+        assert req(port, "GET", url)[0] == 200, "the old config stays"
+        put("{not json")
+        wait_for(lambda: any("pipelock: config reload failed:" in e for e in errs), "no failure line")
+        assert req(port, "GET", url)[0] == 200
+    finally:
+        p.terminate()
+        p.wait(5)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .encodings import MIN_SCAN_LEN, encoded_forms
 from .git_push import PushPolicy, PushPolicyError, parse_policy
+from .host_labels import HostLabels
 from .hosts import HOST_PATTERN, host_matches, norm_host, parse_hostport
 from .model_lane.config import ModelLane, ModelLaneError, parse_allowlist, parse_model_lane
 from .rules import Rule, RulesError, parse_rules
@@ -68,6 +69,9 @@ class Config:
     git_push: PushPolicy | None = None  # which refs a git push may update (git_push.py)
     allowlist: tuple[str, ...] = ()  # the bottle's whole egress allowlist (the model lane's egress checks)
     model_lane: ModelLane | None = None  # None: no model lane, every request takes the web lane
+    bottle_id: str | None = None  # named in the allowlist block's hint (allowlist_hint.py)
+    # names under the allowlist's wildcard entries that carry data, and the new-name cap
+    host_labels: HostLabels = field(default_factory=lambda: HostLabels([], frozenset()))
 
     @property
     def pipelock_text(self) -> str:
@@ -108,7 +112,8 @@ def parse_config(data, environ, source: str = "") -> Config:
     """Validate the addon config (design.md schema v1). Raises ConfigError(field, msg)."""
     _expect(isinstance(data, dict), "(top level)", "must be a JSON object")
     known_keys = {"version", "pipelock", "max_body_bytes", "body_budget_bytes", "sidecars",
-                  "credentials", "guarded", "unscanned_headers", "rules", "git_push", "allowlist", "model_lane"}
+                  "credentials", "guarded", "unscanned_headers", "rules", "git_push", "allowlist", "model_lane",
+                  "bottle_id"}
     unknown = sorted(set(data) - known_keys)
     _expect(not unknown, unknown[0] if unknown else "", "unknown key")
     _expect("version" in data, "version", "is required")
@@ -204,6 +209,9 @@ def parse_config(data, environ, source: str = "") -> Config:
         raise ConfigError(e.where, e.msg) from None
     if model_lane is not None:
         sc.add(norm_host(model_lane.pipelock[0]))
+    bottle_id = data.get("bottle_id")
+    _expect(bottle_id is None or (isinstance(bottle_id, str) and re.fullmatch(r"[0-9a-f]{8,64}", bottle_id)
+                                  is not None), "bottle_id", f"must be the bottle's id (hex digits), got {bottle_id!r}")
 
     known = []
     for c in creds:
@@ -213,7 +221,8 @@ def parse_config(data, environ, source: str = "") -> Config:
         if len(value) >= MIN_SCAN_LEN:
             known.append(Known("guarded", name, encoded_forms(value)))
     return Config(pipelock, max_body, budget, frozenset(sc), creds, guarded, unscanned, known, source,
-                  rules=rules, git_push=git_push, allowlist=allowlist, model_lane=model_lane)
+                  rules=rules, git_push=git_push, allowlist=allowlist, model_lane=model_lane,
+                  bottle_id=bottle_id, host_labels=HostLabels.from_allowlist(allowlist))
 
 
 def parse_policy_keys(data: dict) -> tuple[list[Rule], PushPolicy | None]:

@@ -20,6 +20,7 @@ class FlowState:
     bytes_down: int = 0
     credentials: list[str] = field(default_factory=list)
     retargeted: bool = False
+    pipelock_said: str | None = None  # pipelock's answer before the addon added to it
     logged: bool = False
     lane: str = "web"  # "model": a provider's API host (model_lane/), judged by the model lane's policy
     redactions: dict = field(default_factory=dict)  # model lane: class -> count of `<redacted:CLASS>`
