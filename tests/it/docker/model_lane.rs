@@ -298,7 +298,8 @@ fn check_placeholders(bodies: &[Value], all: &str, secret: &str, key: &str) {
             assert!(
                 text.contains(placeholder),
                 "session {step}: a turn without {placeholder}: …{}",
-                text.get(at..(at + 3000).min(text.len())).unwrap_or_default()
+                text.get(at..(at + 3000).min(text.len()))
+                    .unwrap_or_default()
             );
         }
     }
