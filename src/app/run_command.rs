@@ -13,10 +13,12 @@ use crate::launch::executor::{self, Ending, LaunchInput};
 use crate::launch::host_ports;
 use crate::launch::launch_values::LaunchValues;
 use crate::launch::supervisor::Restart;
+use crate::naming::Role;
 use crate::plan::planner;
 use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::undo::Undo;
+use crate::policy::reapply::reapply;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
@@ -96,6 +98,14 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
             reporter.before_teardown(engine, registered, ending, restarts)
         };
+    // A restarted web pipelock starts from the launch's config: the live policy again.
+    let after_restart = |engine: &dyn DockerEngine, role: Role| -> anyhow::Result<Option<String>> {
+        if role != Role::Pipelock {
+            return Ok(None);
+        }
+        Ok(reapply(engine, &journal)?
+            .map(|n| format!("pipelock has the live policy again ({n} change(s))")))
+    };
     let input = LaunchInput {
         env_file_text: &env_file_text,
         slots: SlotValues::default()
@@ -105,6 +115,7 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         record: &record,
         // With -q and no --report nobody reads the summary: no `docker logs` at teardown.
         before_teardown: (!cli.quiet || args.report.is_some()).then_some(&before_teardown),
+        after_restart: Some(&after_restart),
     };
     // The URLs are said once their servers answer, whenever that is in the session.
     let stop = AtomicBool::new(false);
