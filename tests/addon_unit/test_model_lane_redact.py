@@ -229,3 +229,25 @@ def test_patterns_fold_case_as_pipelock_does():
             "GHP_" + "a1B2" * 9 + " SK_TEST_4eC39HqLyjWDarjtT1zdp7dc")
     out = result_text(sent(new_judge().judge(body_of(claude_request([text])))), 0)
     assert out == "<redacted:private-key>\n<redacted:github-token> <redacted:stripe-key>", out
+
+
+def test_the_cache_is_safe_across_threads():
+    # large bodies are judged in worker threads at once (bottle_verdict.off_loop)
+    import threading
+    jj = new_judge(cache_bytes=256 * 1024)
+    errors = []
+
+    def worker(k):
+        try:
+            for i in range(40):
+                j = jj.judge(body_of(claude_request([f"{AWS_ID} {k} {i} " + "q" * 3000])))
+                assert j.redactions == {"aws-access-id": 1}
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors and 0 < jj.cache.used <= 256 * 1024
+    assert jj.cache.used == sum(v.cost for v in jj.cache._d.values())
