@@ -166,6 +166,14 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
     let ls = t.run(&["ls"]);
     let row = ls.stdout.lines().find(|l| l.contains(&id)).unwrap_or("");
     assert!(row.contains(" denied.test "), "{}", ls.stdout);
+    let info = t.run(&["info", AGENT]);
+    assert!(
+        info.stdout.contains(&format!(
+            "running bottle {id}: live approvals (bottle allow-host): denied.test (since "
+        )),
+        "{}",
+        info.stdout
+    );
     let logs = t.run(&["logs", AGENT]);
     assert!(
         logs.stdout
