@@ -29,6 +29,9 @@ pub enum Error {
     },
     /// Anything else that failed at run time (with its context): exit 1.
     Failed(anyhow::Error),
+    /// A sidecar kept dying during the session (more restarts than the limit within its
+    /// window, or one that could not be restarted); the bottle was torn down: exit 4.
+    SidecarFailed(String),
 }
 
 impl Error {
@@ -43,6 +46,7 @@ impl Error {
             Error::NotRunning(_) => exit_code::NOT_RUNNING,
             Error::Interrupted { signal } => exit_code::INTERRUPTED_BASE + signal,
             Error::Docker { .. } | Error::Failed(_) => exit_code::FAILURE,
+            Error::SidecarFailed(_) => exit_code::SIDECAR_FAILED,
         }
     }
 
@@ -60,6 +64,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(message) | Error::NotRunning(message) => f.write_str(message),
+            Error::SidecarFailed(why) => write!(f, "{why}; the bottle was torn down"),
             Error::Manifest(e) => write!(f, "{e}"),
             Error::Interrupted { signal } => write!(f, "interrupted by {}", signal_name(*signal)),
             Error::Docker {
@@ -167,11 +172,12 @@ mod tests {
             },
             docker,
             failed,
+            Error::SidecarFailed("pipelock died 6 times within 60s".into()),
         ]
         .iter()
         .map(Error::exit_code)
         .collect();
-        assert_eq!(codes, [2, 2, 3, 130, 143, 129, 1, 1]);
+        assert_eq!(codes, [2, 2, 3, 130, 143, 129, 1, 1, 4]);
         assert_eq!(
             Error::Interrupted {
                 signal: libc::SIGINT

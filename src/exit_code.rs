@@ -11,3 +11,6 @@ pub const USAGE: i32 = 2;
 pub const NOT_RUNNING: i32 = 3;
 /// A signal (SIGINT, SIGTERM, SIGHUP) ended the launch: 128 + its number (130, 143, 129).
 pub const INTERRUPTED_BASE: i32 = 128;
+/// `bottle run`: a sidecar kept dying during the session (more restarts than the limit
+/// within its window, or one that could not be restarted); the bottle was torn down.
+pub const SIDECAR_FAILED: i32 = 4;

@@ -38,8 +38,9 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
   did not put it -> refusal before anything is sent; headers pipelock skips are scanned here.
 - Requests to pipelock ask for `Accept-Encoding: identity`.
 - One JSON log line per request on stdout (flushed); mitmdump's own flow output is off.
-- pipelock unreachable -> 502 naming pipelock ("... bot-bottle fails closed, the request
-  was not sent"), from the connection error path (no probe connection).
+- pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
+  bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
+  error path (no probe connection).
 """
 
 import asyncio
@@ -446,8 +447,8 @@ class BottleVerdict:
             # The request has been handed to pipelock: its body is no longer needed.
             flow.request.data.content = b""
         resp = flow.response
-        if resp is None or st.refused is not None:
-            return
+        if resp is None or st.refused is not None or flow.error is not None:
+            return  # the addon's own answer (a refusal, pipelock unavailable): not streamed
         if may_be_pipelock_verdict(resp.status_code, resp.headers.get("content-type", ""),
                                    resp.headers.get("content-length", "")):
             return  # small text answer: buffered, so the log can quote it
@@ -536,6 +537,11 @@ class BottleVerdict:
             return
         data.server.error = f"pipelock at {which[0]}:{which[1]} is unreachable ({err}); {PIPELOCK_DOWN_MARK}"
         log.warning("bottle_verdict: %s", data.server.error)
+
+    @staticmethod
+    def pipelock_unavailable(error: str) -> http.Response:
+        """The answer to a request whose connection to pipelock failed (mitm_patches)."""
+        return to_response(refusals.pipelock_unavailable(error))
 
     def client_disconnected(self, client) -> None:
         self.tickets.pop(client.id, None)

@@ -4,14 +4,18 @@
    on_body_chunk before it is buffered, which counts it against the per-request limit and the
    memory budget and can drop it (a refused request's body is read, not buffered).
 2. ConnectionHandler.server_event: when a connection to pipelock fails, the error text the
-   client gets (mitmproxy's 502) is the addon's fail-closed wording, which its
-   server_connect_error hook put on the connection, instead of the bare OS error.
+   flow carries is the addon's fail-closed wording, which its server_connect_error hook put
+   on the connection, instead of the bare OS error.
+3. HttpStream.handle_protocol_error: that failure (and only it) is answered as the addon's
+   own 503 `pipelock_unavailable` refusal (addon.pipelock_unavailable), sent like any
+   response an addon sets, instead of mitmproxy's 502 error page or an HTTP/2 stream reset.
 
 Checked by the tests on every mitmproxy update (tests/addon/test_memory.py, the pipelock-down
 tests): if mitmproxy renames or reshapes these, they fail.
 """
 
 from bot_bottle_addon.request_log import PIPELOCK_DOWN_MARK
+from mitmproxy import flow as mflow
 from mitmproxy.proxy import events as mevents
 from mitmproxy.proxy import server as mserver
 from mitmproxy.proxy.layers import http as mhttp
@@ -27,18 +31,20 @@ class _Gate:
 
 
 def install(addon) -> None:
-    """Install both wrappers (once per process); body chunks go to `addon.on_body_chunk`."""
-    _wrap_request_body(addon)
+    """Install the wrappers (once per process); body chunks go to `addon.on_body_chunk`, a
+    failed connection to pipelock to `addon.pipelock_unavailable`."""
+    gate = _wrap_request_body(addon)
     _wrap_server_event()
+    _wrap_protocol_error(gate)
 
 
-def _wrap_request_body(addon) -> None:
+def _wrap_request_body(addon) -> _Gate:
     stream_cls = mhttp.HttpStream
     current = stream_cls.state_consume_request_body
     gate = getattr(current, "_bot_bottle_gate", None)
     if gate is not None:
         gate.addon = addon
-        return
+        return gate
     gate = _Gate(addon)
     orig_consume = current
 
@@ -50,6 +56,32 @@ def _wrap_request_body(addon) -> None:
 
     state_consume_request_body._bot_bottle_gate = gate
     stream_cls.state_consume_request_body = state_consume_request_body
+    return gate
+
+
+def _wrap_protocol_error(gate: _Gate) -> None:
+    stream_cls = mhttp.HttpStream
+    orig = stream_cls.handle_protocol_error
+    if getattr(orig, "_bot_bottle", False):
+        return
+
+    def handle_protocol_error(self, event):
+        pipelock_down = (isinstance(event, mhttp.ResponseProtocolError)
+                         and event.code == mhttp.ErrorCode.CONNECT_FAILED
+                         and PIPELOCK_DOWN_MARK in (event.message or "")
+                         and self.flow.response is None and gate.addon is not None)
+        if not pipelock_down:
+            yield from orig(self, event)
+            return
+        # The flow's error says what happened (the request log's `failed` line); the client
+        # gets an ordinary response, through the same hooks as one an addon sets.
+        self.flow.error = mflow.Error(event.message)
+        self.flow.response = gate.addon.pipelock_unavailable(event.message)
+        yield mhttp.HttpResponseHeadersHook(self.flow)
+        yield from self.send_response()
+
+    handle_protocol_error._bot_bottle = True
+    stream_cls.handle_protocol_error = handle_protocol_error
 
 
 def _wrap_server_event() -> None:

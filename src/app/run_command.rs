@@ -11,6 +11,7 @@ use crate::host_snapshot::HostSnapshot;
 use crate::launch::bottle_ca::BottleCa;
 use crate::launch::executor::{self, Ending, LaunchInput};
 use crate::launch::launch_values::LaunchValues;
+use crate::launch::supervisor::Restart;
 use crate::plan::planner;
 use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
@@ -86,9 +87,10 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         file: args.report.clone(),
         journal: Some(&journal),
     };
-    let before_teardown = |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending| {
-        reporter.before_teardown(engine, registered, ending)
-    };
+    let before_teardown =
+        |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
+            reporter.before_teardown(engine, registered, ending, restarts)
+        };
     let input = LaunchInput {
         env_file_text: &env_file_text,
         slots: SlotValues::default()

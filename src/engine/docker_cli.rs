@@ -4,7 +4,7 @@
 //! that spawns processes. I/O.
 
 use crate::engine::call::{Call, Mode};
-use crate::engine::docker_engine::DockerEngine;
+use crate::engine::docker_engine::{DockerEngine, Following};
 use crate::engine::finished::Finished;
 use crate::engine::in_flight::InFlight;
 use crate::engine::program_output::ProgramOutput;
@@ -138,7 +138,7 @@ impl DockerEngine for DockerCli {
             .reader()
             .with_context(|| format!("cannot start {}", program.display()))?;
         Ok(Box::new(StreamOutput {
-            reader,
+            reader: Arc::new(reader),
             program: program.display().to_string(),
         }))
     }
@@ -154,9 +154,33 @@ impl DockerEngine for DockerCli {
             .reader()
             .context("cannot start `docker`: is it installed and on PATH?")?;
         Ok(Box::new(StreamOutput {
-            reader,
+            reader: Arc::new(reader),
             program: call.shown.clone(),
         }))
+    }
+
+    /// In bottle's process group, like `stream`; not registered in flight: the caller
+    /// stops it.
+    fn follow(&self, call: &Call) -> Result<Following> {
+        self.show(&call.shown);
+        let expr = self.pass_env(duct::cmd("docker", &call.args), call)?;
+        let reader = expr
+            .stdin_null()
+            .stderr_capture()
+            .unchecked()
+            .reader()
+            .context("cannot start `docker`: is it installed and on PATH?")?;
+        let reader = Arc::new(reader);
+        let killer = reader.clone();
+        Ok(Following {
+            output: Box::new(StreamOutput {
+                reader,
+                program: call.shown.clone(),
+            }),
+            stop: Box::new(move || {
+                let _ = killer.kill();
+            }),
+        })
     }
 
     fn signal(&self) -> Option<i32> {
@@ -167,13 +191,14 @@ impl DockerEngine for DockerCli {
 /// The stdout of a running program ([`DockerCli::stream_stdout`]). Dropping it early
 /// kills the program.
 struct StreamOutput {
-    reader: duct::ReaderHandle,
+    /// Shared with a [`Following`]'s stop, which kills it from another thread.
+    reader: Arc<duct::ReaderHandle>,
     program: String,
 }
 
 impl std::io::Read for StreamOutput {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.reader.read(buf)
+        (&*self.reader).read(buf)
     }
 }
 

@@ -10,6 +10,12 @@ use crate::engine::program_output::ProgramOutput;
 use anyhow::{Result, bail};
 use std::path::Path;
 
+/// A followed command's output and its stop.
+pub struct Following {
+    pub output: Box<dyn ProgramOutput>,
+    pub stop: Box<dyn Fn() + Send + Sync>,
+}
+
 pub trait DockerEngine: Sync {
     /// Runs one docker command to completion, capturing its output. A non-zero exit is a
     /// [`Finished`], not an error; an error means docker could not be run at all.
@@ -28,6 +34,10 @@ pub trait DockerEngine: Sync {
     /// Starts a docker command and hands back its stdout as it is written (`docker logs
     /// --follow`); stdin is closed. Dropping the output early stops the command.
     fn stream(&self, call: &Call) -> Result<Box<dyn ProgramOutput>>;
+
+    /// Starts a docker command that runs until stopped (`docker events`): its stdout as it
+    /// is written, and a way to stop it from another thread (the reader then sees the end).
+    fn follow(&self, call: &Call) -> Result<Following>;
 
     /// The signal that interrupted the launch, if one did.
     fn signal(&self) -> Option<i32>;

@@ -3,7 +3,7 @@
 //! in the middle of a call, stopping it as the CLI engine would. Test-only; spawns nothing.
 
 use crate::engine::call::{Call, Mode};
-use crate::engine::docker_engine::DockerEngine;
+use crate::engine::docker_engine::{DockerEngine, Following};
 use crate::engine::finished::Finished;
 use crate::engine::program_output::ProgramOutput;
 use crate::progress::Journal;
@@ -134,6 +134,14 @@ impl DockerEngine for ScriptedEngine {
             stdout: std::io::Cursor::new(done.stdout),
             failure,
         }))
+    }
+
+    /// The scripted reply's stdout, all at once; stopping does nothing.
+    fn follow(&self, call: &Call) -> Result<Following> {
+        Ok(Following {
+            output: self.stream(call)?,
+            stop: Box::new(|| {}),
+        })
     }
 
     fn signal(&self) -> Option<i32> {

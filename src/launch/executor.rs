@@ -9,16 +9,18 @@
 
 use crate::engine::answer::Answer;
 use crate::engine::call::{Call, Mode};
-use crate::engine::docker_engine::DockerEngine;
+use crate::engine::docker_engine::{DockerEngine, Following};
 use crate::error::{Error, signal_name};
 use crate::exit_code::FAILURE;
 use crate::launch::slot_board::SlotBoard;
+use crate::launch::supervisor::{GaveUp, Restart, Supervisor};
 use crate::naming::agent_name_attempt;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::phase::{Lane, Phase, check_slots};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Capture, Step};
+use crate::plan::supervision::SupervisionPlan;
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::runtime::launch_record::{Entry, LaunchRecord};
@@ -27,6 +29,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -47,12 +50,15 @@ pub enum Ending {
     Signal(i32),
     /// bottle itself panicked.
     Panicked,
+    /// A sidecar kept dying: supervision ended the session (why).
+    SidecarFailed(String),
 }
 
 /// Runs before teardown, on every exit path, while the containers still exist (the exit
 /// report reads mitmproxy's log here). Gets the engine, the undos registered so far
 /// (what was created, or started to be) and how the launch ended.
-pub type BeforeTeardown<'a> = &'a (dyn Fn(&dyn DockerEngine, &[Undo], &Ending) + Sync);
+/// Also gets the sidecars' restarts during the session.
+pub type BeforeTeardown<'a> = &'a (dyn Fn(&dyn DockerEngine, &[Undo], &Ending, &[Restart]) + Sync);
 
 /// What the launch needs besides the plan.
 pub struct LaunchInput<'a> {
@@ -87,6 +93,8 @@ pub fn run(
         input: &input,
         failed: AtomicBool::new(false),
         total: plan.numbered_steps(),
+        supervision: &plan.supervision,
+        restarts: Mutex::new(Vec::new()),
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| exec.phases(&plan.launch)));
     if let Some(hook) = input.before_teardown {
@@ -95,11 +103,21 @@ pub fn run(
             (Ok(Ok(code)), None) => Ending::Exited(*code),
             (Ok(Ok(code)), Some(_)) if *code == 0 => Ending::Exited(0),
             (Ok(_), Some(signal)) => Ending::Signal(signal),
-            (Ok(Err(e)), None) => Ending::Failed(format!("{e:#}")),
+            (Ok(Err(e)), None) => match e.downcast_ref::<GaveUp>() {
+                Some(why) => Ending::SidecarFailed(why.0.clone()),
+                None => Ending::Failed(format!("{e:#}")),
+            },
         };
         let registered = undo.registered();
+        let restarts = exec
+            .restarts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         // A panic in the hook must not stop the teardown.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| hook(engine, &registered, &ending)));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            hook(engine, &registered, &ending, &restarts)
+        }));
     }
     let failures = exec.teardown();
     let signal = engine.signal();
@@ -114,9 +132,10 @@ pub fn run(
                 "internal error (bottle panicked: {what}); the bottle was torn down"
             )))
         }
-        Ok(Err(err)) => match signal {
-            Some(signal) => Err(Error::Interrupted { signal }),
-            None => Err(Error::Failed(err)),
+        Ok(Err(err)) => match (signal, err.downcast_ref::<GaveUp>()) {
+            (Some(signal), _) => Err(Error::Interrupted { signal }),
+            (None, Some(why)) => Err(Error::SidecarFailed(why.0.clone())),
+            (None, None) => Err(Error::Failed(err)),
         },
         Ok(Ok(code)) => match signal {
             Some(signal) if code != 0 => Err(Error::Interrupted { signal }),
@@ -148,6 +167,9 @@ struct Executor<'a> {
     failed: AtomicBool,
     /// Phases plus teardown, for `[n/total]`.
     total: usize,
+    supervision: &'a SupervisionPlan,
+    /// The sidecars' restarts during the session.
+    restarts: Mutex<Vec<Restart>>,
 }
 
 impl Executor<'_> {
@@ -388,13 +410,38 @@ impl Executor<'_> {
                 engine.check(&write)?;
             }
             Action::Attach { command } => {
-                return Ok((
-                    Some(engine.attach(&call(command, slots, Mode::Step)?)?),
-                    None,
-                ));
+                let attach = call(command, slots, Mode::Step)?;
+                return Ok((Some(self.attach_supervised(&attach, slots)?), None));
             }
         }
         Ok((None, note))
+    }
+
+    /// The user's session, while a [`Supervisor`] on another thread keeps the sidecars
+    /// serving; the session ends when its command does, or when supervision gives up
+    /// ([`GaveUp`]).
+    fn attach_supervised(&self, attach: &Call, slots: &SlotValues) -> Result<i32> {
+        let sup = Supervisor::new(
+            self.supervision,
+            self.engine,
+            self.progress,
+            slots.clone(),
+            self.input.ready_timeout,
+        );
+        let Following { output, stop } = self.engine.follow(&sup.events_call()?)?;
+        let code = std::thread::scope(|scope| {
+            let watcher = scope.spawn(|| sup.watch(output));
+            let code = self.engine.attach(attach);
+            sup.stop();
+            stop();
+            let _ = watcher.join();
+            code
+        });
+        *self.restarts.lock().unwrap_or_else(|e| e.into_inner()) = sup.restarts();
+        match sup.gave_up() {
+            Some(why) => Err(anyhow::Error::new(why)),
+            None => code,
+        }
     }
 
     /// A probe's stdout fills its slot; returns a progress note.

@@ -7,4 +7,5 @@ pub mod ca_cert;
 pub mod executor;
 pub mod launch_values;
 pub(crate) mod slot_board;
+pub mod supervisor;
 pub(crate) mod tree_archive;

@@ -16,6 +16,7 @@ use crate::plan::addon_config::AddonConfig;
 use crate::plan::phase::Phase;
 use crate::plan::pipelock_config::PipelockConfig;
 use crate::plan::slot::{Slot, SlotValues};
+use crate::plan::supervision::SupervisionPlan;
 use crate::plan::undo::Undo;
 use serde::Serialize;
 
@@ -50,6 +51,8 @@ pub struct BottlePlan {
     pub model_pipelock: PipelockPlan,
     pub mitmproxy: MitmproxyPlan,
     pub agent_container: AgentContainerPlan,
+    /// Keeping the sidecars alive while the user is attached.
+    pub supervision: SupervisionPlan,
     /// The launch, in order; teardown (the registered undos, newest first) follows it.
     pub launch: Vec<Phase>,
 }

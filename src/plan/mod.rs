@@ -15,4 +15,5 @@ pub mod plan_report;
 pub mod planner;
 pub mod slot;
 pub mod step;
+pub mod supervision;
 pub mod undo;

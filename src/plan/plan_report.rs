@@ -167,12 +167,44 @@ fn launch(w: &mut String, plan: &BottlePlan) {
             }
         }
     }
+    supervision(w, plan, &known);
     let _ = writeln!(
         w,
         "  [{total}/{total}] teardown (on every exit path, in this order; what a cut-short launch did not create is skipped)"
     );
     for undo in plan.teardown() {
         let _ = writeln!(w, "     {}", undo.describe());
+    }
+}
+
+/// What runs beside the attached session.
+fn supervision(w: &mut String, plan: &BottlePlan, known: &SlotValues) {
+    let s = &plan.supervision;
+    let _ = writeln!(
+        w,
+        "     while attached, the sidecars are supervised (more than {} restarts within {}s end the session, exit 4):",
+        s.max_restarts, s.window_seconds
+    );
+    let mut lines = Vec::new();
+    command_lines(&s.events, known, &mut lines);
+    for line in lines {
+        let _ = writeln!(w, "       {line}");
+    }
+    for sidecar in &s.sidecars {
+        let mut ready = Vec::new();
+        command_lines(&sidecar.ready, known, &mut ready);
+        let _ = writeln!(
+            w,
+            "       {} died: docker inspect (why), docker start {} unless Docker restarts it, then until ready: {}{}",
+            sidecar.role.label(),
+            sidecar.container,
+            ready.join(" "),
+            if sidecar.then.is_empty() {
+                ""
+            } else {
+                "; then its address into the agent's hosts file again"
+            }
+        );
     }
 }
 

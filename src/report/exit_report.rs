@@ -11,6 +11,7 @@ use crate::digest::sha256_hex;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::launch::executor::Ending;
+pub use crate::launch::supervisor::Restart;
 use crate::naming::Role;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::undo::Undo;
@@ -45,6 +46,8 @@ pub struct ExitReport {
     /// SHA-256 (hex) of the model pipelock's config, likewise.
     pub model_pipelock_config_sha256: String,
     pub log: LogInfo,
+    /// Each sidecar restart during the session, in order.
+    pub restarts: Vec<Restart>,
     pub totals: Counts,
     /// The model lane's and the web lane's counts, redactions and server egress.
     pub lanes: BTreeMap<String, LaneCounts>,
@@ -62,13 +65,14 @@ pub struct ExitReport {
 /// How the launch ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ended {
-    /// `exited`, `failed`, `signal` or `panicked`.
+    /// `exited`, `failed`, `signal`, `panicked` or `sidecar_failed`.
     pub how: &'static str,
     /// The command's exit code (`exited`).
     pub code: Option<i32>,
     /// The signal's number (`signal`).
     pub signal: Option<i32>,
-    /// The failed step's error (`failed`).
+    /// The failed step's error (`failed`), or why supervision ended the session
+    /// (`sidecar_failed`).
     pub error: Option<String>,
 }
 
@@ -79,6 +83,7 @@ impl Ended {
             Ending::Failed(e) => ("failed", None, None, Some(e.clone())),
             Ending::Signal(s) => ("signal", None, Some(*s), None),
             Ending::Panicked => ("panicked", None, None, None),
+            Ending::SidecarFailed(e) => ("sidecar_failed", None, None, Some(e.clone())),
         };
         Ended {
             how,
@@ -164,6 +169,7 @@ impl ExitReport {
         ended: Ended,
         images: Vec<ImageInfo>,
         log: LogInfo,
+        restarts: Vec<Restart>,
         summary: Summary,
         policy: PolicySide,
     ) -> ExitReport {
@@ -180,6 +186,7 @@ impl ExitReport {
             pipelock_config_sha256: identity.pipelock_config_sha256,
             model_pipelock_config_sha256: identity.model_pipelock_config_sha256,
             log,
+            restarts,
             totals: summary.total,
             lanes: summary.lanes,
             hosts: summary.hosts,
@@ -207,7 +214,13 @@ pub struct ExitReporter<'a> {
 
 impl ExitReporter<'_> {
     /// Runs before teardown ([`crate::launch::executor::BeforeTeardown`]).
-    pub fn before_teardown(&self, engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending) {
+    pub fn before_teardown(
+        &self,
+        engine: &dyn DockerEngine,
+        registered: &[Undo],
+        ending: &Ending,
+        restarts: &[Restart],
+    ) {
         let started = std::time::Instant::now();
         let mitm = Undo::Containers {
             bottle_id: self.plan.bottle_id.clone(),
@@ -248,6 +261,7 @@ impl ExitReporter<'_> {
                 Ended::of(ending),
                 images(engine, self.plan),
                 info,
+                restarts.to_vec(),
                 summary,
                 policy,
             );
@@ -374,7 +388,7 @@ mod tests {
             bottle_id: plan.bottle_id.clone(),
             role: Role::Mitmproxy,
         };
-        reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT));
+        reporter.before_teardown(&engine, &[mitm_undo], &Ending::Signal(libc::SIGINT), &[]);
         let calls = engine.calls();
         assert_eq!(
             calls[0].1.mode,
@@ -408,7 +422,7 @@ mod tests {
 
         // mitmproxy never started: no log read, the report says so.
         let before = engine.calls().len();
-        reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()));
+        reporter.before_teardown(&engine, &[], &Ending::Failed("no network".into()), &[]);
         let calls = engine.calls();
         assert!(calls[before..].iter().all(|(_, c)| c.args[0] != "logs"));
         let report: serde_json::Value =

@@ -200,18 +200,26 @@ def test_upload_above_limit_is_413(mitm, double, origin, chunked):
     assert origin.seen()["requests"] == []
 
 
-def test_pipelock_down_fails_closed_with_502(start_mitm, origin):
+def test_pipelock_down_fails_closed_with_503_pipelock_unavailable(start_mitm, origin):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
     m = start_mitm(f"{PIPELOCK_NAME}:{dead}", name="mitm-dead")
     with client(m) as c:
-        r = c.post("https://allowed.test/echo", content=b"must-not-be-sent")
-        r2 = c.get("https://allowed.test/again")  # every request, not only the first
-    for resp in (r, r2):
-        assert resp.status_code == 502
-        assert f"pipelock at {PIPELOCK_NAME}:{dead} is unreachable" in resp.text, resp.text
+        answers = [c.post("https://allowed.test/echo", content=b"must-not-be-sent"),
+                   c.get("https://allowed.test/again")]  # every request, not only the first
+    for resp in answers:
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["x-bot-bottle-block-reason"] == "pipelock_unavailable"
+        assert resp.headers["retry-after"] == "2"
+        assert resp.text.startswith(f"blocked: bot-bottle: pipelock at {PIPELOCK_NAME}:{dead} is unreachable"), \
+            resp.text
         assert "bot-bottle fails closed, the request was not sent" in resp.text
+        assert "retry in a few seconds" in resp.text
+    # HTTP/2 too: the same answer, not a reset stream.
+    code, version, body = curl(m, "-i", "https://allowed.test/h2-down")
+    assert (code, version) == (503, "2"), body
+    assert "x-bot-bottle-block-reason: pipelock_unavailable" in body.lower() and "fails closed" in body
     assert origin.seen()["requests"] == []
 
 

@@ -119,16 +119,16 @@ def test_addon_refusal_line_and_response(mitm, double, origin):
     assert line["reason"] == r.text.strip()
 
 
-def test_pipelock_unreachable_line(start_mitm, origin):
+def test_pipelock_unavailable_line(start_mitm, origin):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
     m = start_mitm(f"{PIPELOCK_NAME}:{dead}", name="mitm-dead-log")
     with client(m, timeout=60.0) as c:
         r = c.post("https://allowed.test/dead-log", content=b"abc")
-    assert r.status_code == 502
+    assert r.status_code == 503
     line = last(m, "/dead-log")
-    assert (line["verdict"], line["by"], line["reason_code"]) == ("failed", "bot-bottle", "pipelock_unreachable")
+    assert (line["verdict"], line["by"], line["reason_code"]) == ("failed", "bot-bottle", "pipelock_unavailable")
     assert "bot-bottle fails closed" in line["reason"] and line["bytes_up"] == 0
 
 

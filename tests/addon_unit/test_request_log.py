@@ -62,7 +62,7 @@ def test_which_answers_are_buffered_to_be_quoted(status, ctype, length, buffered
     (("ip_literal", "blocked: bot-bottle: 10.0.0.1:443 is an IP address; use the host name"), None, 403, None,
      ("refused", "bot-bottle", "ip_literal", "blocked: bot-bottle: 10.0.0.1:443 is an IP address; use the host name")),
     (None, f"pipelock at p:8888 is unreachable (refused); {PIPELOCK_DOWN_MARK}", None, None,
-     ("failed", "bot-bottle", "pipelock_unreachable", f"pipelock at p:8888 is unreachable (refused); {PIPELOCK_DOWN_MARK}")),
+     ("failed", "bot-bottle", "pipelock_unavailable", f"pipelock at p:8888 is unreachable (refused); {PIPELOCK_DOWN_MARK}")),
     (None, "Unexpected HTTP CONNECT request even though it is not running in regular mode", None, None,
      ("refused", "bot-bottle", "nested_connect", "Unexpected HTTP CONNECT request even though it is not running in regular mode")),
     (None, "peer closed connection", 200, None, ("failed", None, "connection_error", "peer closed connection")),
@@ -100,7 +100,7 @@ def test_an_allowed_line():
 
 @pytest.mark.parametrize("outcome,bytes_up", [
     (("allowed", None, None, None), 500), (("failed", "pipelock", "fetch_failed", "x"), 500),
-    (("failed", None, "connection_error", "x"), 500), (("failed", "bot-bottle", "pipelock_unreachable", "x"), 0),
+    (("failed", None, "connection_error", "x"), 500), (("failed", "bot-bottle", "pipelock_unavailable", "x"), 0),
     (("refused", "bot-bottle", "secret_leak", "x"), 0), (("blocked", "pipelock", "body_dlp", "x"), 0),
 ])
 def test_bytes_up_counts_only_what_went_on(outcome, bytes_up):

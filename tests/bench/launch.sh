@@ -2,7 +2,8 @@
 # Benchmark (issue 13): warm `bottle run agent -- <print the time>`, split by phase, beside
 # (1) a plain shell script doing the same docker operations one after another (the
 # floor) and (2) each sidecar started alone (start to ready: pipelock answers /health,
-# mitmproxy has written its CA), all in the same run; then the bottle's idle resident
+# mitmproxy, given a CA as bottle gives it, listens: the addon's ready file), all in the
+# same run; then the bottle's idle resident
 # memory per container (docker stats) and the sidecars' total.
 # Usage: bash tests/bench/launch.sh [RUNS]   (default 5; needs the Docker engine)
 #        BOT_BOTTLE_BENCH_PIPELOCK_IMAGE=<image> bash tests/bench/launch.sh [RUNS]
@@ -39,9 +40,18 @@ for i in $(seq "$runs"); do
 done
 
 # --- floor: the same docker operations in a plain script ------------------------------
-"$bottle" plan agent --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["pipelock"]["config"]))' >"$work/pipelock.yaml"
-chmod 644 "$work/pipelock.yaml"
+"$bottle" plan agent --json >"$work/plan.json"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["pipelock"]["config"]))' "$work/plan.json" >"$work/pipelock.yaml"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["model_pipelock"]["config"]))' "$work/plan.json" >"$work/model-pipelock.yaml"
+chmod 644 "$work/pipelock.yaml" "$work/model-pipelock.yaml"
 label=(--label "bot-bottle-test=$prefix")
+# A CA as bottle makes one (ECDSA P-256), passed to mitmproxy by name as bottle passes it.
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt >"$work/ca-key.pem"
+openssl req -x509 -new -key "$work/ca-key.pem" -subj "/CN=bench CA" -days 2 \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign >"$work/ca-cert.pem"
+BOT_BOTTLE_MITM_CA=$(cat "$work/ca-key.pem" "$work/ca-cert.pem"); export BOT_BOTTLE_MITM_CA
+mitm_wrap=(sh -c 'umask 077 && printf "%s" "$BOT_BOTTLE_MITM_CA" > /home/mitmproxy/.mitmproxy/mitmproxy-ca.pem && unset BOT_BOTTLE_MITM_CA && exec "$@"' x)
+mitm_ready=/home/mitmproxy/.mitmproxy/bot-bottle-ready
 mitm_cmd=(mitmdump --listen-host 0.0.0.0 --listen-port 8080 -s /opt/bot-bottle/bottle_verdict.py
   --set confdir=/home/mitmproxy/.mitmproxy --set connection_strategy=lazy --set upstream_cert=false)
 floor() {
@@ -58,21 +68,29 @@ floor() {
     pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
   docker network connect "e-$s" "pl-$s"
   until docker exec "pl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
+  # The model lane's pipelock: the same image with its own config.
+  docker run -d "${label[@]}" --name "mpl-$s" --network "p-$s" --user 1000:1000 --read-only \
+    --tmpfs /etc/pipelock:uid=1000,gid=1000,mode=0700 --tmpfs /tmp "$BOT_BOTTLE_PIPELOCK_IMAGE" \
+    sh -c 'printf "%s" "$1" > /etc/pipelock/pipelock.yaml && shift && exec "$@"' x "$(cat "$work/model-pipelock.yaml")" \
+    pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
+  docker network connect "e-$s" "mpl-$s"
+  until docker exec "mpl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do sleep 0.1; done
   docker run -d "${label[@]}" --name "m-$s" --network "n-$s" --user 1000:1000 --read-only \
-    --tmpfs /home/mitmproxy/.mitmproxy:uid=1000,gid=1000,mode=0700 --tmpfs /tmp "$BOT_BOTTLE_MITMPROXY_IMAGE" \
-    "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
+    --tmpfs /home/mitmproxy/.mitmproxy:uid=1000,gid=1000,mode=0700 --tmpfs /tmp -e BOT_BOTTLE_MITM_CA \
+    "$BOT_BOTTLE_MITMPROXY_IMAGE" "${mitm_wrap[@]}" "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
   docker network connect "p-$s" "m-$s"
   ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"n-$s\").IPAddress}}" "m-$s")
-  until docker exec "m-$s" cat /home/mitmproxy/.mitmproxy/mitmproxy-ca-cert.pem >"$work/ca-$s.pem" 2>/dev/null; do sleep 0.1; done
+  until docker exec "m-$s" test -e "$mitm_ready" 2>/dev/null; do sleep 0.1; done
   t2=$(now)
-  docker run "${label[@]}" -d --name "a-$s" --network "n-$s" --user 1000:1000 --add-host "m-$s:$ip" \
+  docker run "${label[@]}" -d --name "a-$s" --network "n-$s" --user 1000:1000 \
     -e "HTTPS_PROXY=http://m-$s:8080" "$BOT_BOTTLE_AGENT_IMAGE" sleep infinity >/dev/null
   t3=$(now)
-  docker exec -i --user 0 "a-$s" sh -c 'mkdir -p /etc/bot-bottle && cat > /etc/bot-bottle/mitm-ca.pem' <"$work/ca-$s.pem"
+  docker exec -i --user 0 "a-$s" sh -c 'mkdir -p /etc/bot-bottle && cat > /etc/bot-bottle/mitm-ca.pem' <"$work/ca-cert.pem"
+  docker exec --user 0 "a-$s" sh -c "echo '$ip m-$s' >> /etc/hosts"
   t4=$(now)
   docker exec -i "a-$s" true
   t5=$(now)
-  docker rm -f "a-$s" "m-$s" "pl-$s" >/dev/null
+  docker rm -f "a-$s" "m-$s" "pl-$s" "mpl-$s" >/dev/null
   docker network rm "e-$s" "p-$s" "n-$s" >/dev/null
   t6=$(now)
   printf 'networks %s\nsidecars %s\nagent %s\nprovision %s\nattach %s\nteardown %s\nlaunch %s\ntotal %s\n' \
@@ -88,8 +106,9 @@ alone() {
   docker create "${label[@]}" --name "pl-$s" --network none --user 1000:1000 "$BOT_BOTTLE_PIPELOCK_IMAGE" \
     pipelock run --config /etc/pipelock/pipelock.yaml --listen 0.0.0.0:8888 >/dev/null
   docker cp "$work/pipelock.yaml" "pl-$s:/etc/pipelock/pipelock.yaml"
-  docker create "${label[@]}" --name "m-$s" --network none --user 1000:1000 "$BOT_BOTTLE_MITMPROXY_IMAGE" \
-    "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
+  docker create "${label[@]}" --name "m-$s" --network none --user 1000:1000 --read-only \
+    --tmpfs /home/mitmproxy/.mitmproxy:uid=1000,gid=1000,mode=0700 --tmpfs /tmp -e BOT_BOTTLE_MITM_CA \
+    "$BOT_BOTTLE_MITMPROXY_IMAGE" "${mitm_wrap[@]}" "${mitm_cmd[@]}" --set "bottle_pipelock=pl-$s:8888" >/dev/null
   t0=$(now)
   docker start "pl-$s" >/dev/null
   until docker exec "pl-$s" pipelock healthcheck --addr 127.0.0.1:8888 >/dev/null 2>&1; do :; done
@@ -97,7 +116,7 @@ alone() {
   docker rm -f "pl-$s" >/dev/null
   t2=$(now)
   docker start "m-$s" >/dev/null
-  until docker cp "m-$s:/home/mitmproxy/.mitmproxy/mitmproxy-ca-cert.pem" - >/dev/null 2>&1; do :; done
+  until docker exec "m-$s" test -e "$mitm_ready" >/dev/null 2>&1; do :; done
   printf 'pipelock %s\nmitmproxy %s\n' "$(echo "$t1-$t0" | bc)" "$(echo "$(now)-$t2" | bc)"
   docker rm -f "m-$s" >/dev/null
 }

@@ -6,7 +6,7 @@
 use crate::support::json_schema;
 use bot_bottle::policy::live_policy::LivePolicy;
 use bot_bottle::report::exit_report::{
-    Ended, ExitReport, Identity, ImageInfo, LogInfo, PolicySide,
+    Ended, ExitReport, Identity, ImageInfo, LogInfo, PolicySide, Restart,
 };
 use bot_bottle::report::needed_hosts::Needed;
 use bot_bottle::report::request_log::RequestLine;
@@ -49,6 +49,15 @@ fn a_report(log: &str) -> Value {
             error: None,
             requests: lines.len() as u64,
         },
+        vec![Restart {
+            role: "pipelock".into(),
+            container: "bot-bottle-pipelock-dev-01234567".into(),
+            died_at_seconds: 12.5,
+            exit_code: Some(137),
+            oom_killed: true,
+            restarted_by: "docker",
+            back_after_seconds: Some(0.9),
+        }],
         Summary::of(&lines),
         PolicySide::of(&lines, Some(&live())),
     );

@@ -58,6 +58,13 @@ def not_configured() -> Refusal:
                    "judge requests; the request was not sent", "restart the bottle")
 
 
+def pipelock_unavailable(error: str) -> Refusal:
+    """pipelock cannot be reached (it died and bottle is restarting it): the request was not
+    sent, and may be sent again in a moment. `error` is the addon's fail-closed wording."""
+    return refusal(503, "pipelock_unavailable", error, "retry in a few seconds (bottle restarts pipelock)",
+                   Retry_After="2")
+
+
 def upgrade_refused() -> Refusal:
     return refusal(403, "websocket_unsupported", "WebSocket and other protocol upgrades are refused "
                    "(pipelock cannot inspect them)", "use plain HTTP requests")

@@ -68,7 +68,7 @@ def verdict(refused: tuple[str, str] | None, error: str | None, status: int | No
         return "refused", "bot-bottle", code, reason
     if error is not None:
         if PIPELOCK_DOWN_MARK in error:
-            return "failed", "bot-bottle", "pipelock_unreachable", error
+            return "failed", "bot-bottle", "pipelock_unavailable", error
         if NESTED_CONNECT_MARK in error:
             return "refused", "bot-bottle", "nested_connect", error
         return "failed", None, "connection_error", error

@@ -117,7 +117,8 @@ fn launch_with(
     // The hook reads a log, as the exit report does: its call shows where it ran.
     let hook = move |e: &dyn crate::engine::docker_engine::DockerEngine,
                      registered: &[Undo],
-                     ending: &Ending| {
+                     ending: &Ending,
+                     _restarts: &[crate::launch::supervisor::Restart]| {
         let _ = e.run(&Call::new(["logs", "the-hook"]).to_the_end());
         *hook_sink.lock().unwrap() = Some((registered.to_vec(), ending.clone()));
     };
@@ -354,6 +355,11 @@ fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
         + 1;
     assert!(before_teardown > 18, "{before_teardown}");
     for target in 0..before_teardown {
+        // Following `docker events` is no step: when it fails, the session goes on
+        // unsupervised (`the_events_failing_leave_the_session_unsupervised`).
+        if clean.calls[target].1.args[0] == "events" {
+            continue;
+        }
         let docker = Arc::new(fake().foreign_container("someone-elses"));
         let before = docker.world();
         let out = launch(&plan, &docker, failing_at(target));
@@ -662,6 +668,9 @@ fn a_partial_launch_is_torn_down_in_one_round_and_leaves_no_record() {
         .position(|(how, _)| *how == How::Attach)
         .unwrap();
     for target in 0..attach {
+        if clean.calls[target].1.args[0] == "events" {
+            continue;
+        }
         let docker = Arc::new(fake());
         let out = launch(&plan, &docker, failing_at(target));
         assert_ne!(out.code(), 0, "failing call {target}");

@@ -14,6 +14,7 @@ mod plan_env;
 pub mod plan_options;
 mod provision;
 mod sidecars;
+mod supervision;
 
 use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
 use crate::config::resources::Resources;
@@ -75,11 +76,10 @@ pub fn plan(
             model: &bottle.model,
         },
     );
-    let agent_image = images.agent.arg();
     let (agent_container, mut agent_steps) = agent::agent_container(
         &names,
         agent::AgentInput {
-            image: &agent_image,
+            image: &images.agent.arg(),
             env: &env,
             credentials: &credentials,
             resources: &resources,
@@ -102,8 +102,7 @@ pub fn plan(
     let attach = Step::new(Action::Attach {
         command: attach::attach(agent, &options.command),
     });
-    let mut first = images::image_lanes(&images);
-    first.extend(network_lanes);
+    let first = [images::image_lanes(&images), network_lanes].concat();
     let launch = launch_order(
         first,
         [pipelock_lane, model_pipelock_lane, mitmproxy_lane],
@@ -129,6 +128,7 @@ pub fn plan(
         model_pipelock,
         mitmproxy,
         agent_container,
+        supervision: supervision::supervision(&names),
         launch,
     })
 }

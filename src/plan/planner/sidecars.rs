@@ -33,6 +33,8 @@ pub const MITM_CA_ENV: &str = "BOT_BOTTLE_MITM_CA";
 
 /// How long pipelock's `/health` and mitmproxy's readiness may take to appear.
 pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
+/// How often Docker's restart policy restarts a sidecar that fails on its own.
+const DOCKER_RESTARTS: u32 = 5;
 /// The private tmpfs directories' size.
 const TMPFS_MB: u64 = 64;
 
@@ -51,6 +53,9 @@ fn run(
         .args(names.labels.args(role))
         .args(["--network", network, "--user", &format!("{uid}:{gid}")])
         .args(hardening::confined())
+        // A crash or an OOM kill: Docker restarts it at once, with the same config (the
+        // wrappers rewrite their tmpfs files), networks and name; supervision does the rest.
+        .args(["--restart", &format!("on-failure:{DOCKER_RESTARTS}")])
 }
 
 fn undo(names: &BottleNames, role: Role) -> Undo {

@@ -18,4 +18,5 @@ mod launch;
 mod live_policy;
 mod report;
 mod rules;
+mod supervision;
 mod walls;
