@@ -9,6 +9,7 @@ use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Step};
+use crate::plan::supervision::Redo;
 use std::fmt::Write;
 
 pub fn render(plan: &BottlePlan) -> String {
@@ -199,11 +200,16 @@ fn supervision(w: &mut String, plan: &BottlePlan, known: &SlotValues) {
             sidecar.role.label(),
             sidecar.container,
             ready.join(" "),
-            if sidecar.then.is_empty() {
-                ""
-            } else {
-                "; then its address into the agent's hosts file again"
-            }
+            sidecar
+                .then
+                .iter()
+                .map(|redo| match redo {
+                    Redo::HostsEntry { .. } => "; then its address into the agent's hosts file again",
+                    Redo::LivePolicy => {
+                        "; then the live allowlist (bottle allow-host) loaded into it again, if it changed"
+                    }
+                })
+                .collect::<String>()
         );
     }
 }

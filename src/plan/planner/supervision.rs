@@ -39,7 +39,8 @@ pub(crate) fn supervision(names: &BottleNames) -> SupervisionPlan {
                 role: Role::Pipelock,
                 ready: pipelock_ready(&pipelock),
                 container: pipelock,
-                then: Vec::new(),
+                // `bottle allow-host` changes only the web pipelock's allowlist.
+                then: vec![Redo::LivePolicy],
             },
             Supervised {
                 role: Role::ModelPipelock,
