@@ -24,7 +24,6 @@ use crate::plan::supervision::SupervisionPlan;
 use crate::plan::undo::Undo;
 use crate::progress::Progress;
 use crate::runtime::launch_record::{Entry, LaunchRecord};
-use crate::runtime::policy_journal::PolicyJournal;
 use crate::teardown::undo_stack::UndoStack;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
@@ -428,8 +427,7 @@ impl Executor<'_> {
             self.progress,
             slots.clone(),
             self.input.ready_timeout,
-        )
-        .with_policy(PolicyJournal::at(self.input.record.policy_path()));
+        );
         let Following { output, stop } = self.engine.follow(&sup.events_call()?)?;
         let code = std::thread::scope(|scope| {
             let watcher = scope.spawn(|| sup.watch(output));

@@ -2,8 +2,7 @@
 //! deaths `docker events` reports for the bottle's containers; for a sidecar's it asks
 //! Docker why (exit code, OOM-killed), prints one line, starts the container again unless
 //! Docker's restart policy already does, waits for it to be ready, redoes what the bottle
-//! changed outside it (mitmproxy's address in the agent's hosts file, the web pipelock's
-//! live allowlist), prints one line when
+//! changed outside it (mitmproxy's address in the agent's hosts file), prints one line when
 //! it is back, and records each restart for the exit report. More restarts than the
 //! plan's limit within its window end the session. I/O through the engine.
 
@@ -13,9 +12,7 @@ use crate::engine::program_output::ProgramOutput;
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::supervision::{Redo, Supervised, SupervisionPlan};
-use crate::policy::reapply::reapply;
 use crate::progress::Progress;
-use crate::runtime::policy_journal::PolicyJournal;
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 use std::io::BufRead;
@@ -72,8 +69,6 @@ pub struct Supervisor<'a> {
     gave_up: Mutex<Option<GaveUp>>,
     /// The session ended: a wait in progress stops.
     stopping: AtomicBool,
-    /// The bottle's live policy journal, re-applied to a web pipelock that came back.
-    policy: Option<PolicyJournal>,
 }
 
 /// What Docker says about a container that died.
@@ -103,15 +98,7 @@ impl<'a> Supervisor<'a> {
             recent: Mutex::new(Vec::new()),
             gave_up: Mutex::new(None),
             stopping: AtomicBool::new(false),
-            policy: None,
         }
-    }
-
-    /// With the bottle's policy journal (`bottle allow-host`): [`Redo::LivePolicy`]
-    /// re-applies it.
-    pub fn with_policy(mut self, journal: PolicyJournal) -> Supervisor<'a> {
-        self.policy = Some(journal);
-        self
     }
 
     /// The session ended: stop waiting for a sidecar (the caller stops the events).
@@ -347,23 +334,6 @@ impl<'a> Supervisor<'a> {
                     .with(Slot::MitmHostEntry, format!("{container}:{address}"));
                 self.engine
                     .check(&command_call(hosts_entry, &slots, Mode::Finish)?)?;
-                Ok(())
-            }
-            Redo::LivePolicy => {
-                let Some(journal) = &self.policy else {
-                    return Ok(());
-                };
-                // A failure leaves the launch's allowlist (narrower) in force: said, not fatal.
-                match reapply(self.engine, journal) {
-                    Ok(Some(done)) => self.progress.step(&format!(
-                        "pipelock: the live allowlist (bottle allow-host) re-applied in place in {:.2}s",
-                        done.took.as_secs_f64()
-                    )),
-                    Ok(None) => {}
-                    Err(e) => self.progress.warn(&format!(
-                        "pipelock came back with the launch's allowlist: re-applying the live changes failed: {e:#}"
-                    )),
-                }
                 Ok(())
             }
         }

@@ -9,7 +9,6 @@ use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::step::{Action, Step};
-use crate::plan::supervision::Redo;
 use std::fmt::Write;
 
 pub fn render(plan: &BottlePlan) -> String {
@@ -200,16 +199,11 @@ fn supervision(w: &mut String, plan: &BottlePlan, known: &SlotValues) {
             sidecar.role.label(),
             sidecar.container,
             ready.join(" "),
-            sidecar
-                .then
-                .iter()
-                .map(|redo| match redo {
-                    Redo::HostsEntry { .. } => "; then its address into the agent's hosts file again",
-                    Redo::LivePolicy => {
-                        "; then the live allowlist (bottle allow-host) loaded into it again, if it changed"
-                    }
-                })
-                .collect::<String>()
+            if sidecar.then.is_empty() {
+                ""
+            } else {
+                "; then its address into the agent's hosts file again"
+            }
         );
     }
 }

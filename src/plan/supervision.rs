@@ -1,7 +1,7 @@
 //! `SupervisionPlan`: how the launch keeps its sidecars alive while the user is attached:
 //! the events it watches, and for each sidecar how to tell it is back (its readiness
 //! probe) and what the bottle redoes then (mitmproxy's new address into the agent's hosts
-//! file, the live allowlist into the web pipelock); and the limit past which a sidecar that keeps dying ends the session. Docker's
+//! file); and the limit past which a sidecar that keeps dying ends the session. Docker's
 //! own restart policy (`--restart on-failure:N` on each sidecar's `docker run`) restarts a
 //! crash or an OOM kill; the supervisor restarts what Docker does not (a `docker kill`,
 //! a policy run out) and reports every death. Pure data.
@@ -33,8 +33,6 @@ pub struct Supervised {
     pub then: Vec<Redo>,
 }
 
-// A few per plan: boxing the large variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "redo", rename_all = "snake_case")]
 pub enum Redo {
@@ -44,8 +42,4 @@ pub enum Redo {
         query: DockerCommand,
         hosts_entry: DockerCommand,
     },
-    /// The web pipelock starts again from the launch's config (its tmpfs is new): the
-    /// allowlist the bottle's policy journal holds (`bottle allow-host`) is loaded into it
-    /// again, in place, when there was a live change (`policy::reapply`).
-    LivePolicy,
 }

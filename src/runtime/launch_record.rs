@@ -91,11 +91,6 @@ impl LaunchRecord {
         &self.path
     }
 
-    /// This launch's policy journal (`PolicyJournal`).
-    pub fn policy_path(&self) -> &Path {
-        &self.policy
-    }
-
     /// Where this launch's env-file goes.
     pub fn env_file(&self) -> &Path {
         &self.env_file

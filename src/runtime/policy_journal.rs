@@ -133,13 +133,6 @@ impl PolicyJournal {
         }
     }
 
-    /// The journal at `path` (a launch record knows it).
-    pub fn at(path: &Path) -> PolicyJournal {
-        PolicyJournal {
-            path: path.to_path_buf(),
-        }
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }

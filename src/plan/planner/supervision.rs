@@ -39,8 +39,7 @@ pub(crate) fn supervision(names: &BottleNames) -> SupervisionPlan {
                 role: Role::Pipelock,
                 ready: pipelock_ready(&pipelock),
                 container: pipelock,
-                // `bottle allow-host` changes only the web pipelock's allowlist.
-                then: vec![Redo::LivePolicy],
+                then: Vec::new(),
             },
             Supervised {
                 role: Role::ModelPipelock,
