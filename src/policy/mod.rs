@@ -7,4 +7,3 @@
 pub mod live_policy;
 pub mod manifest_edit;
 pub mod pipelock_reload;
-pub mod reapply;
