@@ -27,6 +27,9 @@ dockerTools.streamLayeredImage {
 
   contents = [
     pkgs.mitmproxy
+    # contract.mitmproxy.python on PATH: `bottle run -p` runs its port relays with it
+    # (nixpkgs' mitmproxy is built with this python3, so it adds no store path).
+    pkgs.python3
     dockerTools.caCertificates
     dockerTools.binSh
     pkgs.coreutils

@@ -21,6 +21,7 @@ const AFTER_HELP: &str = "\
 Examples:
   bottle run agent                  start the default agent (Claude Code) in a bottle
   bottle run agent -- bash          a shell in the bottle instead of the agent
+  bottle run -p 5173 agent          open the agent's dev server at http://127.0.0.1:5173
   bottle agents                     list the agents you can run
   bottle info agent                 explain one agent and its bottle
   bottle plan agent                 show every docker command a launch would run
@@ -57,7 +58,7 @@ pub enum Command {
     /// Four phases, numbered in the progress lines on stderr: [1/4] images and networks;
     /// [2/4] pipelock, mitmproxy and the agent, started together (the agent is provisioned
     /// with its CA, prompt, skills and --cwd copy while the sidecars come up); [3/4] attach;
-    /// [4/4] teardown. Whatever ends the session (the command exits, a step fails,
+    /// [4/4] teardown (with -p, a fifth before attach: the published ports). Whatever ends the session (the command exits, a step fails,
     /// SIGINT/SIGTERM/SIGHUP), every container, network and temp file the launch created
     /// is removed. Exits with the command's exit code.
     ///
@@ -226,6 +227,12 @@ pub struct LaunchArgs {
     /// mitmproxy image (default: $BOT_BOTTLE_MITMPROXY_IMAGE, then the Nix app's pinned image).
     #[arg(long, value_name = "IMAGE")]
     pub mitmproxy_image: Option<String>,
+    /// Open AGENT_PORT, a port a server in the agent listens on (on 0.0.0.0, ::,
+    /// 127.0.0.1 or ::1), at HOST_PORT (default: the same) on the host's loopback only
+    /// (127.0.0.1, and ::1 where the host has it). Repeatable; replaces the agent's
+    /// `ports`. Nothing the agent sends can leave through it (docs/ports.md).
+    #[arg(short = 'p', long = "publish", value_name = "[HOST_PORT:]AGENT_PORT")]
+    pub publish: Vec<String>,
     /// Run this instead of the agent's command (after `--`).
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -241,6 +248,7 @@ impl LaunchArgs {
             pipelock_image: self.pipelock_image.clone(),
             mitmproxy_image: self.mitmproxy_image.clone(),
             command: self.command.clone(),
+            ports: self.publish.clone(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct HostSnapshot {
     /// What the Docker engine has, when it was asked (a launch asks; `bottle plan` does
     /// not need an engine). Default limits shrink to fit it; set ones must fit.
     pub engine: Option<EngineCapacity>,
+    /// The host has `::1` (`bottle run -p` publishes there too).
+    pub loopback_v6: bool,
 }
 
 /// The host environment (variables that are not UTF-8 are left out).
@@ -50,6 +52,7 @@ impl std::fmt::Debug for HostSnapshot {
             .field("launch_id", &self.launch_id)
             .field("skills", &self.skills)
             .field("engine", &self.engine)
+            .field("loopback_v6", &self.loopback_v6)
             .finish()
     }
 }
@@ -76,6 +79,7 @@ impl HostSnapshot {
             launch_id: new_launch_id()?,
             skills,
             engine: None,
+            loopback_v6: has_loopback_v6(),
         })
     }
 
@@ -102,6 +106,11 @@ pub fn scan_skills(dir: &Path) -> SkillIndex {
         dir: dir.display().to_string(),
         names,
     }
+}
+
+/// Whether a socket can be bound on `[::1]` (IPv6 may be off on the host).
+fn has_loopback_v6() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
 }
 
 fn new_launch_id() -> anyhow::Result<String> {

@@ -61,6 +61,7 @@ import mitm_patches  # noqa: E402
 from bot_bottle_addon import refusal as refusals  # noqa: E402
 from bot_bottle_addon.allowlist_hint import hint_text  # noqa: E402
 from bot_bottle_addon.config import LEGACY_MAX_BODY, Config, OptionError, config_from_options  # noqa: E402
+from bot_bottle_addon.decoded_dlp import encoded_secret_refusal  # noqa: E402
 from bot_bottle_addon.dlp import unscanned_header_refusal  # noqa: E402
 from bot_bottle_addon.encodings import MIN_SCAN_LEN, BadEncoding, decode_request_body  # noqa: E402
 from bot_bottle_addon.flow_state import FlowState  # noqa: E402
@@ -205,6 +206,12 @@ class BottleVerdict:
         sidecars = self.cfg.sidecars if self.cfg else frozenset()
         return target_refusal(host, port, sidecars, self.hostname)
 
+    def host_data_refusal(self, host: str, port: int | None) -> Refusal | None:
+        """A name under a wildcard allowlist entry whose labels carry data (host_labels)."""
+        if self.cfg is None:
+            return None
+        return self.cfg.host_labels.shape_refusal(host, f"{host}:{port}" if port else host)
+
     # -- CONNECT ---------------------------------------------------------------------------
     def http_connect(self, flow: http.HTTPFlow) -> None:
         st = state(flow)
@@ -214,7 +221,7 @@ class BottleVerdict:
         if req.headers.get(":protocol"):
             r = refusals.websocket_connect_refused()
         else:
-            r = self.target_refusal(req.host, req.port)
+            r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             flow.response = to_response(r)
             st.refused = r.logged
@@ -245,7 +252,7 @@ class BottleVerdict:
             return refusals.upgrade_refused()
         if req.method.upper() == "CONNECT":
             return refusals.nested_connect()
-        r = self.target_refusal(req.host, req.port)
+        r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
         if r is not None:
             return r
         host_header = req.host_header
@@ -367,6 +374,12 @@ class BottleVerdict:
             if judged.body is not body:
                 body = judged.body
                 req.content = body
+        # 1c. the web lane: secrets in the body's encoded runs (hex, base64, base32, percent;
+        #     nested), whatever its content type: decoded_dlp (the model lane redacts instead)
+        if not model:
+            r = await off_loop(len(body), encoded_secret_refusal, body, cfg.known, cfg.credentials)
+            if r is not None:
+                return self._refuse(flow, r)
         # 2. which declared headers get a real value
         headers = list(req.headers.items(multi=True))
         plan = injection_plan(req.scheme, req.host, headers, cfg.credentials)
@@ -374,7 +387,12 @@ class BottleVerdict:
         r = unscanned_header_refusal(headers, cfg.unscanned, plan, [c.placeholder for c in cfg.credentials])
         if r is not None:
             return self._refuse(flow, r)
-        # 4. inject, ask for identity encoding, re-target at pipelock
+        # 4. a new name under a wildcard entry, past the per-minute cap, is not handed to
+        #    pipelock (which would resolve it): host_labels
+        r = cfg.host_labels.refusal(req.host, f"{req.host}:{req.port}", time.monotonic())
+        if r is not None:
+            return self._refuse(flow, r)
+        # 5. inject, ask for identity encoding, re-target at pipelock
         for lname, (cred, new_value) in plan.items():
             req.headers[lname] = new_value
             st.credentials.append(cred.name)

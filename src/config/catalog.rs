@@ -5,6 +5,7 @@
 pub use crate::config::bottle::Bottle;
 use crate::config::claude_code::ClaudeCode;
 use crate::config::manifest::{AgentSpec, Manifest};
+use crate::config::published_port::{PublishedPort, check_list};
 use crate::error::{Error, ManifestError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,8 @@ pub struct Agent {
     pub prompt: Option<String>,
     pub skills: Vec<String>,
     pub command: Vec<String>,
+    /// Opened on the host's loopback when it runs (`bottle run -p` replaces them).
+    pub ports: Vec<PublishedPort>,
     pub claude_code: ClaudeCode,
 }
 
@@ -134,6 +137,7 @@ impl Catalog {
             prompt: None,
             skills: Vec::new(),
             command: DEFAULT_COMMAND.iter().map(|a| a.to_string()).collect(),
+            ports: Vec::new(),
             claude_code: ClaudeCode::default(),
         };
         Catalog {
@@ -233,6 +237,8 @@ impl Agent {
                 ));
             }
         }
+        let ports =
+            agent_ports(&spec.ports).map_err(|(i, m)| err(file, at(&format!(".ports[{i}]")), m))?;
         let claude_code = match &spec.claude_code {
             Some(cc) => ClaudeCode::from_spec(cc)
                 .map_err(|(p, m)| err(file, at(&format!(".claude_code{p}")), m))?,
@@ -249,9 +255,21 @@ impl Agent {
             prompt: spec.prompt.clone(),
             skills: spec.skills.clone(),
             command,
+            ports,
             claude_code,
         })
     }
+}
+
+/// An agent's `ports`, each checked, then the list; `Err` names the entry.
+fn agent_ports(values: &[serde_json::Value]) -> Result<Vec<PublishedPort>, (usize, String)> {
+    let ports = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| PublishedPort::from_json(v).map_err(|m| (i, m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_list(&ports)?;
+    Ok(ports)
 }
 
 /// Docker's rule for container names, within `min..=max` characters (a whole container

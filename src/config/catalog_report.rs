@@ -92,6 +92,17 @@ pub fn info(catalog: &Catalog, agent: &Agent) -> String {
     };
     let _ = writeln!(w, "  skills:  {skills}");
     let _ = writeln!(w, "  claude code: {}", claude_code_line(agent));
+    let ports: Vec<String> = agent
+        .ports
+        .iter()
+        .map(|p| format!("{} -> agent port {}", p.url(), p.agent))
+        .collect();
+    let ports = if ports.is_empty() {
+        "none (bottle run -p [HOST_PORT:]AGENT_PORT opens one)".to_string()
+    } else {
+        ports.join(", ")
+    };
+    let _ = writeln!(w, "  ports:   {ports}");
     let _ = writeln!(w, "bottle {}  (from {})", bottle.name, bottle.source);
     let _ = writeln!(w, "  runtime: {:?}", bottle.runtime);
     let _ = writeln!(

@@ -130,7 +130,7 @@ pub enum Runtime {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an agent object with \"bottle\", \"prompt\", \"skills\", \"command\" or \"claude_code\""
+    expecting = "an agent object with \"bottle\", \"prompt\", \"skills\", \"command\", \"ports\" or \"claude_code\""
 )]
 pub struct AgentSpec {
     #[serde(default)]
@@ -141,6 +141,9 @@ pub struct AgentSpec {
     pub skills: Vec<String>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Ports to open on the host's loopback; checked by `published_port`.
+    #[serde(default)]
+    pub ports: Vec<serde_json::Value>,
     #[serde(default)]
     pub claude_code: Option<ClaudeCodeSpec>,
 }

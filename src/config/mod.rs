@@ -17,5 +17,6 @@ pub(crate) mod manifest_files;
 pub mod model_policy;
 pub(crate) mod number;
 pub mod provider;
+pub mod published_port;
 pub mod resources;
 pub mod trust;

@@ -9,7 +9,7 @@ use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
 use crate::error::Error;
 use crate::naming::{
-    Kind, LABEL_AGENT, LABEL_ID, LABEL_ROLE, LabelFilter, Labelled, Listed, RoleLabel,
+    Kind, LABEL_AGENT, LABEL_ID, LABEL_PORTS, LABEL_ROLE, LabelFilter, Labelled, Listed, RoleLabel,
 };
 use std::fmt;
 
@@ -66,6 +66,8 @@ pub struct Container {
     /// Docker's "5 minutes ago".
     pub running_for: String,
     pub state: ContainerState,
+    /// The forwarder's published ports (its `bot-bottle.ports` label), else empty.
+    pub ports: String,
 }
 
 /// A network or an image (its `repository:tag`).
@@ -111,10 +113,12 @@ pub fn containers(
     filters: &[LabelFilter],
 ) -> Result<Vec<Container>, Error> {
     let format = format!(
-        "{{{{.ID}}}}\t{{{{.Names}}}}\t{}\t{}\t{}\t{{{{.RunningFor}}}}\t{{{{.State}}}}",
+        // The ports label (often empty) is not last: the listing's text is trimmed.
+        "{{{{.ID}}}}\t{{{{.Names}}}}\t{}\t{}\t{}\t{}\t{{{{.RunningFor}}}}\t{{{{.State}}}}",
         label(LABEL_ID),
         label(LABEL_AGENT),
-        label(LABEL_ROLE)
+        label(LABEL_ROLE),
+        label(LABEL_PORTS)
     );
     let mut args = vec!["ps", "--all", "--no-trunc"];
     args.extend(filters.iter().flat_map(|f| ["--filter", f.arg()]));
@@ -122,7 +126,7 @@ pub fn containers(
     Ok(list(engine, &args)?
         .lines()
         .filter_map(|line| {
-            let [id, name, bottle_id, agent, role, running_for, state] =
+            let [id, name, bottle_id, agent, role, ports, running_for, state] =
                 line.split('\t').collect::<Vec<_>>()[..]
             else {
                 return None;
@@ -133,6 +137,7 @@ pub fn containers(
                 labels: labelled(bottle_id, agent, role),
                 running_for: running_for.into(),
                 state: ContainerState::read(state),
+                ports: ports.into(),
             })
         })
         .collect())

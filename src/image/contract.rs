@@ -54,6 +54,8 @@ pub struct MitmproxyContract {
     pub command: Vec<String>,
     /// The addon's option naming its config (`env:VAR` or a path).
     pub config_option: String,
+    /// The Python interpreter on its PATH (`bottle run -p` runs the port relays with it).
+    pub python: String,
     /// The directories it writes (tmpfs on its read-only root filesystem).
     pub writable: Vec<String>,
 }

@@ -13,7 +13,7 @@ use crate::engine::docker_engine::{DockerEngine, Following};
 use crate::error::{Error, signal_name};
 use crate::exit_code::FAILURE;
 use crate::launch::slot_board::SlotBoard;
-use crate::launch::supervisor::{GaveUp, Restart, Supervisor};
+use crate::launch::supervisor::{AfterRestart, GaveUp, Restart, Supervisor};
 use crate::naming::agent_name_attempt;
 use crate::plan::bottle_plan::BottlePlan;
 use crate::plan::docker_command::{DockerCommand, Stdin};
@@ -72,6 +72,8 @@ pub struct LaunchInput<'a> {
     /// has undone everything.
     pub record: &'a LaunchRecord,
     pub before_teardown: Option<BeforeTeardown<'a>>,
+    /// Runs when a sidecar is back after a restart (the live policy into pipelock).
+    pub after_restart: Option<AfterRestart<'a>>,
 }
 
 /// Runs the plan and returns the exit code of the agent's command. Teardown always runs;
@@ -427,7 +429,8 @@ impl Executor<'_> {
             self.progress,
             slots.clone(),
             self.input.ready_timeout,
-        );
+        )
+        .after_restart(self.input.after_restart);
         let Following { output, stop } = self.engine.follow(&sup.events_call()?)?;
         let code = std::thread::scope(|scope| {
             let watcher = scope.spawn(|| sup.watch(output));
@@ -465,6 +468,14 @@ impl Executor<'_> {
                 }
                 self.board
                     .fill(Slot::MitmHostEntry, format!("{name}:{address}"));
+                Ok(None)
+            }
+            Capture::AgentAddress => {
+                let text = String::from_utf8_lossy(stdout).trim().to_string();
+                let address: std::net::Ipv4Addr = text.parse().with_context(|| {
+                    format!("the port relay gave {text:?}, not the agent's IPv4 address")
+                })?;
+                self.board.fill(Slot::AgentAddress, address.to_string());
                 Ok(None)
             }
         }

@@ -5,6 +5,7 @@
 pub mod bottle_ca;
 pub mod ca_cert;
 pub mod executor;
+pub mod host_ports;
 pub mod launch_values;
 pub(crate) mod slot_board;
 pub mod supervisor;

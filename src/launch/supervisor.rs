@@ -9,6 +9,7 @@
 use crate::engine::call::{Call, Mode};
 use crate::engine::docker_engine::DockerEngine;
 use crate::engine::program_output::ProgramOutput;
+use crate::naming::Role;
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::supervision::{Redo, Supervised, SupervisionPlan};
@@ -43,6 +44,10 @@ pub struct Restart {
     pub back_after_seconds: Option<f64>,
 }
 
+/// What the launch redoes in a sidecar that is back (by role) beyond the plan's own redos:
+/// the live policy into pipelock. `Some(note)` is printed; an error ends the session.
+pub type AfterRestart<'a> = &'a (dyn Fn(&dyn DockerEngine, Role) -> Result<Option<String>> + Sync);
+
 /// Why supervision ended the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GaveUp(pub String);
@@ -69,6 +74,7 @@ pub struct Supervisor<'a> {
     gave_up: Mutex<Option<GaveUp>>,
     /// The session ended: a wait in progress stops.
     stopping: AtomicBool,
+    after_restart: Option<AfterRestart<'a>>,
 }
 
 /// What Docker says about a container that died.
@@ -98,7 +104,13 @@ impl<'a> Supervisor<'a> {
             recent: Mutex::new(Vec::new()),
             gave_up: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            after_restart: None,
         }
+    }
+
+    pub fn after_restart(mut self, hook: Option<AfterRestart<'a>>) -> Supervisor<'a> {
+        self.after_restart = hook;
+        self
     }
 
     /// The session ended: stop waiting for a sidecar (the caller stops the events).
@@ -215,6 +227,13 @@ impl<'a> Supervisor<'a> {
         if back {
             for redo in &s.then {
                 self.redo(redo, &s.container)?;
+            }
+            let note = match self.after_restart {
+                Some(hook) => hook(self.engine, s.role)?,
+                None => None,
+            };
+            if let Some(note) = note {
+                self.progress.step(&note);
             }
         }
         let back_after = back.then(|| died.elapsed().as_secs_f64());
@@ -544,6 +563,59 @@ mod tests {
                 );
             },
         );
+    }
+
+    #[test]
+    fn the_launchs_own_redo_runs_once_the_sidecar_is_back_and_its_failure_ends_the_session() {
+        let (pipelock, _) = names();
+        let plan = a_plan(|_| {});
+        for fails in [false, true] {
+            let journal: Journal = Arc::default();
+            let engine = ScriptedEngine::new(journal.clone(), {
+                let events = format!("{pipelock} 137\n");
+                move |call| match call.args[0].as_str() {
+                    "events" => Reply::ok(events.clone()),
+                    "inspect" => Reply::ok("exited 137 false"),
+                    _ => Reply::ok(""),
+                }
+            });
+            let progress = Progress::recording(journal.clone());
+            let seen = Mutex::new(Vec::new());
+            let hook = |_: &dyn DockerEngine, role: Role| -> Result<Option<String>> {
+                seen.lock().unwrap().push(role);
+                if fails {
+                    bail!("cannot load the live policy again: no reload");
+                }
+                Ok(Some(
+                    "pipelock has the live policy again (1 change(s))".into(),
+                ))
+            };
+            let sup = Supervisor::new(
+                &plan.supervision,
+                &engine,
+                &progress,
+                SlotValues::default().with(Slot::AgentName, "the-agent"),
+                Some(Duration::from_secs(5)),
+            )
+            .after_restart(Some(&hook));
+            let followed = engine.follow(&sup.events_call().unwrap()).unwrap();
+            sup.watch(followed.output);
+            assert_eq!(seen.lock().unwrap().clone(), [Role::Pipelock]);
+            let lines = journal.lock().unwrap().clone();
+            if fails {
+                let why = sup.gave_up().expect("gave up").0;
+                assert!(why.contains("no reload"), "{why}");
+                assert_eq!(killed_agent(&engine), 1);
+            } else {
+                assert_eq!(sup.gave_up(), None);
+                let note = lines
+                    .iter()
+                    .position(|l| l.contains("live policy again"))
+                    .expect("the note");
+                let back = lines.iter().position(|l| l.contains("is back")).unwrap();
+                assert!(note < back, "{lines:#?}");
+            }
+        }
     }
 
     #[test]

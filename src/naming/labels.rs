@@ -9,6 +9,8 @@ pub const LABEL_ID: &str = "bot-bottle.id";
 pub const LABEL_AGENT: &str = "bot-bottle.agent";
 pub const LABEL_ROLE: &str = "bot-bottle.role";
 pub const LABEL_UID: &str = "bot-bottle.uid";
+/// On the forwarder: its published ports, `127.0.0.1:HOST->AGENT,…` (`bottle ls`).
+pub const LABEL_PORTS: &str = "bot-bottle.ports";
 
 /// The labels of one launch's resources.
 #[derive(Debug, Clone, PartialEq, Eq)]

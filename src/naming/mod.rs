@@ -10,7 +10,8 @@ mod ownership;
 mod role;
 
 pub use labels::{
-    LABEL_AGENT, LABEL_ID, LABEL_ROLE, LABEL_UID, LabelFilter, Labelled, Labels, RoleLabel,
+    LABEL_AGENT, LABEL_ID, LABEL_PORTS, LABEL_ROLE, LABEL_UID, LabelFilter, Labelled, Labels,
+    RoleLabel,
 };
 pub use names::{AGENT_NAME_ATTEMPTS, BottleNames, Slug, agent_name_attempt, is_schemed};
 pub use ownership::{Known, Listed, look_alike, same_id};

@@ -114,6 +114,9 @@ mod tests {
                 "bot-bottle-net-dev-01234567",
                 "bot-bottle-proxy-dev-01234567",
                 "bot-bottle-egress-dev-01234567",
+                "bot-bottle-fwd-dev-01234567",
+                "bot-bottle-relay-dev-01234567",
+                "bot-bottle-ports-dev-01234567",
                 "bot-bottle-cwd-dev-01234567:latest",
             ]
         );

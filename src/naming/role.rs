@@ -75,6 +75,15 @@ roles! {
     ProxyNetwork => RoleSpec { kind: Kind::Network, label: "proxy-network", name: "bot-bottle-proxy-{slug}", retried: false };
     /// pipelock alone, with a route out.
     EgressNetwork => RoleSpec { kind: Kind::Network, label: "egress-network", name: "bot-bottle-egress-{slug}", retried: false };
+    /// `bottle run -p`: the forwarder, on the ports network (published on the host's
+    /// loopback) and the agent network; it connects only to the port relay.
+    Forwarder => RoleSpec { kind: Kind::Container, label: "forwarder", name: "bot-bottle-fwd-{slug}", retried: false };
+    /// `bottle run -p`: the port relay, in the agent's network namespace; it connects
+    /// only to the agent's own loopback.
+    PortRelay => RoleSpec { kind: Kind::Container, label: "port-relay", name: "bot-bottle-relay-{slug}", retried: false };
+    /// `bottle run -p`: the forwarder alone, not internal (Docker publishes only from such
+    /// a network) but without masquerade: nothing leaves through it.
+    PortsNetwork => RoleSpec { kind: Kind::Network, label: "ports-network", name: "bot-bottle-ports-{slug}", retried: false };
     /// The `--cwd` agent image earlier versions built (only `cleanup` still meets it).
     CwdImage => RoleSpec { kind: Kind::Image, label: "cwd-image", name: "bot-bottle-cwd-{slug}:latest", retried: false };
 }

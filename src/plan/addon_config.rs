@@ -2,8 +2,9 @@
 //! told: where pipelock listens, the request body limit, the sidecars a CONNECT may never
 //! reach, the credentials to inject (placeholder, hosts, header; the real values only by
 //! the name of the variable that carries them), the agent's secrets to guard, the headers
-//! pipelock skips, the bottle's allowlist and the model lane, the bottle's id. Its schema is
-//! the addon's (docs/addon.md). Pure.
+//! pipelock skips, the bottle's allowlist (under its wildcard entries the addon refuses names
+//! that carry data before any lookup, docs/dns.md) and the model lane, the bottle's id. Its
+//! schema is the addon's (docs/addon.md). Pure.
 
 use crate::config::credential::{Credential, Scheme};
 use crate::config::egress::Egress;
@@ -31,7 +32,8 @@ pub struct AddonConfig {
     pub policy: AddonPolicy,
     pub unscanned_headers: Vec<String>,
     /// The bottle's whole allowlist (provider hosts included): what the model lane lets the
-    /// provider's servers reach for the agent, with `model_lane.server_hosts`.
+    /// provider's servers reach for the agent, with `model_lane.server_hosts`; under its `*.`
+    /// entries the addon judges the labels the agent chose (host_labels.py, docs/dns.md).
     pub allowlist: Vec<String>,
     pub model_lane: ModelLane,
     /// The bottle's id: pipelock's allowlist block names it in `bottle allow-host <id>

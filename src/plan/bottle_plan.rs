@@ -43,7 +43,8 @@ pub struct BottlePlan {
     pub git: GitIdentity,
     /// `--cwd`: the directory copied into the agent's work directory.
     pub cwd: Option<String>,
-    /// In creation order: agent network, proxy network, egress network.
+    /// In creation order: agent network, proxy network, egress network (then the ports
+    /// network, with `-p`).
     pub networks: Vec<NetworkPlan>,
     /// The web lane's pipelock: every request but the model providers' API.
     pub pipelock: PipelockPlan,
@@ -51,6 +52,10 @@ pub struct BottlePlan {
     pub model_pipelock: PipelockPlan,
     pub mitmproxy: MitmproxyPlan,
     pub agent_container: AgentContainerPlan,
+    /// `bottle run -p`: the ports opened on the host's loopback, and the two containers
+    /// that carry them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<PortsPlan>,
     /// Keeping the sidecars alive while the user is attached.
     pub supervision: SupervisionPlan,
     /// The launch, in order; teardown (the registered undos, newest first) follows it.
@@ -91,6 +96,8 @@ pub enum NetworkRole {
     Proxy,
     /// pipelock alone, with a route out.
     Egress,
+    /// The forwarder alone (`bottle run -p`): published on the host's loopback, no NAT out.
+    Ports,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,6 +126,28 @@ pub struct MitmproxyPlan {
     pub addon: AddonConfig,
 }
 
+/// The published ports: host loopback → forwarder → port relay (in the agent's network
+/// namespace) → the agent's server on its own loopback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortsPlan {
+    /// On the ports network (published) and the agent network.
+    pub forwarder: String,
+    /// In the agent container's network namespace.
+    pub relay: String,
+    /// Also published on `::1` (the host has it).
+    pub loopback_v6: bool,
+    pub published: Vec<PortPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortPlan {
+    pub agent_port: u16,
+    pub host_port: u16,
+    /// The port the forwarder and the relay listen on for it.
+    pub relay_port: u16,
+    pub url: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentContainerPlan {
     /// The planned name; after a name conflict the launch uses `name-2`, … (the
@@ -134,6 +163,7 @@ impl NetworkRole {
             NetworkRole::Agent => "agent",
             NetworkRole::Proxy => "proxy",
             NetworkRole::Egress => "egress",
+            NetworkRole::Ports => "ports",
         }
     }
 
@@ -143,6 +173,7 @@ impl NetworkRole {
             NetworkRole::Agent => Role::AgentNetwork,
             NetworkRole::Proxy => Role::ProxyNetwork,
             NetworkRole::Egress => Role::EgressNetwork,
+            NetworkRole::Ports => Role::PortsNetwork,
         }
     }
 }

@@ -17,14 +17,16 @@ pub struct DockerCommand {
     pub stdin: Option<Stdin>,
 }
 
-/// An argument: fixed text, or a slot's value (followed by fixed text, as in
-/// `<agent-name>:/path` for `docker cp`), or a long fixed text (a rendered config) that
+/// An argument: fixed text, or a slot's value (between fixed texts, as in
+/// `<agent-name>:/path` for `docker cp` or `container:<agent-name>`), or a long fixed text (a rendered config) that
 /// plans show by what it is rather than in full.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Arg {
     Lit(String),
     Slot {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        prefix: String,
         slot: Slot,
         #[serde(skip_serializing_if = "String::is_empty")]
         suffix: String,
@@ -98,8 +100,19 @@ impl DockerCommand {
     }
 
     /// The slot's value followed by `suffix` (`<agent-name>:/home/agent/…`).
-    pub fn slot_then(mut self, slot: Slot, suffix: impl Into<String>) -> Self {
+    pub fn slot_then(self, slot: Slot, suffix: impl Into<String>) -> Self {
+        self.slot_within("", slot, suffix)
+    }
+
+    /// `prefix`, the slot's value, `suffix` (`container:<agent-name>`).
+    pub fn slot_within(
+        mut self,
+        prefix: impl Into<String>,
+        slot: Slot,
+        suffix: impl Into<String>,
+    ) -> Self {
         self.args.push(Arg::Slot {
+            prefix: prefix.into(),
             slot,
             suffix: suffix.into(),
         });
@@ -155,10 +168,14 @@ impl DockerCommand {
         for arg in &self.args {
             match arg {
                 Arg::Lit(s) | Arg::Content { text: s, .. } => out.push(s.clone()),
-                Arg::Slot { slot, suffix } => {
+                Arg::Slot {
+                    prefix,
+                    slot,
+                    suffix,
+                } => {
                     let value = slots.get(*slot).ok_or(*slot)?;
-                    if !(value.is_empty() && suffix.is_empty()) {
-                        out.push(format!("{value}{suffix}"));
+                    if !(value.is_empty() && suffix.is_empty() && prefix.is_empty()) {
+                        out.push(format!("{prefix}{value}{suffix}"));
                     }
                 }
             }
@@ -174,10 +191,16 @@ impl DockerCommand {
             match arg {
                 Arg::Lit(s) => parts.push(crate::engine::call::quote(s)),
                 Arg::Content { shows, .. } => parts.push(format!("<{shows}>")),
-                Arg::Slot { slot, suffix } => match slots.get(*slot) {
-                    Some("") if suffix.is_empty() => {}
-                    Some(v) => parts.push(crate::engine::call::quote(&format!("{v}{suffix}"))),
-                    None => parts.push(format!("{}{suffix}", slot.placeholder())),
+                Arg::Slot {
+                    prefix,
+                    slot,
+                    suffix,
+                } => match slots.get(*slot) {
+                    Some("") if suffix.is_empty() && prefix.is_empty() => {}
+                    Some(v) => {
+                        parts.push(crate::engine::call::quote(&format!("{prefix}{v}{suffix}")))
+                    }
+                    None => parts.push(format!("{prefix}{}{suffix}", slot.placeholder())),
                 },
             }
         }

@@ -50,6 +50,7 @@ pub(crate) fn host() -> HostSnapshot {
             names: BTreeSet::from(["review".to_string()]),
         },
         engine: None,
+        loopback_v6: true,
     }
 }
 

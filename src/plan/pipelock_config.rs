@@ -63,6 +63,18 @@ pub struct DlpPattern {
     pub severity: &'static str,
 }
 
+/// A cryptocurrency address in a URL, header or body (issue 22): pipelock v2.3.0's preset
+/// configs' "Ethereum Address" (configs/strict.yaml:220), verbatim. Its defaults leave it
+/// out (internal/config/defaults.go:155) because blockchain agents send addresses all the
+/// time; docs/pipelock.md says why bot-bottle turns it on and `address_protection` off.
+pub fn ethereum_address() -> DlpPattern {
+    DlpPattern {
+        name: "Ethereum Address",
+        regex: r"0x[0-9a-fA-F]{40}\b".into(),
+        severity: "high",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeedPhraseDetection {
     pub enabled: bool,
@@ -146,11 +158,14 @@ impl PipelockConfig {
                 include_defaults: true,
                 scan_env: true,
                 min_env_secret_length: MIN_ENV_SECRET_LENGTH,
-                patterns: vec![DlpPattern {
-                    name: env_secret_pattern::NAME,
-                    regex: env_secret_pattern::regex(),
-                    severity: "high",
-                }],
+                patterns: vec![
+                    DlpPattern {
+                        name: env_secret_pattern::NAME,
+                        regex: env_secret_pattern::regex(),
+                        severity: "high",
+                    },
+                    ethereum_address(),
+                ],
             },
             seed_phrase_detection: SeedPhraseDetection {
                 enabled: true,

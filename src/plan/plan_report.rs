@@ -17,6 +17,7 @@ pub fn render(plan: &BottlePlan) -> String {
     images(w, plan);
     egress(w, plan);
     env_and_credentials(w, plan);
+    ports(w, plan);
     launch(w, plan);
     configs(w, plan);
     out
@@ -44,6 +45,19 @@ fn images(w: &mut String, plan: &BottlePlan) {
             w,
             "  --cwd      {dir} copied into the agent's work directory"
         );
+    }
+}
+
+/// `-p`: where each port opens (only with ports).
+fn ports(w: &mut String, plan: &BottlePlan) {
+    let Some(ports) = &plan.ports else { return };
+    let also = if ports.loopback_v6 { " and ::1" } else { "" };
+    let _ = writeln!(
+        w,
+        "\nPublished ports (on the host's loopback only: 127.0.0.1{also}; forwarder -> port relay in the agent -> the agent's 127.0.0.1, then ::1):"
+    );
+    for p in &ports.published {
+        let _ = writeln!(w, "  {} -> agent port {}", p.url, p.agent_port);
     }
 }
 

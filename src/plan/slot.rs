@@ -18,15 +18,18 @@ pub enum Slot {
     Tty,
     /// The bottle's CA certificate (PEM), made by bottle before the launch and checked.
     CaCertificate,
+    /// `-p`: the agent's address on its network, as the port relay found it.
+    AgentAddress,
 }
 
 impl Slot {
-    pub const ALL: [Slot; 5] = [
+    pub const ALL: [Slot; 6] = [
         Slot::AgentName,
         Slot::EnvFile,
         Slot::MitmHostEntry,
         Slot::Tty,
         Slot::CaCertificate,
+        Slot::AgentAddress,
     ];
 
     /// How the slot reads in a plan before the launch fills it.
@@ -37,6 +40,7 @@ impl Slot {
             Slot::MitmHostEntry => "<mitmproxy-name:address>",
             Slot::Tty => "[--tty]",
             Slot::CaCertificate => "(the CA certificate)",
+            Slot::AgentAddress => "<agent-address>",
         }
     }
 }

@@ -87,12 +87,16 @@ pub enum Action {
 pub enum Capture {
     /// An IP address; `name:address` fills [`Slot::MitmHostEntry`].
     HostEntry { name: String },
+    /// The agent's IPv4 address, as the port relay in its namespace found it; fills
+    /// [`Slot::AgentAddress`].
+    AgentAddress,
 }
 
 impl Capture {
     pub fn slot(&self) -> Slot {
         match self {
             Capture::HostEntry { .. } => Slot::MitmHostEntry,
+            Capture::AgentAddress => Slot::AgentAddress,
         }
     }
 }

@@ -73,7 +73,11 @@ impl Undo {
             ),
             Undo::File { path } => match path {
                 Arg::Lit(p) | Arg::Content { text: p, .. } => format!("rm {p}"),
-                Arg::Slot { slot, suffix } => format!("rm {}{suffix}", slot.placeholder()),
+                Arg::Slot {
+                    prefix,
+                    slot,
+                    suffix,
+                } => format!("rm {prefix}{}{suffix}", slot.placeholder()),
             },
         }
     }

@@ -7,3 +7,4 @@
 pub mod live_policy;
 pub mod manifest_edit;
 pub mod pipelock_reload;
+pub mod reapply;

@@ -18,6 +18,7 @@ use crate::plan::undo::Undo;
 use crate::policy::live_policy::LivePolicy;
 use crate::progress::Progress;
 use crate::report::needed_hosts::Needed;
+use crate::report::port_traffic::PortTraffic;
 use crate::report::request_log::RequestLine;
 use crate::report::summary::{BlockedHost, Counts, HostCounts, LaneCounts, ReasonCount, Summary};
 use crate::runtime::policy_journal::{PolicyChange, PolicyJournal};
@@ -60,6 +61,8 @@ pub struct ExitReport {
     pub allowlist_at_end: Vec<String>,
     /// What the session needed off the allowlist, and the line for the next launch.
     pub needed: Needed,
+    /// `bottle run -p`: each published port and what went through it (empty without).
+    pub ports: Vec<PortTraffic>,
 }
 
 /// How the launch ended.
@@ -192,12 +195,18 @@ impl ExitReport {
             hosts: summary.hosts,
             reasons: summary.reasons,
             blocked_most: summary.blocked_most,
+            ports: Vec::new(),
             policy_changes: policy.changes,
             allowlist_at_end: policy
                 .allowlist_at_end
                 .unwrap_or_else(|| identity.allowlist.clone()),
             needed: policy.needed,
         }
+    }
+
+    /// With what went through the published ports (`bottle run -p`).
+    pub fn with_ports(self, ports: Vec<PortTraffic>) -> ExitReport {
+        ExitReport { ports, ..self }
     }
 }
 
@@ -250,6 +259,7 @@ impl ExitReporter<'_> {
                 .warn(&format!("cannot read mitmproxy's request log: {e}")),
             _ => {}
         }
+        let ports = self.port_traffic(engine, registered);
         if let Some(file) = &self.file {
             let info = LogInfo {
                 read: log.is_ok(),
@@ -264,7 +274,8 @@ impl ExitReporter<'_> {
                 restarts.to_vec(),
                 summary,
                 policy,
-            );
+            )
+            .with_ports(ports);
             let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
             text.push('\n');
             match std::fs::write(file, text) {
@@ -282,6 +293,32 @@ impl ExitReporter<'_> {
 }
 
 impl ExitReporter<'_> {
+    /// What went through the published ports, from the forwarder's output (printed too);
+    /// zeros when it was never started or its output cannot be read.
+    fn port_traffic(&self, engine: &dyn DockerEngine, registered: &[Undo]) -> Vec<PortTraffic> {
+        let Some(ports) = &self.plan.ports else {
+            return Vec::new();
+        };
+        let forwarder = Undo::Containers {
+            bottle_id: self.plan.bottle_id.clone(),
+            role: Role::Forwarder,
+        };
+        let log = if registered.contains(&forwarder) {
+            read_log(engine, &ports.forwarder).unwrap_or_else(|e| {
+                self.progress
+                    .warn(&format!("cannot read the port forwarder's output: {e}"));
+                String::new()
+            })
+        } else {
+            String::new()
+        };
+        let traffic = PortTraffic::of(ports, &log);
+        for port in &traffic {
+            self.progress.say(&format!("published {}", port.render()));
+        }
+        traffic
+    }
+
     /// The journal folded, when there is one that reads.
     fn live_policy(&self) -> Option<LivePolicy> {
         let journal = self.journal?.read();

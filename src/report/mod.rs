@@ -7,5 +7,6 @@
 pub mod exit_report;
 pub mod logs_command;
 pub mod needed_hosts;
+pub mod port_traffic;
 pub mod request_log;
 pub mod summary;

@@ -59,7 +59,14 @@ impl Inventory {
         for c in &self.containers {
             bottles.entry(&c.labels.bottle_id).or_default().push(c);
         }
-        let mut table = Table::new(["AGENT", "ID", "AGE", "LIVE APPROVALS", "CONTAINERS"]);
+        let mut table = Table::new([
+            "AGENT",
+            "ID",
+            "AGE",
+            "LIVE APPROVALS",
+            "PORTS",
+            "CONTAINERS",
+        ]);
         for (id, rows) in bottles {
             let agent = rows
                 .iter()
@@ -70,6 +77,12 @@ impl Inventory {
                 .iter()
                 .map(|c| format!("{} ({}, {})", c.name, c.labels.role, c.state))
                 .collect();
+            // The forwarder's label: `127.0.0.1:8080->5173`, host port to agent port.
+            let ports: Vec<&str> = rows
+                .iter()
+                .filter(|c| c.labels.role == RoleLabel::Known(Role::Forwarder))
+                .flat_map(|c| c.ports.split(',').filter(|p| !p.is_empty()))
+                .collect();
             let approvals = live
                 .get(id)
                 .filter(|hosts| !hosts.is_empty())
@@ -79,6 +92,11 @@ impl Inventory {
                 id.to_string(),
                 agent.running_for.trim_end_matches(" ago").to_string(),
                 approvals,
+                if ports.is_empty() {
+                    "-".to_string()
+                } else {
+                    ports.join(", ")
+                },
                 containers.join(", "),
             ]);
         }
@@ -163,15 +181,19 @@ mod tests {
             labels: labels(id, "dev", role),
             running_for: "5 minutes ago".into(),
             state: ContainerState::Running,
+            ports: String::new(),
         }
     }
 
     #[test]
     fn table_groups_containers_by_bottle() {
+        let mut forwarder = row("bot-bottle-fwd-dev-1", "1111", "forwarder");
+        forwarder.ports = "127.0.0.1:8080->5173,127.0.0.1:3000->3000".into();
         let inv = Inventory {
             containers: vec![
                 row("bot-bottle-pipelock-dev-1", "1111", "pipelock"),
                 row("bot-bottle-dev-1", "1111", "agent"),
+                forwarder,
                 row("bot-bottle-dev-2", "2222", "agent"),
             ],
             ..Inventory::default()
@@ -191,7 +213,14 @@ mod tests {
                 && lines[1].contains("5 minutes")
         );
         assert!(lines[1].contains("bot-bottle-pipelock-dev-1 (pipelock, running)"));
-        assert!(lines[2].contains("2222"));
+        assert!(
+            lines[1].contains("127.0.0.1:8080->5173, 127.0.0.1:3000->3000"),
+            "{table}"
+        );
+        assert!(
+            lines[2].contains("2222") && lines[2].contains(" - "),
+            "{table}"
+        );
     }
 
     #[test]

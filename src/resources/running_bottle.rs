@@ -100,6 +100,7 @@ mod tests {
             },
             running_for: "1 minute ago".into(),
             state,
+            ports: String::new(),
         }
     }
 

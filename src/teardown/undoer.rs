@@ -165,8 +165,12 @@ impl Undoer<'_> {
         };
         let path = match path {
             Arg::Lit(p) | Arg::Content { text: p, .. } => p.clone(),
-            Arg::Slot { slot, suffix } => match self.slots.get(*slot) {
-                Some(value) => format!("{value}{suffix}"),
+            Arg::Slot {
+                prefix,
+                slot,
+                suffix,
+            } => match self.slots.get(*slot) {
+                Some(value) => format!("{prefix}{value}{suffix}"),
                 // Never filled: the file was never created.
                 None => return report(undo, Ok(Vec::new())),
             },

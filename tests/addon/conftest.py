@@ -56,7 +56,9 @@ REAL_PIPELOCK = os.environ.get("BOT_BOTTLE_ADDON_TEST_PIPELOCK", "")
 DOUBLE_SRC = "127.0.0.2"
 PIPELOCK_NAME = "bot-bottle-pipelock-addontest"  # the pipelock sidecar's container name
 MITM_NAME = "bot-bottle-mitm-addontest"
-TEST_NAMES = ["allowed.test", "denied.test", "other.allowed.test", PIPELOCK_NAME]
+MODEL_PIPELOCK_NAME = "bot-bottle-model-pl-addontest"  # the model lane's pipelock (test_model_lane.py)
+ORIGIN_NAMES = ["allowed.test", "denied.test", "other.allowed.test", "api.anthropic.com"]  # the origin's certificate
+TEST_NAMES = ORIGIN_NAMES[:3] + [PIPELOCK_NAME, "api.anthropic.com", MODEL_PIPELOCK_NAME]
 MAX_BODY = 16 * 1024 * 1024  # the product default (egress.max_request_mb 16)
 
 # A forwarded secret the agent holds; pipelock scans for it (scan_env) and so does the addon.
@@ -164,7 +166,7 @@ def certs(workdir) -> dict:
         "-subj", "/CN=allowed.test")
     (d / "ext.cnf").write_text(
         "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-        "subjectAltName=" + ",".join(f"DNS:{n}" for n in TEST_NAMES[:3]) + ",DNS:localhost,IP:127.0.0.1\n")
+        "subjectAltName=" + ",".join(f"DNS:{n}" for n in ORIGIN_NAMES) + ",DNS:localhost,IP:127.0.0.1\n")
     run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "leaf.pem", "-days", "30", "-extfile", "ext.cnf")
     return {"ca": d / "ca.pem", "cert": d / "leaf.pem", "key": d / "leaf.key"}

@@ -19,6 +19,7 @@ echo "[addon-tests] running pytest in $BOT_BOTTLE_MITMPROXY_IMAGE (--network non
 exec docker run --rm --network none --user 0 \
   --add-host allowed.test:127.0.0.1 --add-host denied.test:127.0.0.1 \
   --add-host other.allowed.test:127.0.0.1 --add-host bot-bottle-pipelock-addontest:127.0.0.1 \
+  --add-host api.anthropic.com:127.0.0.1 --add-host bot-bottle-model-pl-addontest:127.0.0.1 \
   "${real[@]}" -v "$repo":/src:ro -e BOT_BOTTLE_REPO=/src -e PYTHONDONTWRITEBYTECODE=1 \
   -w /src/tests/addon \
   "$BOT_BOTTLE_MITMPROXY_IMAGE" \

@@ -36,7 +36,8 @@ def catalogue_refusals() -> list[Refusal]:
         args = {"where": "h:1", "host_header": "h", "host": "h", "port": 1, "size": 2, "max_body": 1,
                 "buffered_total": 1, "budget": 2, "encoding": "br", "limit": 1, "coding": "gzip", "name": "N",
                 "header": "x-api-key", "hosts": ["h"], "pattern": "P",
-                "provider": "anthropic", "why": "W", "what": "W",
+                "provider": "anthropic", "why": "W", "what": "W", "entry": "*.h",
+                "per_minute": 20, "retry_after": 3, "how": "hex",
                 "error": "pipelock at p:8888 is unreachable (refused); bot-bottle fails closed, the request was not sent"}
         params = inspect.signature(fn).parameters
         out.append(fn(**{k: args[k] for k in params if k in args}))

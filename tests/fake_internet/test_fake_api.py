@@ -343,6 +343,19 @@ def test_tool_use_not_streamed_and_configurable(http, api_key, control):
     assert tool["type"] == "tool_use" and tool["input"] == {"command": "id -u", "description": "who"}
 
 
+def test_tool_input_scripts_any_tool_call(http, api_key, control):
+    control.config(api={"script": "tool_use", "tool_name": "Read",
+                        "tool_input": {"file_path": "/home/agent/work/shot.png"}})
+    m = post(http, api_key, body(stream=False, tools=[dict(BASH_TOOL, name="Read")])).json()
+    tool, = m["content"]
+    assert (tool["name"], tool["input"]) == ("Read", {"file_path": "/home/agent/work/shot.png"})
+    events = parse_sse(post(http, api_key, body(tools=[dict(BASH_TOOL, name="Read")])).text)
+    args = "".join(d["delta"]["partial_json"] for n, d in events if n == "content_block_delta")
+    assert json.loads(args) == {"file_path": "/home/agent/work/shot.png"}
+    status, err = control.call("POST", "/__config", {"api": {"tool_input": "cat x"}})
+    assert status == 400 and "tool_input" in json.dumps(err)
+
+
 def test_tool_result_as_blocks(http, api_key):
     msgs = [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01",
                                           "content": [{"type": "text", "text": "out-1"}]}]}]

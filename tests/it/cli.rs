@@ -381,6 +381,40 @@ fn a_working_directory_agent_runs_only_once_its_manifest_is_allowed() {
     );
 }
 
+/// Issue 24: a host port already taken stops `bottle run -p` with exit 2 before Docker is
+/// asked anything (no engine here at all); `bottle info` shows an agent's ports.
+#[test]
+fn a_host_port_in_use_stops_the_launch_before_anything_starts() {
+    let t = Test::new()
+        .user_file(r#"{"agents": {"web": {"ports": [5173, "8080:3000"]}}}"#)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("BOT_BOTTLE_AGENT_IMAGE", "agent:test")
+        .env("BOT_BOTTLE_PIPELOCK_IMAGE", "pipelock:test")
+        .env("BOT_BOTTLE_MITMPROXY_IMAGE", "mitmproxy:test");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let before = t.files();
+    let run = t.run(&["run", "-p", &format!("{port}:3000"), "web", "--", "true"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "bottle: error: -p: host port {port} is in use on 127.0.0.1"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Docker engine"), "{}", run.stderr);
+    assert_eq!(t.files(), before, "nothing written");
+    drop(taken);
+    let info = t.run(&["info", "web"]);
+    assert!(
+        info.stdout
+            .contains("ports:   http://127.0.0.1:5173 -> agent port 5173, http://127.0.0.1:8080 -> agent port 3000"),
+        "{}",
+        info.stdout
+    );
+}
+
 #[test]
 fn info_shows_the_model_lane_and_what_the_providers_servers_may_do() {
     let t = Test::new().user_file(

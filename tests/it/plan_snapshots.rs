@@ -34,6 +34,7 @@ fn host() -> HostSnapshot {
             memory_bytes: 16 * 1024 * 1024 * 1024,
             cpus: 8,
         }),
+        loopback_v6: true,
     }
 }
 
@@ -351,4 +352,41 @@ fn the_agent_container_is_a_slot_and_the_users_arguments_stay_as_typed() {
     }
     // docker run, the skill's copy, the prompt, the CA, mitmproxy's hosts entry, attach.
     assert_eq!(naming_the_agent.len(), 6, "{naming_the_agent:#?}");
+}
+
+/// Published ports: the agent's `ports` from the manifest (a dev server and a docs
+/// preview), on a host with `::1`; and `-p` replacing them on a host without it.
+#[test]
+fn published_ports() {
+    let files = [user(
+        r#"{ "agents": { "web": { "ports": [5173, "8080:3000"] } } }"#,
+    )];
+    check("published_ports", &files, &options("web"), &host());
+    let mut opts = options("web");
+    opts.ports = vec!["9000:4000".into()];
+    let mut v4_only = host();
+    v4_only.loopback_v6 = false;
+    let catalog = Catalog::load(&files, &v4_only.skills).unwrap();
+    let plan = plan(&catalog, &opts, &v4_only).unwrap();
+    let ports = plan.ports.expect("ports");
+    assert_eq!(ports.published.len(), 1);
+    assert_eq!(ports.published[0].agent_port, 4000);
+    assert_eq!(ports.published[0].url, "http://127.0.0.1:9000");
+    let text = serde_json::to_string(&plan.launch).unwrap();
+    assert!(
+        text.contains("127.0.0.1:9000:61000") && !text.contains("[::1]:9000"),
+        "{text}"
+    );
+    // Without ports nothing of it is planned.
+    let none = bot_bottle::plan::planner::plan(&catalog, &options("agent"), &v4_only).unwrap();
+    assert!(none.ports.is_none());
+    let text = serde_json::to_string(&none).unwrap();
+    for absent in [
+        "forwarder",
+        "port-relay",
+        "ports-network",
+        "published ports",
+    ] {
+        assert!(!text.contains(absent), "{absent}");
+    }
 }

@@ -9,6 +9,7 @@ use bot_bottle::report::exit_report::{
     Ended, ExitReport, Identity, ImageInfo, LogInfo, PolicySide, Restart,
 };
 use bot_bottle::report::needed_hosts::Needed;
+use bot_bottle::report::port_traffic::PortTraffic;
 use bot_bottle::report::request_log::RequestLine;
 use bot_bottle::report::summary::Summary;
 use bot_bottle::runtime::policy_journal::{ChangeKind, PolicyChange};
@@ -60,7 +61,15 @@ fn a_report(log: &str) -> Value {
         }],
         Summary::of(&lines),
         PolicySide::of(&lines, Some(&live())),
-    );
+    )
+    .with_ports(vec![PortTraffic {
+        agent_port: 5173,
+        host_port: 8080,
+        url: "http://127.0.0.1:8080".into(),
+        connections: 2,
+        bytes_to_agent: 157,
+        bytes_from_agent: 684,
+    }]);
     serde_json::to_value(report).unwrap()
 }
 
@@ -106,6 +115,7 @@ fn the_json_report_matches_its_documented_schema() {
     assert_eq!(report["hosts"][0]["host"], "api.anthropic.com");
     assert_eq!(report["reasons"][0]["reason_code"], "allowlist");
     assert_eq!(report["blocked_most"][0]["host"], "registry.npmjs.org");
+    assert_eq!(report["ports"][0]["bytes_from_agent"], 684);
     assert_eq!(report["policy_changes"][2]["change"], "removed");
     assert_eq!(
         report["allowlist_at_end"],

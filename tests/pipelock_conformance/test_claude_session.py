@@ -181,6 +181,22 @@ def test_the_agents_placeholder_lines_pass_both_configs(start, origin):
     assert status == 403 and b"Environment Variable Secret" in resp, resp
 
 
+def test_an_ethereum_address_is_blocked_under_the_product_config(start, origin):
+    """Issue 22: the product config adds pipelock's preset "Ethereum Address" pattern; an
+    address in a query string or a body is refused, a git SHA-1 (40 hex, no 0x) is not."""
+    pl = start(PRODUCT_CONFIG, env=ENV)
+    address = "0x52908400098527886E0F7030069857D2E4169EE7"
+    status, _, resp = pl.request("GET", f"https://other.allowed.test/pay?to={address}&amount=1")
+    assert (status, resp) == (403, b"blocked: DLP match: Ethereum Address (high)\n")
+    status, _, resp = pl.request("POST", "https://other.allowed.test/upload",
+                                 body=json.dumps({"to": address.lower()}).encode(),
+                                 headers={"content-type": "application/json"})
+    assert (status, resp) == (403, b"blocked: request body contains secret: Ethereum Address\n")
+    assert not origin.seen()
+    status, _, _ = pl.request("GET", "https://other.allowed.test/commit/4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+    assert status == 200
+
+
 def test_authorization_to_another_host_is_blocked_when_not_ignored(start, origin):
     """With ignore_headers [Authorization, X-Api-Key] pipelock skips those headers on every
     host: the addon must refuse a credential there itself. A bottle whose only credential goes

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .encodings import MIN_SCAN_LEN, encoded_forms
 from .git_push import PushPolicy, PushPolicyError, parse_policy
+from .host_labels import HostLabels
 from .hosts import HOST_PATTERN, host_matches, norm_host, parse_hostport
 from .model_lane.config import ModelLane, ModelLaneError, parse_allowlist, parse_model_lane
 from .rules import Rule, RulesError, parse_rules
@@ -69,6 +70,8 @@ class Config:
     allowlist: tuple[str, ...] = ()  # the bottle's whole egress allowlist (the model lane's egress checks)
     model_lane: ModelLane | None = None  # None: no model lane, every request takes the web lane
     bottle_id: str | None = None  # named in the allowlist block's hint (allowlist_hint.py)
+    # names under the allowlist's wildcard entries that carry data, and the new-name cap
+    host_labels: HostLabels = field(default_factory=lambda: HostLabels([], frozenset()))
 
     @property
     def pipelock_text(self) -> str:
@@ -219,7 +222,7 @@ def parse_config(data, environ, source: str = "") -> Config:
             known.append(Known("guarded", name, encoded_forms(value)))
     return Config(pipelock, max_body, budget, frozenset(sc), creds, guarded, unscanned, known, source,
                   rules=rules, git_push=git_push, allowlist=allowlist, model_lane=model_lane,
-                  bottle_id=bottle_id)
+                  bottle_id=bottle_id, host_labels=HostLabels.from_allowlist(allowlist))
 
 
 def parse_policy_keys(data: dict) -> tuple[list[Rule], PushPolicy | None]:

@@ -142,6 +142,26 @@ def header_dlp(header: str, pattern: str) -> Refusal:
                    "put it there", "do not send credentials yourself; declare them as bottle credentials")
 
 
+def host_data(where: str, entry: str, why: str) -> Refusal:
+    return refusal(403, "host_data", f"the host name {where} looks like it carries data in the labels "
+                   f"under the allowlist entry {entry}: {why}; resolving it would send that data out "
+                   "in a DNS lookup, so it was not resolved", "use the host's real name, or list it "
+                   "exactly in egress.allowlist (docs/dns.md)")
+
+
+def host_rate(where: str, entry: str, per_minute: int, retry_after: int) -> Refusal:
+    return refusal(429, "host_rate", f"{where} would be the name number {per_minute + 1} under the "
+                   f"allowlist entry {entry} resolved for the first time within a minute (at most "
+                   f"{per_minute}: each new name is a DNS lookup that leaves the bottle)",
+                   f"retry in {retry_after} s, or list the hosts exactly in egress.allowlist",
+                   Retry_After=str(retry_after))
+
+
+def encoded_secret(pattern: str, how: str) -> Refusal:
+    return refusal(403, "encoded_secret", f"the request body carries a secret ({pattern}) encoded as {how}",
+                   "do not send secrets, encoded or not")
+
+
 # -- the model lane (model_lane/; docs/model-lane.md) ---------------------------------------
 def model_refusal(status: int, code: str, what: str, todo: str) -> Refusal:
     """A model-lane refusal: the Anthropic API's error JSON (permission_error for 403,

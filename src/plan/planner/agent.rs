@@ -80,6 +80,7 @@ pub(crate) fn agent_container(
             })
             .undo(Undo::File {
                 path: Arg::Slot {
+                    prefix: String::new(),
                     slot: Slot::EnvFile,
                     suffix: String::new(),
                 },

@@ -12,11 +12,13 @@ mod images;
 mod networks;
 mod plan_env;
 pub mod plan_options;
+mod ports;
 mod provision;
 mod sidecars;
 mod supervision;
 
 use crate::config::catalog::{Agent, Bottle, Catalog, is_docker_name};
+use crate::config::published_port::{PublishedPort, check_list};
 use crate::config::resources::Resources;
 use crate::error::Error;
 use crate::host_snapshot::HostSnapshot;
@@ -39,6 +41,7 @@ pub fn plan(
     host: &HostSnapshot,
 ) -> Result<BottlePlan, Error> {
     let (agent, bottle, resources) = checked(catalog, options, host)?;
+    let published = published_ports(agent, options)?;
     let names = BottleNames::new(
         &agent.name,
         &host.launch_id,
@@ -48,7 +51,7 @@ pub fn plan(
     let (env, credentials) = plan_env::plan_env(bottle, host)?;
     let ignore_headers = unscanned_headers(&credentials);
     let images = images::images(options, host)?;
-    let (networks, network_lanes) = networks::networks(&names);
+    let (networks, network_lanes) = networks::networks(&names, !published.is_empty());
     let pipelock_input = || sidecars::PipelockInput {
         egress: &bottle.egress,
         scanned_env: &env.scanned_by_pipelock,
@@ -102,13 +105,10 @@ pub fn plan(
     let attach = Step::new(Action::Attach {
         command: attach::attach(agent, &options.command),
     });
+    let (ports, port_steps) = ports::ports(&names, &published, &images.mitmproxy, host).unzip();
     let first = [images::image_lanes(&images), network_lanes].concat();
-    let launch = launch_order(
-        first,
-        [pipelock_lane, model_pipelock_lane, mitmproxy_lane],
-        agent_steps,
-        attach,
-    );
+    let sidecars = [pipelock_lane, model_pipelock_lane, mitmproxy_lane];
+    let launch = launch_order(first, sidecars, agent_steps, port_steps, attach);
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
@@ -128,9 +128,26 @@ pub fn plan(
         model_pipelock,
         mitmproxy,
         agent_container,
+        ports,
         supervision: supervision::supervision(&names),
         launch,
     })
+}
+
+/// `-p` as typed (each parsed, the list checked), else the agent's `ports`.
+fn published_ports(agent: &Agent, options: &PlanOptions) -> Result<Vec<PublishedPort>, Error> {
+    if options.ports.is_empty() {
+        return Ok(agent.ports.clone());
+    }
+    let ports = options
+        .ports
+        .iter()
+        .map(|p| PublishedPort::parse(p).map_err(|m| Error::usage(format!("-p {m}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_list(&ports).map_err(|(i, m)| {
+        Error::usage(format!("-p {}: {m}", options.ports[i.min(ports.len() - 1)]))
+    })?;
+    Ok(ports)
 }
 
 /// The agent, its bottle and the agent's limits fitted to the engine; an error for input
@@ -165,12 +182,15 @@ fn checked<'a>(
 /// The order of the launch, and the only place it is decided. Everything that does not
 /// wait for something else runs at once: the images and networks (`first`); then the
 /// sidecars and the agent (created and provisioned while the sidecars come up; only its
-/// last step, mitmproxy's hosts entry, waits for mitmproxy's address). The agent's command runs at attach, once
-/// every lane is done: never before both sidecars answer.
+/// last step, mitmproxy's hosts entry, waits for mitmproxy's address); with `-p`, the
+/// port relays, which need the agent container (before attach: the URLs work from the
+/// start). The agent's command runs at attach, once every lane is done: never before
+/// both sidecars answer.
 fn launch_order(
     first: Vec<Lane>,
     sidecars: [Lane; 3],
     agent_steps: Vec<Step>,
+    port_steps: Option<Vec<Step>>,
     attach: Step,
 ) -> Vec<Phase> {
     let mut together = sidecars.to_vec();
@@ -178,7 +198,7 @@ fn launch_order(
         name: "agent".into(),
         steps: agent_steps,
     });
-    vec![
+    let mut phases = vec![
         Phase {
             title: "images and networks".into(),
             lanes: first,
@@ -187,14 +207,16 @@ fn launch_order(
             title: "pipelock, mitmproxy and the agent (started together)".into(),
             lanes: together,
         },
-        Phase {
-            title: format!("attach to {}", Slot::AgentName.placeholder()),
-            lanes: vec![Lane {
-                name: "attach".into(),
-                steps: vec![attach],
-            }],
-        },
-    ]
+    ];
+    phases.extend(port_steps.map(|steps| Phase::single("published ports", steps)));
+    phases.push(Phase {
+        title: format!("attach to {}", Slot::AgentName.placeholder()),
+        lanes: vec![Lane {
+            name: "attach".into(),
+            steps: vec![attach],
+        }],
+    });
+    phases
 }
 
 /// Docker's rule for container names.

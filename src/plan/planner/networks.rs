@@ -1,6 +1,7 @@
 //! The bottle's three networks: the agent's and the proxy's, both internal (and giving
-//! the host no address on them), and pipelock's egress, the only one with a route out.
-//! Pure.
+//! the host no address on them), and pipelock's egress, the only one with a route out;
+//! with published ports a fourth, the forwarder's, which Docker publishes from but which
+//! masquerades nothing (no route out). Pure.
 
 use crate::naming::BottleNames;
 use crate::plan::bottle_plan::{NetworkPlan, NetworkRole};
@@ -9,13 +10,29 @@ use crate::plan::phase::Lane;
 use crate::plan::step::Step;
 use crate::plan::undo::Undo;
 
+/// Docker publishes ports only from a network that is not internal. On the forwarder's,
+/// no masquerade: a packet sent out keeps its private source and gets no answer, so
+/// the forwarder has no working route off the host; `-p` without an address would bind
+/// loopback only; no traffic between containers (it has one anyway).
+const PORTS_OPTIONS: [&str; 6] = [
+    "--opt",
+    "com.docker.network.bridge.enable_ip_masquerade=false",
+    "--opt",
+    "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+    "--opt",
+    "com.docker.network.bridge.enable_icc=false",
+];
+
 /// The networks in creation order, and the lanes that create them (all at once).
-pub(crate) fn networks(names: &BottleNames) -> (Vec<NetworkPlan>, Vec<Lane>) {
-    let specs = [
+pub(crate) fn networks(names: &BottleNames, ports: bool) -> (Vec<NetworkPlan>, Vec<Lane>) {
+    let mut specs = vec![
         (NetworkRole::Agent, true),
         (NetworkRole::Proxy, true),
         (NetworkRole::Egress, false),
     ];
+    if ports {
+        specs.push((NetworkRole::Ports, false));
+    }
     specs
         .into_iter()
         .map(|(role, internal)| {
@@ -30,6 +47,12 @@ pub(crate) fn networks(names: &BottleNames) -> (Vec<NetworkPlan>, Vec<Lane>) {
                             "--opt",
                             "com.docker.network.bridge.inhibit_ipv4=true",
                         ])
+                        .into_iter()
+                        .flatten(),
+                )
+                .args(
+                    (role == NetworkRole::Ports)
+                        .then_some(PORTS_OPTIONS)
                         .into_iter()
                         .flatten(),
                 )

@@ -12,4 +12,6 @@ pub struct PlanOptions {
     pub mitmproxy_image: Option<String>,
     /// The command after `--`, replacing the agent's.
     pub command: Vec<String>,
+    /// `-p [HOST_PORT:]AGENT_PORT`, as typed; any replace the agent's `ports`.
+    pub ports: Vec<String>,
 }

@@ -51,6 +51,9 @@ Answers (api.* settings, changed through origin.py's /__config; see its docstrin
                 " Tool output: <the tool_result's text>". Requests that offer no such tool
                 (side requests, for example a title) get the plain text answer.
   tool_name, tool_command, tool_description   the tool call (Bash, echo MARKER-$((6*7))).
+  tool_input    null (default) or a JSON object: when set, the tool call's whole input instead
+                of {"command": tool_command, "description": tool_description}, e.g.
+                {"tool_name": "Read", "tool_input": {"file_path": "/home/agent/work/shot.png"}}.
   gzip          false: never compress.
   keys          the accepted credential values (empty: every request is refused with 401).
 """
@@ -77,6 +80,7 @@ DEFAULTS = {
     "tool_name": "Bash",
     "tool_command": "echo MARKER-$((6*7))",
     "tool_description": "Print a marker",
+    "tool_input": None,
 }
 
 MODEL_DEFAULT = "claude-sonnet-4-5-20250929"
@@ -195,7 +199,9 @@ def plan_answer(body: dict, cfg: dict, n: int | None):
     if cfg["script"] == "tool_use" and offers_tool(body, cfg["tool_name"]):
         tool = {"type": "tool_use", "id": "toolu_%02d" % next(_tool_ids), "name": cfg["tool_name"],
                 "input": {}}
-        args = json.dumps({"command": cfg["tool_command"], "description": cfg["tool_description"]})
+        given = cfg.get("tool_input")
+        args = json.dumps(given if isinstance(given, dict)
+                          else {"command": cfg["tool_command"], "description": cfg["tool_description"]})
         cut = max(1, len(args) // 2)
         return ("tool_use", tool, [args[:cut], args[cut:]])
     return ("text", answer_pieces(cfg["text"], n))

@@ -131,6 +131,8 @@ class Settings:
                 v = out[section].get(key, [])
                 if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
                     raise ValueError(f"{section}.{key}: must be a list of strings")
+        if out["api"].get("tool_input") is not None and not isinstance(out["api"]["tool_input"], dict):
+            raise ValueError("api.tool_input: must be a JSON object or null")
         if out["api"]["script"] not in ("text", "tool_use"):
             raise ValueError("api.script: must be \"text\" or \"tool_use\"")
         return out

@@ -11,11 +11,13 @@
 mod claude;
 mod cleanup;
 mod credentials;
+mod dns_exfil;
 mod fail_closed;
 mod first_run;
 mod images;
 mod launch;
 mod live_policy;
+mod ports;
 mod report;
 mod rules;
 mod supervision;

@@ -22,7 +22,7 @@ fn manifest(name: &str) -> String {
         r#"{{
   "bottles": {{ "net": {{
     "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
-                "private_hosts": ["allowed.test", "*.allowed.test"],
+                "private_hosts": ["allowed.test", "*.allowed.test", "denied.test"],
                 "requests_per_minute": 100000, "max_request_mb": 64 }} }} }},
   "agents": {{ "{name}": {{ "bottle": "net", "command": ["sleep", "600"] }} }}
 }}"#
@@ -92,6 +92,11 @@ fn killed_sidecars_come_back_with_the_same_ca_and_the_gap_is_a_503() {
     let (pipelock_id, mitm_id) = (identity(&pipelock), identity(&mitm));
     let (ok, out) = in_agent(&agent_ctr, CHECKED_GET);
     assert!(ok && out.trim() == "200 0", "control: {out}");
+    // A live policy change, which pipelock's restart must not undo.
+    let allowed = t.run(&["allow-host", agent, "denied.test"]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let denied_get = "curl -s --max-time 20 -o /dev/null -w '%{http_code}' https://denied.test/x";
+    assert_eq!(in_agent(&agent_ctr, denied_get).1.trim(), "200");
 
     // A request loop in the agent, started before the kill: every answer it got.
     in_agent(
@@ -107,8 +112,23 @@ fn killed_sidecars_come_back_with_the_same_ca_and_the_gap_is_a_503() {
         died.contains("exit 137") && died.contains("restarting it"),
         "{died}"
     );
+    bottle.wait_for("pipelock has the live policy again (1 change(s))", T);
     bottle.wait_for("pipelock is back", T);
     until_allowed_again(&agent_ctr, &bottle);
+    assert_eq!(
+        in_agent(&agent_ctr, denied_get).1.trim(),
+        "200",
+        "the live allow-host was lost in the restart"
+    );
+    // The loop's own requests get through again too (bounded wait), then it stops.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !in_agent(&agent_ctr, "tail -n 1 /tmp/answers")
+        .1
+        .starts_with("200")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     in_agent(&agent_ctr, "kill $(cat /tmp/loop.pid)");
     // Every request of the loop got an HTTP answer (no `000`): 200s, the gap's 503
     // pipelock_unavailable when the restart was slow enough for a request to meet it (a
