@@ -244,8 +244,9 @@ fn pipelock_killed_for_lack_of_memory_is_restarted_and_the_session_goes_on() {
     let pipelock = containers(agent, "pipelock");
     let (ok, out) = in_agent(&agent_ctr, CHECKED_GET);
     assert!(ok && out.trim() == "200 0", "control: {out}");
-    // pipelock's limit lowered to what it uses now plus 24 MiB: a 48 MiB body (within
-    // the bottle's max_request_mb, so mitmproxy hands it on) is more than it can hold.
+    // pipelock's limit lowered to what it uses now plus 8 MiB: a 16 MiB body (within the
+    // bottle's max_request_mb, so mitmproxy hands it on and pipelock reads it whole to scan
+    // it) is more than it can hold.
     let usage = docker(&[
         "stats",
         "--no-stream",
@@ -259,7 +260,7 @@ fn pipelock_killed_for_lack_of_memory_is_restarted_and_the_session_goes_on() {
         .and_then(|u| u.strip_suffix("MiB"))
         .and_then(|u| u.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("pipelock's memory use: {usage}"));
-    let limit = format!("{}m", mib.ceil() as u64 + 24);
+    let limit = format!("{}m", mib.ceil() as u64 + 8);
     docker(&[
         "update",
         "--memory",
@@ -270,7 +271,7 @@ fn pipelock_killed_for_lack_of_memory_is_restarted_and_the_session_goes_on() {
     ]);
     in_agent(
         &agent_ctr,
-        "head -c 50331648 /dev/zero | tr '\\0' 'a' > /tmp/big && \
+        "head -c 16777216 /dev/zero | tr '\\0' 'a' > /tmp/big && \
          curl -s --max-time 60 -o /dev/null -w '%{http_code}' --data-binary @/tmp/big \
          -H 'Content-Type: text/plain' https://allowed.test/big",
     );
