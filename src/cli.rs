@@ -227,8 +227,8 @@ pub struct LaunchArgs {
     /// mitmproxy image (default: $BOT_BOTTLE_MITMPROXY_IMAGE, then the Nix app's pinned image).
     #[arg(long, value_name = "IMAGE")]
     pub mitmproxy_image: Option<String>,
-    /// Open AGENT_PORT, a port a server in the agent listens on (on 0.0.0.0, ::,
-    /// 127.0.0.1 or ::1), at HOST_PORT (default: the same) on the host's loopback only
+    /// Open AGENT_PORT, a port a server in the agent listens on (on 0.0.0.0, :: or
+    /// 127.0.0.1), at HOST_PORT (default: the same) on the host's loopback only
     /// (127.0.0.1, and ::1 where the host has it). Repeatable; replaces the agent's
     /// `ports`. Nothing the agent sends can leave through it (docs/ports.md).
     #[arg(short = 'p', long = "publish", value_name = "[HOST_PORT:]AGENT_PORT")]

@@ -242,6 +242,8 @@ class BottleVerdict:
             return
         r = self._early_refusal(flow)
         if r is not None:
+            if r.code == "model_login":
+                st.lane = "model"  # a provider's login endpoint: counted with the model lane
             self._refuse(flow, r)
 
     def _early_refusal(self, flow) -> Refusal | None:

@@ -337,7 +337,10 @@ impl FakeDocker {
                     };
                 }
                 let name = rest.get(i).copied().unwrap_or_default();
+                // A port relay's ready file holds the address it listens on.
+                let ready = rest.get(i + 2).is_some_and(|p| p.ends_with("relay.ready"));
                 match find(&s, name) {
+                    Some(c) if s.world.containers[c].running && ready => Reply::ok("172.30.0.3"),
                     Some(c) if s.world.containers[c].running => Reply::ok(""),
                     Some(_) => Reply::fail(format!(
                         "Error response from daemon: Container {name} is not running"

@@ -215,10 +215,15 @@ mod tests {
     /// image (same labels, another name) and a labelled image survive.
     #[test]
     fn cleanup_removes_what_bottle_created_and_leaves_a_committed_agent_and_its_image() {
-        let plan = a_plan(|o| o.name = Some("my-pinned".into()));
+        // With a published port: its forwarder, relay and network are bottle's too.
+        let plan = a_plan(|o| {
+            o.name = Some("my-pinned".into());
+            o.ports = vec!["3000".into()];
+        });
         let docker = Arc::new(fake());
         let known = plan
             .planned_slots()
+            .with(Slot::AgentAddress, "172.30.0.3")
             .with(Slot::Tty, "")
             .with(Slot::MitmHostEntry, "m:172.30.0.2")
             .with(Slot::EnvFile, "/nonexistent");
@@ -256,7 +261,15 @@ mod tests {
         saved.push("saved-agent:1".into());
         docker.answer(&Call::new(saved));
         let world = docker.world();
-        assert_eq!(world.containers.len(), 5);
+        assert_eq!(world.containers.len(), 7);
+        assert!(
+            world
+                .networks
+                .iter()
+                .any(|n| n.name.starts_with("bot-bottle-ports-")),
+            "{:?}",
+            world.networks
+        );
         assert!(world.containers.iter().any(|c| c.name == "my-pinned"));
 
         // The record and env-file the killed launch left.

@@ -204,11 +204,14 @@ def test_unparseable_bodies_are_refused_not_forwarded(lane_mitm, model_pl, origi
 
 def test_a_login_inside_the_bottle_is_refused(lane_mitm, web_pl, model_pl):
     before = (web_pl.settled_count(), model_pl.settled_count())
+    mark = len(lane_mitm.lines())
     with client(lane_mitm) as c:
         r = c.post("https://platform.claude.com/v1/oauth/token", json={"grant_type": "authorization_code"})
     msg = refused(r, "model_login")
     assert "claude setup-token" in msg and "CLAUDE_CODE_OAUTH_TOKEN" in msg
     assert (web_pl.settled_count(), model_pl.settled_count()) == before
+    line = lane_mitm.line_for("/v1/oauth/token", mark)
+    assert (line["lane"], line["verdict"], line["reason_code"]) == ("model", "refused", "model_login")
 
 
 def test_the_same_conversation_twice_reads_the_same(lane_mitm, origin):

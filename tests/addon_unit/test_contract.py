@@ -115,3 +115,23 @@ def test_the_addon_reads_the_config_the_plan_renders(path):
     assert cfg.unscanned == set(addon["unscanned_headers"])
     assert {k.name for k in cfg.known} == {c["name"] for c in addon["credentials"]} | {
         g["name"] for g in addon["guarded"]}
+    # the model lane (issue 18): every field the Rust side renders, read back
+    assert cfg.allowlist == tuple(addon.get("allowlist", []))
+    lane = addon.get("model_lane")
+    if lane is None:
+        assert cfg.model_lane is None
+        return
+    m = cfg.model_lane
+    assert m.pipelock == parse_hostport(lane["pipelock"]) and m.pipelock[0] in cfg.sidecars
+    assert [(p.name, list(p.hosts), list(p.identity_headers), [(x.host, x.path) for x in p.login])
+            for p in m.providers] == [(p["name"], p["hosts"], [h.lower() for h in p["identity_headers"]],
+                                       [(x["host"], x["path"]) for x in p["login"]]) for p in lane["providers"]]
+    assert (m.web_search, list(m.server_hosts), m.cache_bytes) == (
+        lane.get("web_search", False), lane.get("server_hosts", []), lane.get("cache_bytes", m.cache_bytes))
+
+
+def test_the_snapshots_render_the_model_lane():
+    lanes = [snapshot_json(p)["mitmproxy"]["addon"].get("model_lane") for p in PLANS]
+    assert any(lanes), "no plan snapshot renders model_lane"
+    for lane in filter(None, lanes):
+        assert any("api.anthropic.com" in p["hosts"] for p in lane["providers"])

@@ -80,7 +80,14 @@ def test_an_identity_header_configured_for_the_provider_is_judged():
 
 @pytest.mark.parametrize("host,path", [("platform.claude.com", "/v1/oauth/token"),
                                        ("console.anthropic.com", "/v1/oauth/token?grant_type=x"),
-                                       ("PLATFORM.claude.com.", "/v1/oauth/token")])
+                                       ("PLATFORM.claude.com.", "/v1/oauth/token"),
+                                       ("platform.claude.com", "/v1/oauth/%74oken"),
+                                       ("platform.claude.com", "/v1/oauth/%2574oken"),
+                                       ("platform.claude.com", "//v1/./oauth/x/../token/"),
+                                       ("platform.claude.com", "/v1/oauth%2Ftoken"),
+                                       ("platform.claude.com", "/V1/OAuth/Token"),
+                                       ("platform.claude.com", "/v1/%00/token"),
+                                       ("platform.claude.com", "/%25252525252574")])
 def test_login_is_refused_pointing_at_the_host_token(host, path):
     r = login_refusal(LANE, host, path)
     assert (r.status, r.code) == (403, "model_login")

@@ -150,7 +150,8 @@ def test_the_cache_stays_within_its_bound():
 
 
 def test_provider_blobs_are_left_alone():
-    sig = base64.b64encode(b"\x00" * 20 + base64.b64decode("AKIAIOSFODNN7EXAMPLE") + b"\x01" * 40).decode()
+    sig = base64.b64encode(b"\x00" * 21 + base64.b64decode("AKIAIOSFODNN7EXAMPLE") + b"\x01" * 40).decode()
+    assert AWS_ID in sig
     req = claude_request([])
     req["messages"].insert(1, {"role": "assistant", "content": [
         {"type": "thinking", "thinking": "The user wants AKIAIOSFODNN7EXAMPLE checked.", "signature": sig},
@@ -220,3 +221,33 @@ def test_a_placeholder_is_not_a_secret_but_a_real_value_next_to_it_is():
     assert "ANTHROPIC_API_KEY=bot-bottle-placeholder-ANTHROPIC_API_KEY" in out
     assert re.search(r"GITHUB_TOKEN=<redacted:(github-token|env-secret)>\n", out)
     assert "MY_API_KEY=<redacted:env-secret>" in out
+
+
+def test_patterns_fold_case_as_pipelock_does():
+    # pipelock compiles its patterns with (?i): a key written in another case is the same secret
+    text = ("-----begin rsa private key-----\nMIIEow\n-----end rsa private key-----\n"
+            "GHP_" + "a1B2" * 9 + " SK_TEST_4eC39HqLyjWDarjtT1zdp7dc")
+    out = result_text(sent(new_judge().judge(body_of(claude_request([text])))), 0)
+    assert out == "<redacted:private-key>\n<redacted:github-token> <redacted:stripe-key>", out
+
+
+def test_the_cache_is_safe_across_threads():
+    # large bodies are judged in worker threads at once (bottle_verdict.off_loop)
+    import threading
+    jj = new_judge(cache_bytes=256 * 1024)
+    errors = []
+
+    def worker(k):
+        try:
+            for i in range(40):
+                j = jj.judge(body_of(claude_request([f"{AWS_ID} {k} {i} " + "q" * 3000])))
+                assert j.redactions == {"aws-access-id": 1}
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors and 0 < jj.cache.used <= 256 * 1024
+    assert jj.cache.used == sum(v.cost for v in jj.cache._d.values())

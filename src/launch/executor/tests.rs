@@ -346,7 +346,30 @@ fn each_undo_is_registered_before_its_step() {
 /// removed, newest first, and nothing that was there before is touched.
 #[test]
 fn a_failure_at_each_step_undoes_exactly_what_was_created_newest_first() {
-    let plan = a_plan(|o| o.cwd = true);
+    failing_at_each_step(&a_plan(|o| o.cwd = true));
+}
+
+/// The same with published ports: the ports network, the port relay and the forwarder
+/// (a host port Docker cannot bind fails the forwarder's `docker run`) are taken back too.
+#[test]
+fn with_published_ports_a_failure_at_each_step_undoes_what_was_created() {
+    let plan = a_plan(|o| o.ports = vec!["3000".into(), "8080:5173".into()]);
+    let clean = launch(&plan, &Arc::new(fake()), plain);
+    assert_eq!(clean.code(), 0, "{:#?}", clean.journal);
+    let forwarder = clean
+        .args()
+        .into_iter()
+        .find(|a| a.iter().any(|w| w == "bot-bottle.role=forwarder"))
+        .expect("the forwarder is started");
+    assert!(
+        forwarder.iter().any(|w| w == "forwarder") && forwarder.iter().any(|w| w == "172.30.0.3"),
+        "the forwarder connects to the address the relay gave: {forwarder:?}"
+    );
+    failing_at_each_step(&plan);
+}
+
+fn failing_at_each_step(plan: &crate::plan::bottle_plan::BottlePlan) {
+    let plan = plan.clone();
     let clean = launch(&plan, &Arc::new(fake()), plain);
     let before_teardown = clean
         .calls

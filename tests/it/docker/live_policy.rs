@@ -3,8 +3,9 @@
 //! next request through while a 40 s stream that was in flight during pipelock's reload
 //! goes on to its end and no container restarts; `bottle deny-host` takes it back; bad
 //! input changes nothing; `--persist` writes the user's manifest and refuses a
-//! repository's; `ls` and `logs` show the changes, and the exit report lists them with the
-//! allowlist line the session needed. With `BOT_BOTTLE_TEST_PIPELOCK_IMAGE` it runs
+//! repository's; `ls`, `info` and `logs` show the changes; a web pipelock killed and
+//! restarted by supervision gets the live allowlist again; and the exit report lists the
+//! changes with the allowlist line the session needed. With `BOT_BOTTLE_TEST_PIPELOCK_IMAGE` it runs
 //! against a real pipelock (docs/pipelock.md).
 
 use crate::report::schema;
@@ -166,6 +167,14 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
     let ls = t.run(&["ls"]);
     let row = ls.stdout.lines().find(|l| l.contains(&id)).unwrap_or("");
     assert!(row.contains(" denied.test "), "{}", ls.stdout);
+    let info = t.run(&["info", AGENT]);
+    assert!(
+        info.stdout.contains(&format!(
+            "running bottle {id}: live approvals (bottle allow-host): denied.test (since "
+        )),
+        "{}",
+        info.stdout
+    );
     let logs = t.run(&["logs", AGENT]);
     assert!(
         logs.stdout
@@ -232,6 +241,14 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
         "{plan:#}"
     );
     assert!(curl(denied).1.contains("HTTP 200"));
+
+    // A web pipelock that dies comes back with the live allowlist: supervision restarts
+    // it from the launch's config and bottle loads the journal's allowlist into it again.
+    docker(&["kill", "--signal", "KILL", &net.pipelock]);
+    bottle.wait_for("pipelock has the live policy again (3 change(s))", T);
+    bottle.wait_for("pipelock is back", T);
+    let (_, after) = curl(denied);
+    assert!(after.contains("HTTP 200"), "{after}");
 
     // The end: the exit report lists every change and the line the session needed.
     docker(&["exec", &agent, "touch", DONE]);

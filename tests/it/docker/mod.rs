@@ -17,6 +17,7 @@ mod first_run;
 mod images;
 mod launch;
 mod live_policy;
+mod model_lane;
 mod ports;
 mod report;
 mod rules;

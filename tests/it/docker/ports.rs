@@ -1,5 +1,5 @@
-//! Issue 24 on the engine: `bottle run -p`. One bottle, two servers in the agent (one on
-//! `0.0.0.0`, one on `127.0.0.1` only), both reached from the host at the URL bottle
+//! Issue 24 on the engine: `bottle run -p`. One bottle, three servers in the agent (on
+//! `0.0.0.0`, `127.0.0.1` and `::`), each reached from the host at the URL bottle
 //! prints (on `127.0.0.1` and `::1`), neither on the host's other addresses; from inside
 //! the agent every way out through the forwarder fails (its ports, a proxy request, a
 //! CONNECT, DNS), and a listener on the host sees none of it; the forwarder and the relay
@@ -17,12 +17,16 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
 
-/// Two servers with bodies of their own, then waits for the test to say it is done.
-const SERVERS: &str = "mkdir -p /tmp/any /tmp/lo \
+/// Three servers with bodies of their own (on 0.0.0.0, 127.0.0.1 and ::), then waits for
+/// the test to say it is done. (Not on ::1: Docker turns IPv6 off in a container whose
+/// networks have none, so nothing can listen there.)
+const SERVERS: &str = "mkdir -p /tmp/any /tmp/lo /tmp/any6 \
   && echo served-on-all-addresses > /tmp/any/index.html \
-  && echo served-on-loopback-only > /tmp/lo/index.html; \
+  && echo served-on-loopback-only > /tmp/lo/index.html \
+  && echo served-on-all-v6-addresses > /tmp/any6/index.html; \
   (cd /tmp/any && exec python3 -m http.server --bind 0.0.0.0 3000 >/dev/null 2>&1) & \
   (cd /tmp/lo && exec python3 -m http.server --bind 127.0.0.1 3001 >/dev/null 2>&1) & \
+  (cd /tmp/any6 && exec python3 -m http.server --bind :: 3002 >/dev/null 2>&1) & \
   while [ ! -e /tmp/done ]; do sleep 0.2; done";
 
 /// What the agent tries through the forwarder and the relay; one line per probe.
@@ -130,7 +134,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     let agent = "t-ports";
     // `-p` replaces the manifest's ports (port 9 is not published).
     let t = e.user(&format!(r#"{{"agents": {{"{agent}": {{"ports": [9]}}}}}}"#));
-    let (any_port, lo_port) = (free_port(), free_port());
+    let (any_port, lo_port, any6_port) = (free_port(), free_port(), free_port());
     // A host listener the agent would reach if the forwarder let anything out.
     let host_listener = TcpListener::bind("0.0.0.0:0").unwrap();
     let host_port = host_listener.local_addr().unwrap().port();
@@ -143,6 +147,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     });
     let report = t.dir.path().join("report.json");
     let (p_any, p_lo) = (format!("{any_port}:3000"), format!("{lo_port}:3001"));
+    let p_any6 = format!("{any6_port}:3002");
     let mut bottle = Bottle::spawn(
         &t,
         &[
@@ -153,6 +158,8 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
             &p_any,
             "-p",
             &p_lo,
+            "-p",
+            &p_any6,
             agent,
             "--",
             "sh",
@@ -165,6 +172,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     for (agent_port, host_port, body) in [
         (3000, any_port, "served-on-all-addresses"),
         (3001, lo_port, "served-on-loopback-only"),
+        (3002, any6_port, "served-on-all-v6-addresses"),
     ] {
         let line = bottle.wait_for(&format!("agent port {agent_port} answers at"), T);
         let url = format!("http://127.0.0.1:{host_port}");
@@ -183,7 +191,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     let ports_net = format!("bot-bottle-ports-{}", &fwd["bot-bottle-fwd-".len()..]);
     // Not on the host's other addresses.
     for ip in other_host_addresses(&ports_net) {
-        for port in [any_port, lo_port] {
+        for port in [any_port, lo_port, any6_port] {
             let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
             let reached = TcpStream::connect_timeout(&addr, Duration::from_secs(2));
             assert!(reached.is_err(), "{addr} answered");
@@ -293,7 +301,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
         "{report:#}"
     );
     let ports = report["ports"].as_array().unwrap();
-    assert_eq!(ports.len(), 2, "{report:#}");
+    assert_eq!(ports.len(), 3, "{report:#}");
     for p in ports {
         assert!(p["connections"].as_u64().unwrap() >= 2, "{p}");
         assert!(p["bytes_to_agent"].as_u64().unwrap() >= 2 * 30, "{p}");

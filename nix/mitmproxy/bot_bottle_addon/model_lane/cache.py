@@ -3,9 +3,11 @@
 A conversation is resent whole on every turn; its blocks are judged once. An entry holds the
 block's verdict: the redacted block's JSON (None when nothing was redacted: the block goes
 on as sent), the redaction counts, the URLs the provider would fetch for it. Its cost is its
-key, its JSON and a fixed overhead; the sum stays within `limit` bytes (0: no cache).
+key, its JSON and a fixed overhead; the sum stays within `limit` bytes (0: no cache). Large
+bodies are judged in worker threads (bottle_verdict.off_loop): every access holds a lock.
 """
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -30,28 +32,31 @@ class BlockCache:
         self.hits = 0
         self.misses = 0
         self._d: OrderedDict[bytes, Verdict] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._d)
 
     def get(self, key: bytes) -> Verdict | None:
-        v = self._d.get(key)
-        if v is None:
-            self.misses += 1
-            return None
-        self._d.move_to_end(key)
-        self.hits += 1
-        return v
+        with self._lock:
+            v = self._d.get(key)
+            if v is None:
+                self.misses += 1
+                return None
+            self._d.move_to_end(key)
+            self.hits += 1
+            return v
 
     def put(self, key: bytes, v: Verdict) -> None:
         cost = v.cost
         if cost > self.limit:
             return  # larger than the whole cache: judged again next time
-        old = self._d.pop(key, None)
-        if old is not None:
-            self.used -= old.cost
-        while self._d and self.used + cost > self.limit:
-            _, gone = self._d.popitem(last=False)
-            self.used -= gone.cost
-        self._d[key] = v
-        self.used += cost
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.used -= old.cost
+            while self._d and self.used + cost > self.limit:
+                _, gone = self._d.popitem(last=False)
+                self.used -= gone.cost
+            self._d[key] = v
+            self.used += cost
