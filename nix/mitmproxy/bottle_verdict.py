@@ -326,6 +326,8 @@ class BottleVerdict:
 
     def _refuse(self, flow, r: Refusal) -> None:
         st = state(flow)
+        if st.lane == "model":
+            r = refusals.on_model_lane(r)  # the API's error JSON: the agent prints the reason
         flow.response = to_response(r)
         st.refused = r.logged
         st.discard = True

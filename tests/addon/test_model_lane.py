@@ -222,3 +222,12 @@ def test_the_same_conversation_twice_reads_the_same(lane_mitm, origin):
     first, second = (json.loads(r["body"]) for r in api_seen(origin))
     assert first["messages"][2] == second["messages"][2]
     assert "<redacted:aws-access-id>" in json.dumps(first["messages"][2])
+
+
+def test_the_addons_other_refusals_answer_in_the_apis_format_on_this_lane(lane_mitm, model_pl, origin):
+    before = model_pl.settled_count()
+    with client(lane_mitm) as c:
+        r = c.get(f"{API}/v1/models?debug={SECRET_VALUE}", headers={"x-api-key": PH["ANTHROPIC_API_KEY"]})
+    msg = refused(r, "secret_leak")
+    assert SECRET_NAME in msg and SECRET_VALUE not in r.text
+    assert model_pl.settled_count() == before and not api_seen(origin, "/v1/models")

@@ -31,7 +31,7 @@ def test_too_large_declared_and_counted():
 def catalogue_refusals() -> list[Refusal]:
     out = []
     for name, fn in inspect.getmembers(catalogue, inspect.isfunction):
-        if fn.__module__ != catalogue.__name__ or name in ("refusal", "model_refusal"):
+        if fn.__module__ != catalogue.__name__ or name in ("refusal", "model_refusal", "on_model_lane"):
             continue
         args = {"where": "h:1", "host_header": "h", "host": "h", "port": 1, "size": 2, "max_body": 1,
                 "buffered_total": 1, "budget": 2, "encoding": "br", "limit": 1, "coding": "gzip", "name": "N",
@@ -54,3 +54,19 @@ def test_every_refusal_code_is_documented():
         assert r.code in documented, f"{r.code} is not in docs/addon.md's refusal table"
         assert r.status == documented[r.code], (r.code, r.status)
         assert r.text.startswith("blocked: bot-bottle: ") and r.text.endswith("\n") and r.text.count("\n") == 1
+
+
+def test_on_the_model_lane_every_refusal_is_the_apis_error_json():
+    import json
+    from bot_bottle_addon.refusal import on_model_lane
+    kinds = {}
+    for r in catalogue_refusals():
+        m = on_model_lane(r)
+        assert (m.status, m.code, m.text, m.headers["X-Bot-Bottle-Block-Reason"]) == (r.status, r.code, r.text, r.code)
+        assert m.headers["Content-Type"] == "application/json"
+        err = json.loads(m.body)
+        assert err["type"] == "error" and err["error"]["message"] == r.text.strip()
+        kinds[r.status] = err["error"]["type"]
+        assert all(m.headers[k] == v for k, v in r.headers.items() if k != "Content-Type")  # Retry-After kept
+    assert kinds[403] == "permission_error" and kinds[413] == "request_too_large"
+    assert kinds[503] == "api_error" and kinds[400] == "invalid_request_error"

@@ -170,6 +170,21 @@ def model_refusal(status: int, code: str, what: str, todo: str) -> Refusal:
     return Refusal(status, code, what, todo, (), kind)
 
 
+# The Messages API's error types by status (docs.anthropic.com "Errors").
+API_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                   404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error"}
+
+
+def on_model_lane(r: Refusal) -> Refusal:
+    """Any refusal as the model lane answers it: in the API's error JSON (so Claude Code prints
+    the reason), the same status, code and text. A refusal in a protocol's own format (git's
+    report-status: git_push.PushRefused) is left as it is."""
+    if r.api_error is not None or type(r) is not Refusal:
+        return r
+    kind = API_ERROR_TYPES.get(r.status, "api_error" if r.status >= 500 else "invalid_request_error")
+    return Refusal(r.status, r.code, r.what, r.todo, r.extra_headers, kind)
+
+
 def model_identity(header: str, provider: str) -> Refusal:
     return model_refusal(403, "model_identity", f"the {header} header of this request to the {provider} API "
                          "carries an identity that is not this bottle's own (only the bottle's credential may "

@@ -5,8 +5,9 @@
 //! `.env.example` with a Stripe test key, and a PEM test key; every session completes, the
 //! model API received placeholders instead of those values and the image bytes unchanged,
 //! and the exit report counts the redactions by class. Then, in the same bottle, the model
-//! lane's exfiltration attempts are refused with a reason the agent reads, and the web lane
-//! still refuses a secret sent to another host. One bottle for all: a launch is the slow
+//! lane's exfiltration attempts are refused with a reason the agent reads, what the bottle
+//! allows the provider's servers passes and the report names it, and the web lane still
+//! refuses a secret sent to another host. One bottle for all: a launch is the slow
 //! part.
 
 use crate::support::engine::{self, Bottle, Internet, leftovers, online};
@@ -94,6 +95,15 @@ out = {}
 for name, send in tries.items():
     r = send()
     out[name] = {'status': r.status_code, 'by': r.headers.get('X-Bot-Bottle-Block-Reason'), 'body': r.text[:400]}
+allowed = {
+  'web_fetch_allowlisted': lambda: S.post(api, headers=H, data=body(tools=[
+      {'type': 'web_fetch_20250910', 'name': 'web_fetch', 'allowed_domains': ['allowed.test']}])),
+  'mcp_declared': lambda: S.post(api, headers=H, data=body(mcp_servers=[
+      {'type': 'url', 'url': 'https://mcp.partner.example/sse', 'name': 'partner'}])),
+}
+for name, send in allowed.items():
+    r = send()
+    out[name] = {'status': r.status_code, 'body': r.text[:200]}
 r = S.post(api, headers=H, data=body(messages=[{'role': 'user', 'content': 'my token is ' + secret + ' ok'}]))
 out['forwarded_secret'] = {'status': r.status_code, 'body': r.text[:200]}
 r = S.post('https://allowed.test/echo', data='token=' + secret, timeout=30)
@@ -109,6 +119,7 @@ fn manifest(agent: &str, command: &[String]) -> String {
     "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
                 "private_hosts": ["api.anthropic.com", "statsig.anthropic.com",
                                   "allowed.test", "*.allowed.test"] }},
+    "model": {{ "server_hosts": ["mcp.partner.example"] }},
     "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
   "agents": {{ "{agent}": {{ "bottle": "model", "command": {command} }} }} }}"#,
         command = serde_json::to_string(command).unwrap(),
@@ -360,6 +371,10 @@ fn check_attempts(out: &str, all: &str, secret: &str) {
             "{name}: the agent reads no reason: {body}"
         );
     }
+    // What the bottle allows the provider's servers: a web_fetch inside the allowlist, an MCP
+    // server the manifest declares (model.server_hosts).
+    assert_eq!(a["web_fetch_allowlisted"]["status"], 200, "{a:#}");
+    assert_eq!(a["mcp_declared"]["status"], 200, "{a:#}");
     assert_eq!(a["forwarded_secret"]["status"], 200, "{a:#}");
     assert!(all.contains("my token is <redacted:secret:LEAK_TOKEN> ok"));
     assert!(!all.contains(secret));
@@ -395,6 +410,12 @@ fn check_report(path: &Path) {
         );
     }
     assert!(model["refused"].as_u64().unwrap() >= 6, "{model:#}");
+    // The exit report says which server egress was used.
+    assert_eq!(
+        model["server_egress"],
+        json!({"web_fetch:allowed.test": 1, "mcp:mcp.partner.example": 1}),
+        "{model:#}"
+    );
     assert_eq!(report["lanes"]["web"]["redactions"], json!({}));
     let web = &report["lanes"]["web"];
     assert!(
