@@ -204,7 +204,8 @@ for line in (work / "idle-mem.txt").read_text().splitlines():
     name, usage = line.split("\t")
     m = re.match(r"([\d.]+)(\w+)", usage.split("/")[0].strip())
     mib = float(m.group(1)) * units[m.group(2)]
-    role = "agent" if not re.search(r"-(pipelock|mitm)-", name) else re.search(r"-(pipelock|mitm)-", name).group(1)
+    found = re.search(r"-(pipelock|mitm|model-pl)-", name)
+    role = found.group(1) if found else "agent"
     if role != "agent":
         sidecars += mib
     print(f"  {role:<10} {mib:8.1f} MiB  {name}")
