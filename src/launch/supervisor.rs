@@ -29,7 +29,7 @@ const STATE_EVERY: u32 = 10;
 /// One restart of a sidecar, as the exit report records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Restart {
-    /// `pipelock` or `mitmproxy`.
+    /// `pipelock`, `model-pipelock`, `mitmproxy`, `port-relay` or `forwarder`.
     pub role: String,
     pub container: String,
     /// Seconds into the session (from the start of the attach) when it died.

@@ -109,6 +109,7 @@ pub fn plan(
     let first = [images::image_lanes(&images), network_lanes].concat();
     let sidecars = [pipelock_lane, model_pipelock_lane, mitmproxy_lane];
     let launch = launch_order(first, sidecars, agent_steps, port_steps, attach);
+    let supervision = supervision::supervision(&names, ports.as_ref());
     Ok(BottlePlan {
         bottle_id: names.bottle_id.clone(),
         agent: agent.name.clone(),
@@ -129,7 +130,7 @@ pub fn plan(
         mitmproxy,
         agent_container,
         ports,
-        supervision: supervision::supervision(&names),
+        supervision,
         launch,
     })
 }

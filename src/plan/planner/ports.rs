@@ -16,7 +16,7 @@ use crate::naming::{BottleNames, LABEL_PORTS, Role};
 use crate::plan::bottle_plan::{PortPlan, PortsPlan};
 use crate::plan::docker_command::DockerCommand;
 use crate::plan::planner::hardening;
-use crate::plan::planner::sidecars::READY_TIMEOUT_SECONDS;
+use crate::plan::planner::sidecars::{READY_TIMEOUT_SECONDS, restart_policy};
 use crate::plan::slot::Slot;
 use crate::plan::step::{Action, Capture, Step};
 use crate::plan::undo::Undo;
@@ -89,6 +89,16 @@ fn relay_run(names: &BottleNames, role: Role, name: &str, input: &PortsInput) ->
             TMPFS_MB,
         ))
         .args(hardening::sidecar_limits(MEMORY_MB, input.engine))
+        // Supervised like the other sidecars: a restart keeps its networks (the relay
+        // rejoins the agent's namespace) and its command; the tmpfs, and so the ready
+        // file, starts empty.
+        .args(restart_policy())
+}
+
+/// Succeeds once a relay listens: its ready file (the forwarder writes it only once the
+/// port relay answers it).
+pub(crate) fn relay_ready(name: &str) -> DockerCommand {
+    DockerCommand::new(["exec", name, "cat", READY_FILE])
 }
 
 fn relay_command(run: DockerCommand, input: &PortsInput, role: &str) -> DockerCommand {
@@ -101,7 +111,7 @@ fn relay_command(run: DockerCommand, input: &PortsInput, role: &str) -> DockerCo
 /// Waits for the relay's ready file (the address it listens on), maybe keeping it.
 fn ready(name: &str, what: &str, capture: Option<Capture>) -> Step {
     Step::new(Action::WaitFor {
-        probe: DockerCommand::new(["exec", name, "cat", READY_FILE]),
+        probe: relay_ready(name),
         container: name.to_string(),
         what: what.to_string(),
         timeout_seconds: READY_TIMEOUT_SECONDS,

@@ -34,7 +34,7 @@ pub const MITM_CA_ENV: &str = "BOT_BOTTLE_MITM_CA";
 /// How long pipelock's `/health` and mitmproxy's readiness may take to appear.
 pub(crate) const READY_TIMEOUT_SECONDS: u64 = 60;
 /// How often Docker's restart policy restarts a sidecar that fails on its own.
-const DOCKER_RESTARTS: u32 = 5;
+pub(crate) const DOCKER_RESTARTS: u32 = 5;
 /// The private tmpfs directories' size.
 const TMPFS_MB: u64 = 64;
 
@@ -55,7 +55,15 @@ fn run(
         .args(hardening::confined())
         // A crash or an OOM kill: Docker restarts it at once, with the same config (the
         // wrappers rewrite their tmpfs files), networks and name; supervision does the rest.
-        .args(["--restart", &format!("on-failure:{DOCKER_RESTARTS}")])
+        .args(restart_policy())
+}
+
+/// Docker's restart policy of every sidecar (the port relays' too).
+pub(crate) fn restart_policy() -> [String; 2] {
+    [
+        "--restart".to_string(),
+        format!("on-failure:{DOCKER_RESTARTS}"),
+    ]
 }
 
 fn undo(names: &BottleNames, role: Role) -> Undo {

@@ -3,7 +3,8 @@
 //! prints (on `127.0.0.1` and `::1`), neither on the host's other addresses; from inside
 //! the agent every way out through the forwarder fails (its ports, a proxy request, a
 //! CONNECT, DNS), and a listener on the host sees none of it; the forwarder and the relay
-//! are confined; `bottle ls` shows the ports, the exit report counts their bytes, and
+//! are confined; the forwarder killed with SIGKILL comes back and the URL answers again;
+//! `bottle ls` shows the ports, the exit report counts their bytes and the restart, and
 //! nothing is left.
 
 use crate::report::schema;
@@ -216,7 +217,7 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     let agent_net = format!("bot-bottle-net-{}", &ports_net["bot-bottle-ports-".len()..]);
     assert_eq!(
         nets,
-        [agent_net, ports_net.clone()],
+        [agent_net.clone(), ports_net.clone()],
         "only the agent and ports networks"
     );
     assert_eq!(inspect(&fwd, "{{.HostConfig.Dns}}"), "[0.0.0.0]");
@@ -289,6 +290,35 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
         "{}",
         ls.stdout
     );
+    // The forwarder killed with SIGKILL (Docker's policy leaves a `docker kill` alone):
+    // bottle starts it again, and the URL answers again, still from loopback only.
+    docker(&["kill", "--signal", "KILL", &fwd]);
+    bottle.wait_for("forwarder died (exit 137); restarting it", T);
+    bottle.wait_for("forwarder is back, ", T);
+    let url = SocketAddr::from(([127, 0, 0, 1], any_port));
+    assert!(get(url).contains("served-on-all-addresses"), "after the restart");
+    let again = inspect(
+        &fwd,
+        &format!("{{{{(index .NetworkSettings.Networks \"{ports_net}\").IPAddress}}}}"),
+    );
+    let fwd_agent_ip = inspect(
+        &fwd,
+        &format!("{{{{(index .NetworkSettings.Networks \"{agent_net}\").IPAddress}}}}"),
+    );
+    assert_eq!(
+        docker(&["exec", &fwd, "cat", "/tmp/bot-bottle-relay.ready"]),
+        again,
+        "it listens on its ports-network address again, not the agent's side"
+    );
+    let (_, out) = docker_try(&[
+        "exec",
+        &agent_ctr,
+        "python3",
+        "-c",
+        "import socket,sys\nfor p in (61000,61001,61002):\n s=socket.socket(); s.settimeout(2)\n print(p, s.connect_ex((sys.argv[1], p)))",
+        &fwd_agent_ip,
+    ]);
+    assert_eq!(out.lines().filter(|l| l.ends_with(" 0")).count(), 0, "{out}");
     docker(&["exec", &agent_ctr, "touch", "/tmp/done"]);
     let (code, _, stderr) = bottle.finish(T);
     assert_eq!(code, 0, "{stderr}");
@@ -311,5 +341,15 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
         stderr.contains("published port 3000 (http://127.0.0.1:"),
         "{stderr}"
     );
+    // The forwarder's restart, by bottle, ready again.
+    let restarts = report["restarts"].as_array().unwrap();
+    assert_eq!(restarts.len(), 1, "{report:#}");
+    let r = &restarts[0];
+    assert_eq!(
+        (r["role"].as_str(), r["exit_code"].as_i64(), r["restarted_by"].as_str()),
+        (Some("forwarder"), Some(137), Some("bottle")),
+        "{r}"
+    );
+    assert!(r["back_after_seconds"].as_f64().is_some(), "{r}");
     assert!(leftovers(agent).is_empty(), "{:?}", leftovers(agent));
 }
