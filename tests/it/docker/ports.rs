@@ -3,7 +3,8 @@
 //! prints (on `127.0.0.1` and `::1`), neither on the host's other addresses; from inside
 //! the agent every way out through the forwarder fails (its ports, a proxy request, a
 //! CONNECT, DNS), and a listener on the host sees none of it; the forwarder and the relay
-//! are confined; the forwarder killed with SIGKILL comes back and the URL answers again;
+//! are confined; the forwarder and the relay killed with SIGKILL come back (the relay in
+//! the agent's network namespace) and the URLs answer again;
 //! `bottle ls` shows the ports, the exit report counts their bytes and the restart, and
 //! nothing is left.
 
@@ -296,7 +297,10 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
     bottle.wait_for("forwarder died (exit 137); restarting it", T);
     bottle.wait_for("forwarder is back, ", T);
     let url = SocketAddr::from(([127, 0, 0, 1], any_port));
-    assert!(get(url).contains("served-on-all-addresses"), "after the restart");
+    assert!(
+        get(url).contains("served-on-all-addresses"),
+        "after the restart"
+    );
     let again = inspect(
         &fwd,
         &format!("{{{{(index .NetworkSettings.Networks \"{ports_net}\").IPAddress}}}}"),
@@ -318,7 +322,24 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
         "import socket,sys\nfor p in (61000,61001,61002):\n s=socket.socket(); s.settimeout(2)\n print(p, s.connect_ex((sys.argv[1], p)))",
         &fwd_agent_ip,
     ]);
-    assert_eq!(out.lines().filter(|l| l.ends_with(" 0")).count(), 0, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(" 0")).count(),
+        0,
+        "{out}"
+    );
+    // The port relay too: it comes back in the agent's network namespace (its address is
+    // the agent's), and the server on the agent's loopback answers again.
+    docker(&["kill", "--signal", "KILL", &relay]);
+    bottle.wait_for("port-relay is back, ", T);
+    assert_eq!(
+        docker(&["exec", &relay, "cat", "/tmp/bot-bottle-relay.ready"]),
+        agent_ip
+    );
+    let url = SocketAddr::from(([127, 0, 0, 1], lo_port));
+    assert!(
+        get(url).contains("served-on-loopback-only"),
+        "after the relay's restart"
+    );
     docker(&["exec", &agent_ctr, "touch", "/tmp/done"]);
     let (code, _, stderr) = bottle.finish(T);
     assert_eq!(code, 0, "{stderr}");
@@ -341,15 +362,20 @@ fn published_ports_reach_both_servers_from_loopback_only_and_nothing_leaves_thro
         stderr.contains("published port 3000 (http://127.0.0.1:"),
         "{stderr}"
     );
-    // The forwarder's restart, by bottle, ready again.
+    // The two restarts, by bottle, each ready again.
     let restarts = report["restarts"].as_array().unwrap();
-    assert_eq!(restarts.len(), 1, "{report:#}");
-    let r = &restarts[0];
-    assert_eq!(
-        (r["role"].as_str(), r["exit_code"].as_i64(), r["restarted_by"].as_str()),
-        (Some("forwarder"), Some(137), Some("bottle")),
-        "{r}"
-    );
-    assert!(r["back_after_seconds"].as_f64().is_some(), "{r}");
+    assert_eq!(restarts.len(), 2, "{report:#}");
+    for (r, role) in restarts.iter().zip(["forwarder", "port-relay"]) {
+        assert_eq!(
+            (
+                r["role"].as_str(),
+                r["exit_code"].as_i64(),
+                r["restarted_by"].as_str()
+            ),
+            (Some(role), Some(137), Some("bottle")),
+            "{r}"
+        );
+        assert!(r["back_after_seconds"].as_f64().is_some(), "{r}");
+    }
     assert!(leftovers(agent).is_empty(), "{:?}", leftovers(agent));
 }
