@@ -35,7 +35,7 @@ def test_model_config_is_accepted(start):
     pl = start(MODEL_CONFIG)
     with urllib.request.urlopen(f"http://{pl.name}:{PORT}/health") as r:
         h = json.load(r)
-    assert (h["status"], h["mode"], h["dlp_patterns"]) == ("healthy", "strict", 48)
+    assert (h["status"], h["mode"], h["dlp_patterns"]) == ("healthy", "strict", 49)
     assert h["forward_proxy_enabled"] and h["rate_limit_enabled"]
     assert not h["request_body_scan_enabled"]
 
@@ -50,7 +50,7 @@ def test_product_config_is_accepted(start):
                       "response_scan_enabled", "git_protection_enabled", "rate_limit_enabled",
                       "forward_proxy_enabled", "websocket_proxy_enabled",
                       "request_body_scan_enabled", "tls_interception_enabled", "kill_switch_active"}
-    assert (h["status"], h["mode"], h["dlp_patterns"]) == ("healthy", "strict", 48)
+    assert (h["status"], h["mode"], h["dlp_patterns"]) == ("healthy", "strict", 49)
     assert h["forward_proxy_enabled"] and h["rate_limit_enabled"] and h["request_body_scan_enabled"]
     assert h["response_scan_enabled"] and not h["kill_switch_active"]
     # logger.go:877 LogStartup
