@@ -10,22 +10,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(240);
 
-/// A real-format Anthropic API key (108 characters), random.
-fn api_key() -> String {
-    let hex = crate::support::engine::secret_value();
-    let body: String = hex
-        .bytes()
-        .cycle()
-        .take(93)
-        .enumerate()
-        .map(|(i, b)| {
-            let a = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            a[(b as usize * 5 + i * 11) % a.len()] as char
-        })
-        .collect();
-    format!("sk-ant-api03-{body}AA")
-}
-
 /// A bottle whose allowlist (the default Claude hosts plus the fake internet's) all live
 /// on the fake internet's private address, and whose agent runs `command` once online.
 fn manifest(agent: &str, command: &[String]) -> String {
@@ -71,7 +55,7 @@ fn header<'a>(request: &'a serde_json::Value, name: &str) -> Option<&'a str> {
 fn claude_code_answers_through_the_bottle() {
     let e = engine::engine();
     let agent = "t-claude";
-    let key = api_key();
+    let key = engine::api_key();
     let command = online(&[
         "sh",
         "-c",
@@ -114,7 +98,7 @@ fn claude_code_answers_through_the_bottle() {
 fn claude_code_runs_a_tool_in_the_bottle_and_finishes() {
     let e = engine::engine();
     let agent = "t-claude-tool";
-    let key = api_key();
+    let key = engine::api_key();
     let command = online(&[
         "claude",
         "-p",
@@ -208,7 +192,7 @@ print('SESSION ' + json.dumps(out))
 fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     let e = engine::engine();
     let agent = "t-session";
-    let key = api_key();
+    let key = engine::api_key();
     let secret = crate::support::engine::secret_value();
     let command = online(&["python3", "-c", SESSION]);
     let t = e

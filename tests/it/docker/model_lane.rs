@@ -26,22 +26,6 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// A real-format Anthropic API key (108 characters), random.
-fn api_key() -> String {
-    let hex = engine::secret_value();
-    let body: String = hex
-        .bytes()
-        .cycle()
-        .take(93)
-        .enumerate()
-        .map(|(i, b)| {
-            let a = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            a[(b as usize * 7 + i * 13) % a.len()] as char
-        })
-        .collect();
-    format!("sk-ant-api03-{body}AA")
-}
-
 /// The sessions: four where the model runs `sh step.sh` (the script writes the step), then
 /// (after the test has switched the fake API to `Read`) the screenshot; then the attempts.
 const SCRIPT: &str = r#"
@@ -188,7 +172,7 @@ fn docker_ok(args: &[&str]) {
 fn claude_code_sessions_survive_what_they_read_and_the_model_lane_refuses_exfiltration() {
     let e = engine::engine();
     let agent = "t-model-lane";
-    let key = api_key();
+    let key = engine::api_key();
     let secret = engine::secret_value();
     let command = online(&["sh", "-c", SCRIPT]);
     let t = e

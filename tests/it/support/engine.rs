@@ -559,6 +559,22 @@ fn mark_online(agent: &str, deadline: Instant) {
 }
 
 /// A secret value of the kind pipelock's environment scan recognises (long, high entropy).
+/// A real-format Anthropic API key (`sk-ant-api03-`, 108 characters), random per call.
+pub fn api_key() -> String {
+    let hex = secret_value();
+    let body: String = hex
+        .bytes()
+        .cycle()
+        .take(93)
+        .enumerate()
+        .map(|(i, b)| {
+            let a = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            a[(b as usize * 5 + i * 11) % a.len()] as char
+        })
+        .collect();
+    format!("sk-ant-api03-{body}AA")
+}
+
 pub fn secret_value() -> String {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")
