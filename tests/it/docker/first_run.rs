@@ -277,8 +277,8 @@ fn a_task_runs_a_tool(term: &Terminal, net: &Internet, key: &str) {
     }
 }
 
-/// `/exit`, bottle's exit code 0, and the exit report: every host pipelock saw is listed,
-/// and nothing was blocked.
+/// `/exit`, bottle's exit code 0, and the exit report: the model's API on the model lane,
+/// every host the web pipelock saw listed, and nothing blocked.
 fn exit_and_check_the_report(term: &Terminal, net: &Internet, report: &Path) {
     term.type_line("/exit");
     assert_eq!(term.exit_code(), 0, "stderr:\n{}", term.stderr());
@@ -299,7 +299,17 @@ fn exit_and_check_the_report(term: &Terminal, net: &Internet, report: &Path) {
         .collect();
     seen_by_pipelock.sort();
     seen_by_pipelock.dedup();
-    assert!(seen_by_pipelock.contains(&"api.anthropic.com".to_string()));
+    // The model's API goes through the model lane's own pipelock, not the web one the
+    // fake internet follows: the report lists it and counts its requests in that lane.
+    assert!(
+        listed.contains(&"api.anthropic.com"),
+        "the model's API is missing from the exit report's hosts {listed:?}"
+    );
+    assert!(
+        report["lanes"]["model"]["requests"].as_u64().unwrap_or(0) > 0,
+        "no request on the model lane: {:#}",
+        report["lanes"]
+    );
     for host in &seen_by_pipelock {
         assert!(
             listed.contains(&host.as_str()),
