@@ -1,8 +1,8 @@
 """bot-bottle's port relay (`bottle run -p`): `python3 -c THIS ROLE HOST SPEC...`.
 
 Each SPEC is `LISTEN=TARGET|TARGET...`: accept on LISTEN (a port on this container's own
-address, the one /etc/hosts gives its hostname: never 0.0.0.0, so a network joined later
-does not reach it) and copy bytes both ways to the first TARGET (`host:port`,
+address on the network it started on: never 0.0.0.0, so a network joined later does not
+reach it) and copy bytes both ways to the first TARGET (`host:port`,
 `[v6]:port`, or a bare port on HOST) that accepts. Targets are fixed here: nothing a client sends chooses where
 a connection goes, so the relay is no proxy. A target that refuses closes the client at
 once (bottle's host probe reads that as "not answering yet"). One JSON line per event on
@@ -24,8 +24,17 @@ def say(event, **fields):
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def own_address():
-    """This container's address on the network it started on (docker's /etc/hosts line)."""
+def own_address(role):
+    """This container's address on the network it started on.
+
+    The forwarder is on two networks once it has been started again: Docker then writes one
+    /etc/hosts line per network in an order that changes from start to start (Go map
+    order), and a forwarder that took the agent network's line listened where the published
+    port does not lead. Its ports network is the only one with a gateway (the agent network
+    is internal), so its address there is the source of its default route. The port relay
+    lives in the agent's namespace, on the agent network alone: /etc/hosts has one line."""
+    if role == "forwarder":
+        return default_route_address()
     name = socket.gethostname()
     with open("/etc/hosts") as hosts:
         for line in hosts:
@@ -34,6 +43,16 @@ def own_address():
                 if not fields[0].startswith("127."):
                     return fields[0]
     sys.exit("port relay: /etc/hosts gives no address for " + name)
+
+
+def default_route_address():
+    """The source address of the default route (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: any address off every local network
+        except OSError as e:
+            sys.exit(f"port relay: no default route to listen on ({e})")
+        return probe.getsockname()[0]
 
 
 def target(text, default_host):
@@ -106,7 +125,7 @@ async def reachable(targets):
 
 
 async def main(role, host, specs):
-    address = own_address()
+    address = own_address(role)
     limit = asyncio.Semaphore(MAX_CONNECTIONS)
     if role == "forwarder":
         first = specs[0].partition("=")[2].split("|")
