@@ -23,6 +23,22 @@ pub struct DockerCli {
 }
 
 impl DockerCli {
+    /// `docker ARGS` started in bottle's process group, its stdout to be read as it comes.
+    fn docker_stdout(&self, call: &Call) -> Result<StreamOutput> {
+        self.show(&call.shown);
+        let expr = self.pass_env(duct::cmd("docker", &call.args), call)?;
+        let reader = expr
+            .stdin_null()
+            .stderr_capture()
+            .unchecked()
+            .reader()
+            .context("cannot start `docker`: is it installed and on PATH?")?;
+        Ok(StreamOutput {
+            reader: Arc::new(reader),
+            program: call.shown.clone(),
+        })
+    }
+
     pub fn new(verbose: bool) -> DockerCli {
         DockerCli {
             verbose,
@@ -145,38 +161,16 @@ impl DockerEngine for DockerCli {
 
     /// In bottle's process group: a terminal's ^C stops it with bottle.
     fn stream(&self, call: &Call) -> Result<Box<dyn ProgramOutput>> {
-        self.show(&call.shown);
-        let expr = self.pass_env(duct::cmd("docker", &call.args), call)?;
-        let reader = expr
-            .stdin_null()
-            .stderr_capture()
-            .unchecked()
-            .reader()
-            .context("cannot start `docker`: is it installed and on PATH?")?;
-        Ok(Box::new(StreamOutput {
-            reader: Arc::new(reader),
-            program: call.shown.clone(),
-        }))
+        Ok(Box::new(self.docker_stdout(call)?))
     }
 
     /// In bottle's process group, like `stream`; not registered in flight: the caller
     /// stops it.
     fn follow(&self, call: &Call) -> Result<Following> {
-        self.show(&call.shown);
-        let expr = self.pass_env(duct::cmd("docker", &call.args), call)?;
-        let reader = expr
-            .stdin_null()
-            .stderr_capture()
-            .unchecked()
-            .reader()
-            .context("cannot start `docker`: is it installed and on PATH?")?;
-        let reader = Arc::new(reader);
-        let killer = reader.clone();
+        let output = self.docker_stdout(call)?;
+        let killer = output.reader.clone();
         Ok(Following {
-            output: Box::new(StreamOutput {
-                reader,
-                program: call.shown.clone(),
-            }),
+            output: Box::new(output),
             stop: Box::new(move || {
                 let _ = killer.kill();
             }),
