@@ -1,6 +1,7 @@
 //! Test support: runs the real `bottle` binary in a hermetic temp directory (fake HOME,
 //! cleared environment), like a user with nothing set up.
 
+pub mod dns_capture;
 pub mod engine;
 pub mod json_schema;
 
