@@ -391,28 +391,7 @@ fn image_with_state(e: &Engine) -> String {
     if docker_try(&["image", "inspect", &tag]).0 {
         return tag;
     }
-    let mut build = Command::new("flock")
-        .args([
-            "/tmp/bot-bottle-image-build.lock",
-            "docker",
-            "build",
-            "--quiet",
-            "--tag",
-            &tag,
-            "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    build
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(dockerfile.as_bytes())
-        .unwrap();
-    assert!(build.wait().unwrap().success(), "building {tag}");
+    engine::build_image(&tag, &dockerfile);
     tag
 }
 

@@ -91,6 +91,12 @@ fn build_images() -> (BTreeMap<String, String>, String) {
         "FROM {double}\nENV PIPELOCK_DOUBLE_WAIT_FOR={}\n",
         HOSTS.join(",")
     );
+    build_image(&tag, &dockerfile);
+    (images, tag)
+}
+
+/// `docker build --tag TAG` of `dockerfile` (no build context); panics on failure.
+pub fn build_image(tag: &str, dockerfile: &str) {
     // One image build at a time on this shared engine (see tests/images/build.sh).
     let mut build = Command::new("flock")
         .args([
@@ -99,7 +105,7 @@ fn build_images() -> (BTreeMap<String, String>, String) {
             "build",
             "--quiet",
             "--tag",
-            &tag,
+            tag,
             "-",
         ])
         .stdin(Stdio::piped())
@@ -113,7 +119,6 @@ fn build_images() -> (BTreeMap<String, String>, String) {
         .write_all(dockerfile.as_bytes())
         .unwrap();
     assert!(build.wait().unwrap().success(), "building {tag}");
-    (images, tag)
 }
 
 impl Engine {
