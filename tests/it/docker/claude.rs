@@ -6,6 +6,7 @@
 //! checks are refused. The model API is the fake one in the fake internet (api.anthropic.com).
 
 use crate::support::engine::{self, Bottle, Internet, leftovers, online};
+use crate::support::fake_api::{header, requests};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(240);
@@ -22,30 +23,6 @@ fn manifest(agent: &str, command: &[String]) -> String {
   "agents": {{ "{agent}": {{ "bottle": "model", "command": {} }} }} }}"#,
         serde_json::to_string(command).unwrap()
     )
-}
-
-/// The requests the fake API saw on `path`, with their headers and bodies.
-fn api_requests(net: &Internet, path: &str) -> Vec<serde_json::Value> {
-    net.seen()["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["host"]
-                .as_str()
-                .is_some_and(|h| h.starts_with("api.anthropic.com"))
-        })
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with(path)))
-        .cloned()
-        .collect()
-}
-
-fn header<'a>(request: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    request["headers"]
-        .as_array()?
-        .iter()
-        .find(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-        .and_then(|h| h[1].as_str())
 }
 
 /// `claude -p` in the bottle: the answer on stdout, Claude Code's exit code, the model
@@ -81,7 +58,7 @@ fn claude_code_answers_through_the_bottle() {
         err.contains("AGENT-HOLDS bot-bottle-placeholder-ANTHROPIC_API_KEY"),
         "{err}"
     );
-    let messages = api_requests(&net, "/v1/messages");
+    let messages = requests(&net, "/v1/messages");
     assert!(!messages.is_empty(), "no request reached the model API");
     for m in &messages {
         assert_eq!(header(m, "x-api-key"), Some(key.as_str()), "{m}");
@@ -123,7 +100,7 @@ fn claude_code_runs_a_tool_in_the_bottle_and_finishes() {
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let marker = "MARKER-1000-BEGINCERTIFICATE";
     assert!(out.contains(&format!("Tool output: {marker}")), "{out}");
-    let bodies: Vec<String> = api_requests(&net, "/v1/messages")
+    let bodies: Vec<String> = requests(&net, "/v1/messages")
         .iter()
         .map(|r| r["body"].as_str().unwrap_or_default().to_string())
         .collect();
@@ -228,7 +205,7 @@ fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     }
     assert_eq!(s["placeholder_elsewhere"], 200, "{s}");
     // The model API saw the real key on every request, and nothing leaked anywhere.
-    for m in api_requests(&net, "/v1/messages") {
+    for m in requests(&net, "/v1/messages") {
         assert_eq!(header(&m, "x-api-key"), Some(key.as_str()));
     }
     let seen = net.seen().to_string();

@@ -11,6 +11,7 @@
 //! part.
 
 use crate::support::engine::{self, Bottle, Internet, leftovers, online};
+use crate::support::fake_api;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -112,19 +113,9 @@ fn manifest(agent: &str, command: &[String]) -> String {
 
 /// The bodies the fake API received on /v1/messages, in order.
 fn message_bodies(net: &Internet) -> Vec<Value> {
-    net.seen()["requests"]
-        .as_array()
-        .unwrap()
+    fake_api::requests(net, "/v1/messages")
         .iter()
-        .filter(|r| {
-            r["host"]
-                .as_str()
-                .is_some_and(|h| h.starts_with("api.anthropic.com"))
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.starts_with("/v1/messages"))
-                && r["method"] == "POST"
-        })
+        .filter(|r| r["method"] == "POST")
         .map(|r| serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null))
         .collect()
 }
