@@ -5,8 +5,10 @@
 //! a real-format credential) gets through the product's real settings, while the leak
 //! checks are refused. The model API is the fake one in the fake internet (api.anthropic.com).
 
-use crate::support::engine::{self, Bottle, Internet, leftovers, online};
+use crate::support::Test;
+use crate::support::engine::{self, Bottle, Engine, Internet, leftovers, online};
 use crate::support::fake_api::{header, requests};
+use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(240);
@@ -25,6 +27,47 @@ fn manifest(agent: &str, command: &[String]) -> String {
     )
 }
 
+/// A finished `bottle run` of [`session`]'s: the fake internet it used, the model key and
+/// the forwarded secret it was given, and what it printed.
+struct Session {
+    net: Internet,
+    key: String,
+    secret: String,
+    out: String,
+    err: String,
+}
+
+/// Runs `agent` of [`manifest`] to its end, as `user` (the test agent image or the one with
+/// Claude Code) with a fresh real-format model key and a fresh secret forwarded as
+/// `LEAK_TOKEN`; the agent's `command` starts once the fake internet is wired, and the fake
+/// API accepts the key and follows `api` (its other settings). The exit code must be 0.
+fn session(
+    e: &Engine,
+    user: fn(&Engine, &str) -> Test,
+    agent: &str,
+    command: &[&str],
+    mut api: serde_json::Value,
+) -> Session {
+    let key = engine::api_key();
+    let secret = engine::secret_value();
+    let t = user(e, &manifest(agent, &online(command)))
+        .env("ANTHROPIC_API_KEY", &key)
+        .env("BOT_BOTTLE_TEST_SECRET", &secret);
+    let bottle = Bottle::spawn(&t, &["run", agent]);
+    api["keys"] = json!([key]);
+    let config = json!({ "api": api }).to_string();
+    let net = Internet::attach_with(e, agent, Some(&config));
+    let (code, out, err) = bottle.finish(T);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    Session {
+        net,
+        key,
+        secret,
+        out,
+        err,
+    }
+}
+
 /// `claude -p` in the bottle: the answer on stdout, Claude Code's exit code, the model
 /// API saw the real key while the agent held the placeholder.
 #[test]
@@ -32,24 +75,14 @@ fn manifest(agent: &str, command: &[String]) -> String {
 fn claude_code_answers_through_the_bottle() {
     let e = engine::engine();
     let agent = "t-claude";
-    let key = engine::api_key();
-    let command = online(&[
+    let command = [
         "sh",
         "-c",
         "echo \"AGENT-HOLDS $ANTHROPIC_API_KEY\" >&2; exec claude -p 'say hi' --dangerously-skip-permissions",
-    ]);
-    let t = e
-        .claude_user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env(
-            "BOT_BOTTLE_TEST_SECRET",
-            &crate::support::engine::secret_value(),
-        );
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {"keys": [key]}}).to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    ];
+    let Session {
+        net, key, out, err, ..
+    } = session(&e, Engine::claude_user, agent, &command, json!({}));
     assert!(
         out.contains("Hello from the fake Anthropic API. The bottle works."),
         "{out}"
@@ -75,29 +108,17 @@ fn claude_code_answers_through_the_bottle() {
 fn claude_code_runs_a_tool_in_the_bottle_and_finishes() {
     let e = engine::engine();
     let agent = "t-claude-tool";
-    let key = engine::api_key();
-    let command = online(&[
+    let command = [
         "claude",
         "-p",
         "run the check",
         "--dangerously-skip-permissions",
-    ]);
-    let t = e
-        .claude_user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env(
-            "BOT_BOTTLE_TEST_SECRET",
-            &crate::support::engine::secret_value(),
-        );
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {
-        "keys": [key], "script": "tool_use",
+    ];
+    let api = json!({
+        "script": "tool_use",
         "tool_command": "echo MARKER-$(id -u)-$(head -1 /etc/bot-bottle/mitm-ca.pem | tr -d ' -')"
-    }})
-    .to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    });
+    let Session { net, out, .. } = session(&e, Engine::claude_user, agent, &command, api);
     let marker = "MARKER-1000-BEGINCERTIFICATE";
     assert!(out.contains(&format!("Tool output: {marker}")), "{out}");
     let bodies: Vec<String> = requests(&net, "/v1/messages")
@@ -169,18 +190,19 @@ print('SESSION ' + json.dumps(out))
 fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     let e = engine::engine();
     let agent = "t-session";
-    let key = engine::api_key();
-    let secret = crate::support::engine::secret_value();
-    let command = online(&["python3", "-c", SESSION]);
-    let t = e
-        .user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env("BOT_BOTTLE_TEST_SECRET", &secret);
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {"keys": [key]}}).to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let Session {
+        net,
+        key,
+        secret,
+        out,
+        err,
+    } = session(
+        &e,
+        Engine::user,
+        agent,
+        &["python3", "-c", SESSION],
+        json!({}),
+    );
     let line = out
         .lines()
         .find_map(|l| l.strip_prefix("SESSION "))
