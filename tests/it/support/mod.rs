@@ -4,6 +4,7 @@
 pub mod dns_capture;
 pub mod engine;
 pub mod fake_api;
+pub mod git_server;
 pub mod json_schema;
 
 use std::path::{Path, PathBuf};
