@@ -12,21 +12,11 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(120);
 
-fn manifest(name: &str) -> String {
-    format!(
-        r#"{{
-  "bottles": {{ "net": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
-                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
-  "agents": {{ "{name}": {{ "bottle": "net", "command": ["sleep", "120"] }} }}
-}}"#
-    )
-}
-
+/// A user whose agent `agent` sleeps in bottle `net` ([`engine::net_manifest`]), with a
+/// runtime directory of its own.
 fn user(e: &engine::Engine, agent: &str) -> Test {
     let t = e
-        .user_online(&manifest(agent))
+        .user_online(&engine::net_manifest(agent, &["sleep", "120"]))
         .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
     let xdg = t.dir.path().join("run");
     std::fs::create_dir_all(&xdg).unwrap();

@@ -29,6 +29,23 @@ pub const HOSTS: &[&str] = &[
     "git.allowed.test",
 ];
 
+/// A manifest with one agent `agent` running `command` in bottle `net`, which allows the
+/// fake internet's hosts (on private Docker addresses, so they are private hosts too),
+/// forwards `LEAK_TOKEN` from the host variable BOT_BOTTLE_TEST_SECRET and sets the
+/// literal `LOG_LEVEL=debug-literal`.
+pub fn net_manifest(agent: &str, command: &[&str]) -> String {
+    format!(
+        r#"{{
+  "bottles": {{ "net": {{
+    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
+                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
+    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}", "LOG_LEVEL": "debug-literal" }} }} }},
+  "agents": {{ "{agent}": {{ "bottle": "net", "command": {} }} }}
+}}"#,
+        serde_json::to_string(command).unwrap()
+    )
+}
+
 pub struct Engine {
     pub images: BTreeMap<String, String>,
     /// The pipelock double that reports healthy only once the fake internet is wired.
