@@ -639,15 +639,7 @@ fn two_runs_of_one_agent_coexist_and_a_pinned_name_in_use_fails_clearly() {
 
     // A pinned name someone else holds: a clear failure, and their container survives.
     let pinned = format!("bot-bottle-test-pinned-{}", std::process::id());
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &pinned,
-        &e.images["BOT_BOTTLE_AGENT_IMAGE"],
-        "sleep",
-        "120",
-    ]);
+    e.hold_name(&pinned, 120);
     let run = t.run(&["run", "--name", &pinned, agent, "--", "true"]);
     let still_there = docker_try(&["inspect", &pinned]).0;
     let _ = docker_try(&["rm", "-f", &pinned]);

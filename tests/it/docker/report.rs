@@ -3,7 +3,7 @@
 //! The summary and the schema without an engine: `crate::report`.
 
 use crate::report::schema;
-use crate::support::engine::{self, Bottle, Internet, docker, leftovers, secret_value};
+use crate::support::engine::{self, Bottle, Internet, leftovers, secret_value};
 use crate::support::{Test, json_schema};
 use serde_json::Value;
 
@@ -246,15 +246,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
     let t = user(&e, agent);
     let file = t.dir.path().join("report.json");
     let pinned = format!("bot-bottle-test-report-pinned-{}", std::process::id());
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &pinned,
-        &e.images["BOT_BOTTLE_AGENT_IMAGE"],
-        "sleep",
-        "60",
-    ]);
+    e.hold_name(&pinned, 60);
     let run = t.run(&[
         "run",
         "--report",

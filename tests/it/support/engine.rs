@@ -180,6 +180,20 @@ impl Engine {
             .env("BOT_BOTTLE_PIPELOCK_IMAGE", &self.pipelock_waiting)
     }
 
+    /// A container of the agent image named `name`, running for `seconds`: someone else
+    /// holding a name a bottle wants. The caller removes it.
+    pub fn hold_name(&self, name: &str, seconds: u32) {
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            &self.images["BOT_BOTTLE_AGENT_IMAGE"],
+            "sleep",
+            &seconds.to_string(),
+        ]);
+    }
+
     pub fn origin_image(&self) -> &str {
         &self.images["BOT_BOTTLE_TEST_ORIGIN_IMAGE"]
     }
