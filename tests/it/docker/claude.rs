@@ -7,25 +7,11 @@
 
 use crate::support::Test;
 use crate::support::engine::{self, Bottle, Engine, Internet, leftovers, online};
-use crate::support::fake_api::{header, requests};
+use crate::support::fake_api::{self, header, requests};
 use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(240);
-
-/// A bottle whose allowlist (the default Claude hosts plus the fake internet's) all live
-/// on the fake internet's private address, and whose agent runs `command` once online.
-fn manifest(agent: &str, command: &[String]) -> String {
-    format!(
-        r#"{{ "bottles": {{ "model": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
-                "private_hosts": ["api.anthropic.com", "statsig.anthropic.com",
-                                  "allowed.test", "*.allowed.test"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
-  "agents": {{ "{agent}": {{ "bottle": "model", "command": {} }} }} }}"#,
-        serde_json::to_string(command).unwrap()
-    )
-}
 
 /// A finished `bottle run` of [`session`]'s: the fake internet it used, the model key and
 /// the forwarded secret it was given, and what it printed.
@@ -37,10 +23,11 @@ struct Session {
     err: String,
 }
 
-/// Runs `agent` of [`manifest`] to its end, as `user` (the test agent image or the one with
-/// Claude Code) with a fresh real-format model key and a fresh secret forwarded as
-/// `LEAK_TOKEN`; the agent's `command` starts once the fake internet is wired, and the fake
-/// API accepts the key and follows `api` (its other settings). The exit code must be 0.
+/// Runs `agent` of [`fake_api::manifest`] to its end, as `user` (the test agent image or
+/// the one with Claude Code) with a fresh real-format model key and a fresh secret
+/// forwarded as `LEAK_TOKEN`; the agent's `command` starts once the fake internet is wired,
+/// and the fake API accepts the key and follows `api` (its other settings). The exit code
+/// must be 0.
 fn session(
     e: &Engine,
     user: fn(&Engine, &str) -> Test,
@@ -50,7 +37,7 @@ fn session(
 ) -> Session {
     let key = engine::api_key();
     let secret = engine::secret_value();
-    let t = user(e, &manifest(agent, &online(command)))
+    let t = user(e, &fake_api::manifest(agent, &online(command), ""))
         .env("ANTHROPIC_API_KEY", &key)
         .env("BOT_BOTTLE_TEST_SECRET", &secret);
     let bottle = Bottle::spawn(&t, &["run", agent]);

@@ -1,8 +1,25 @@
-//! What the fake Anthropic Messages API (api.anthropic.com on the fake internet) received:
-//! its requests and their headers, read from the origin's record ([`Internet::seen`]).
+//! The fake Anthropic Messages API (api.anthropic.com on the fake internet): a bottle that
+//! reaches it, and what it received (its requests and their headers, read from the
+//! origin's record, [`Internet::seen`]).
 
 use super::engine::Internet;
 use serde_json::Value;
+
+/// A manifest with one agent `agent` running `command` in bottle `model`: its allowed hosts
+/// (the default Claude hosts plus the fake internet's) all live on the fake internet's
+/// private address, it forwards `LEAK_TOKEN` from the host variable BOT_BOTTLE_TEST_SECRET,
+/// and `bottle_extra` adds more fields, each after a comma (`, "model": {…}`), or nothing.
+pub fn manifest(agent: &str, command: &[String], bottle_extra: &str) -> String {
+    format!(
+        r#"{{ "bottles": {{ "model": {{
+    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
+                "private_hosts": ["api.anthropic.com", "statsig.anthropic.com",
+                                  "allowed.test", "*.allowed.test"] }},
+    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }}{bottle_extra} }} }},
+  "agents": {{ "{agent}": {{ "bottle": "model", "command": {command} }} }} }}"#,
+        command = serde_json::to_string(command).unwrap(),
+    )
+}
 
 /// The requests the fake API saw on a path starting with `path`, with their headers and
 /// bodies, in order.
