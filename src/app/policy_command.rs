@@ -96,7 +96,7 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
     };
     // --persist is checked now: a manifest it cannot write stops everything.
     let edit = if request.persist {
-        Some(ManifestEdit::prepare(&host, &state.bottle, &hosts)?)
+        Some(ManifestEdit::prepare(&host, &state.launch.bottle, &hosts)?)
     } else {
         None
     };
@@ -111,7 +111,7 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
         out_line(&format!("bottle {id}: nothing to change"));
     }
     if let Some(edit) = edit {
-        persist(&edit, &state.bottle)?;
+        persist(&edit, &state.launch.bottle)?;
     }
     Ok(exit_code::SUCCESS)
 }
@@ -143,7 +143,7 @@ fn apply(
     let first = live.changes.len() as u32 + 1;
     let comment = format!(
         "bot-bottle live policy of bottle {}: change {first} at {at}: {} {}",
-        state.bottle_id,
+        state.launch.bottle_id,
         kind.word(),
         changed.join(" ")
     );
@@ -152,14 +152,14 @@ fn apply(
         .map_err(|m| Error::Failed(anyhow::anyhow!("{m}")))?;
     let reload = PipelockReload {
         engine: docker,
-        container: &state.pipelock,
-        config_path: &state.config_path,
+        container: &state.launch.pipelock,
+        config_path: &state.launch.config_path,
         timeout: CONFIRM_TIMEOUT,
     };
     let reloaded = reload
         .current()
         .and_then(|previous| reload.load(&text, &previous))
-        .map_err(|e| reload_error(e, &state.bottle_id))?;
+        .map_err(|e| reload_error(e, &state.launch.bottle_id))?;
     for (i, host) in changed.iter().enumerate() {
         held.append(&PolicyChange {
             n: first + i as u32,
@@ -191,8 +191,8 @@ fn say_done(state: &Journal, changed: &[String], kind: ChangeKind, reloaded: &Re
     };
     out_line(&format!(
         "bottle {} (agent `{}`): {verb} {}; pipelock reloaded its config in place in {:.2}s (sha256 {}), nothing restarted",
-        state.bottle_id,
-        state.agent,
+        state.launch.bottle_id,
+        state.launch.agent,
         changed.join(", "),
         reloaded.took.as_secs_f64(),
         &reloaded.config_sha256[..16]

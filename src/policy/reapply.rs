@@ -21,7 +21,7 @@ pub fn reapply(engine: &dyn DockerEngine, journal: &PolicyJournal) -> Result<Opt
     }
     let comment = format!(
         "bot-bottle live policy of bottle {}: {} change(s) loaded again after pipelock restarted",
-        state.bottle_id,
+        state.launch.bottle_id,
         live.changes.len()
     );
     let text = live
@@ -29,8 +29,8 @@ pub fn reapply(engine: &dyn DockerEngine, journal: &PolicyJournal) -> Result<Opt
         .map_err(|m| anyhow!(m))?;
     let reload = PipelockReload {
         engine,
-        container: &state.pipelock,
-        config_path: &state.config_path,
+        container: &state.launch.pipelock,
+        config_path: &state.launch.config_path,
         timeout: CONFIRM_TIMEOUT,
     };
     let loaded = reload
