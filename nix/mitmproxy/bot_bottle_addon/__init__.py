@@ -13,6 +13,7 @@ The package map (one line per module; docs/addon.md "Files" has the longer versi
     flow_state    FlowState, what the hooks remember about one flow
     rules         per-host method/path rules (egress.rules): the path as servers may read it, globs, refusal
     git_push      git push policy (git.push): receive-pack ref updates read (pkt-line), judged, git's answer
+    linear_patterns  linear-time Python spellings of three pipelock patterns (same matches, no quadratic backtracking)
     placeholder_pattern  pipelock's "Environment Variable Secret" blind to the bottle's placeholders (RE2 text)
     model_lane    the model lane (subpackage): provider requests judged by their own policy (identity, egress, redaction)
     allowlist_hint  pipelock's allowlist block plus the way out: `bottle allow-host <id> <host>`

@@ -8,7 +8,7 @@ import re
 import unicodedata
 
 from .encodings import URL_DECODE_DEPTH, percent_decodings
-from .placeholder_pattern import ENV_SECRET_NAME, ENV_SECRET_RE2
+from .linear_patterns import LINEAR
 from .refusal import Refusal, header_dlp
 
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -129,7 +129,9 @@ def _wif(s: str) -> bool:
 VALIDATORS = {"luhn": _luhn, "mod97": _mod97, "wif": _wif}
 # The patterns as both pipelock configs have them: the defaults, with "Environment Variable
 # Secret" overridden by name so the bottle's placeholders are not secrets (placeholder_pattern).
-COMPILED_PATTERNS = [(name, re.compile(ENV_SECRET_RE2 if name == ENV_SECRET_NAME else rx, re.IGNORECASE),
+# Compiled from linear_patterns.py where pipelock's spelling would backtrack quadratically
+# in Python (the same matches; the placeholder-blind environment-variable one included).
+COMPILED_PATTERNS = [(name, re.compile(LINEAR.get(name, rx), re.IGNORECASE),
                       VALIDATORS.get(val))
                      for _line, name, rx, _sev, val in PIPELOCK_DEFAULT_DLP_PATTERNS]
 

@@ -29,5 +29,5 @@ def value_not_placeholder(min_len: int = 8) -> str:
 
 
 # The override, by name, of pipelock's pattern: in both pipelock configs (rendered by the Rust
-# side from the same text) and in the addon's header DLP (dlp.py).
+# side from the same text); the addon matches the same with linear_patterns.py's spelling.
 ENV_SECRET_RE2 = ENV_NAME + r"\b\s*=\s*" + value_not_placeholder()
