@@ -20,6 +20,7 @@ from test_model_lane import MODEL_CREDS, conversation, model_lane, post, refused
 ID = "0123456789abcdef"
 FILE = "bot-bottle-live-policy.json"  # nix/image-contract.json mitmproxy.live_policy_file
 HEX = "7365637265745f6170695f6b6579.exfil.allowed.test"  # "secret_api_key" in hex
+# requested over plain HTTP: a refused CONNECT would be a proxy error to the client
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,10 @@ def model_pl(start_double):
 
 @pytest.fixture(scope="module")
 def live_mitm(start_mitm, start_double, model_pl):
-    web_pl = start_double(name="live-web-pipelock")  # allows *.allowed.test, as pipelock does once approved
+    # pipelock's side is not under test here: it allows the normal name and refuses the
+    # data-carrying one as off its allowlist (never looked up: --network none)
+    web_pl = start_double(pipelock_config(api_allowlist=["allowed.test", "other.allowed.test"]),
+                          name="live-web-pipelock")
     cfg = addon_config(web_pl.addr, credentials=MODEL_CREDS, allowlist=["api.anthropic.com", "allowed.test"],
                        model_lane=model_lane(model_pl), bottle_id=ID)
     return start_mitm(config=cfg, name="mitm-live")
@@ -68,12 +72,12 @@ def mcp_body(host):
 
 
 def test_a_wildcard_approved_live_is_judged_and_taken_back_is_not(live_mitm, origin):
-    r = get(live_mitm, f"https://{HEX}/x")
-    assert r.headers.get("x-bot-bottle-block-reason") != "host_data", "not on the allowlist: not judged yet"
+    r = get(live_mitm, f"http://{HEX}/x")
+    assert "domain not in allowlist" in r.text, "not on the allowlist: not judged, pipelock refuses it"
     refused(post(live_mitm, mcp_body("mcp.allowed.test")), "model_server_egress")
 
     write_live(live_mitm, live(["*.allowed.test"], "change 1"))
-    r = get(live_mitm, f"https://{HEX}/x")
+    r = get(live_mitm, f"http://{HEX}/x")
     assert (r.status_code, r.headers.get("x-bot-bottle-block-reason")) == (403, "host_data"), r.text
     assert "*.allowed.test" in r.text and "hex run" in r.text, r.text
     r = get(live_mitm, "https://other.allowed.test/")
@@ -84,8 +88,8 @@ def test_a_wildcard_approved_live_is_judged_and_taken_back_is_not(live_mitm, ori
     assert live_mitm.line_for("/v1/messages", mark)["server_egress"] == ["mcp:mcp.allowed.test"]
 
     write_live(live_mitm, live([], "change 2"))
-    r = get(live_mitm, f"https://{HEX}/x")
-    assert r.headers.get("x-bot-bottle-block-reason") != "host_data", r.text
+    r = get(live_mitm, f"http://{HEX}/x")
+    assert "domain not in allowlist" in r.text, r.text
     refused(post(live_mitm, mcp_body("mcp.allowed.test")), "model_server_egress")
 
 
