@@ -104,3 +104,84 @@ pub fn reapply(
         Err(ReloadError::Failed(e)) => Err(e.context("cannot load the live policy again")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::sha256_hex;
+    use crate::engine::scripted_engine::{Reply, ScriptedEngine};
+    use crate::runtime::policy_journal::{ChangeKind, JOURNAL_VERSION, JournalEntry, PolicyChange};
+    use crate::runtime::runtime_dir::RuntimeDir;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn a_restarted_mitmproxy_gets_the_approvals_in_force_and_nothing_without_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
+        let journal = PolicyJournal::of(&dir, "0123456789abcdef");
+        journal
+            .create(&JournalEntry::Launch {
+                v: JOURNAL_VERSION,
+                bottle_id: "0123456789abcdef".into(),
+                agent: "dev".into(),
+                bottle: "dev".into(),
+                pipelock: "pl".into(),
+                config_path: "/etc/pipelock/pipelock.yaml".into(),
+                config: r#"{"api_allowlist":["allowed.test"]}"#.into(),
+            })
+            .unwrap();
+        let written = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+        let w = written.clone();
+        let engine = ScriptedEngine::new(Arc::new(Mutex::new(Vec::new())), move |call| match call
+            .args[0]
+            .as_str()
+        {
+            "exec" => {
+                if let Some(stdin) = &call.stdin {
+                    let text = String::from_utf8_lossy(stdin).into_owned();
+                    w.lock().unwrap().push((call.args[2].clone(), text));
+                }
+                Reply::ok("")
+            }
+            "logs" => Reply::ok(
+                w.lock()
+                    .unwrap()
+                    .iter()
+                    .map(|(_, t)| {
+                        format!(
+                            "bottle_verdict: live policy loaded (sha256 {}): …\n",
+                            sha256_hex(t.as_bytes())
+                        )
+                    })
+                    .collect::<String>(),
+            ),
+            _ => Reply::fail("unexpected"),
+        });
+        let mitm = Restarted::Mitmproxy("bot-bottle-mitm-dev-01234567");
+        assert_eq!(reapply(&engine, &journal, mitm).unwrap(), None);
+        assert!(engine.calls().is_empty(), "no change: nothing to load");
+        let mut held = journal.lock().unwrap();
+        for (n, host, change) in [
+            (1, "*.example.dev", ChangeKind::Added),
+            (2, "denied.test", ChangeKind::Added),
+            (3, "denied.test", ChangeKind::Removed),
+        ] {
+            held.append(&PolicyChange {
+                n,
+                at: "2026-12-04T23:10:00.000Z".into(),
+                host: host.into(),
+                change,
+                config_sha256: String::new(),
+            })
+            .unwrap();
+        }
+        drop(held);
+        assert_eq!(reapply(&engine, &journal, mitm).unwrap(), Some(3));
+        let written = written.lock().unwrap();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].0, "bot-bottle-mitm-dev-01234567");
+        let file: serde_json::Value = serde_json::from_str(&written[0].1).unwrap();
+        assert_eq!(file["approved"], serde_json::json!(["*.example.dev"]));
+        assert_eq!(file["bottle_id"], "0123456789abcdef");
+    }
+}

@@ -15,8 +15,9 @@ import time
 import pytest
 
 from conftest import addon_config, client, pipelock_config
-from test_model_lane import MODEL_CREDS, conversation, model_lane, post, refused
+from test_model_lane import MODEL_CREDS, conversation, fake_api_keys, model_lane, post, refused  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("fake_api_keys")  # the fake API knows the bottle's key
 ID = "0123456789abcdef"
 FILE = "bot-bottle-live-policy.json"  # nix/image-contract.json mitmproxy.live_policy_file
 HEX = "7365637265745f6170695f6b6579.exfil.allowed.test"  # "secret_api_key" in hex
