@@ -181,7 +181,7 @@ fn live_approvals(env: &BTreeMap<String, String>) -> BTreeMap<String, (String, V
         if let Ok(Some(journal)) = PolicyJournal::of(&dir, &id).read()
             && let Ok(live) = LivePolicy::of(&journal)
         {
-            out.insert(id, (journal.agent.clone(), live.approvals()));
+            out.insert(id, (journal.launch.agent.clone(), live.approvals()));
         }
     }
     out

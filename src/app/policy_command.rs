@@ -111,7 +111,7 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
     };
     // --persist is checked now: a manifest it cannot write stops everything.
     let edit = if request.persist {
-        Some(ManifestEdit::prepare(&host, &state.bottle, &hosts)?)
+        Some(ManifestEdit::prepare(&host, &state.launch.bottle, &hosts)?)
     } else {
         None
     };
@@ -128,7 +128,7 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
         out_line(&format!("bottle {id}: nothing to change"));
     }
     if let Some(edit) = edit {
-        persist(&edit, &state.bottle)?;
+        persist(&edit, &state.launch.bottle)?;
     }
     Ok(exit_code::SUCCESS)
 }
@@ -175,7 +175,7 @@ fn apply(
     let first = live.changes.len() as u32 + 1;
     let comment = format!(
         "bot-bottle live policy of bottle {}: change {first} at {at}: {} {}",
-        state.bottle_id,
+        state.launch.bottle_id,
         kind.word(),
         changed.join(" ")
     );
@@ -185,13 +185,13 @@ fn apply(
     let pipelock = SidecarReload {
         engine: docker,
         sidecar: Sidecar::Pipelock,
-        container: &state.pipelock,
-        config_path: &state.config_path,
+        container: &state.launch.pipelock,
+        config_path: &state.launch.config_path,
         timeout: CONFIRM_TIMEOUT,
     };
     let previous = pipelock
         .current()
-        .map_err(|e| reload_error(e, &state.bottle_id))?;
+        .map_err(|e| reload_error(e, &state.launch.bottle_id))?;
     let pipelock = StepFiles {
         reload: pipelock,
         new: text,
@@ -205,11 +205,11 @@ fn apply(
             config_path: &ImageContract::get().mitmproxy.live_policy_file,
             timeout: CONFIRM_TIMEOUT,
         },
-        new: render_addon(&state.bottle_id, approved, &comment),
+        new: render_addon(&state.launch.bottle_id, approved, &comment),
         // What the addon has now (no file yet means the same: no live approval), with a
         // note of its own so that putting it back is confirmed by its own hash.
         old: render_addon(
-            &state.bottle_id,
+            &state.launch.bottle_id,
             in_force,
             &format!("{comment} (not made; the approvals before it)"),
         ),
@@ -219,7 +219,7 @@ fn apply(
         ChangeKind::Removed => (&pipelock, &addon),
     };
     let started = std::time::Instant::now();
-    load_in_order(lead, follow, &state.bottle_id)?;
+    load_in_order(lead, follow, &state.launch.bottle_id)?;
     let reloaded = Reloaded {
         config_sha256: sha256_hex(pipelock.new.as_bytes()),
         took: started.elapsed(),
@@ -282,8 +282,8 @@ fn say_done(state: &Journal, changed: &[String], kind: ChangeKind, reloaded: &Re
     };
     out_line(&format!(
         "bottle {} (agent `{}`): {verb} {}; pipelock reloaded its config in place and mitmproxy's addon loaded the live approvals, in {:.2}s (sha256 {}), nothing restarted",
-        state.bottle_id,
-        state.agent,
+        state.launch.bottle_id,
+        state.launch.agent,
         changed.join(", "),
         reloaded.took.as_secs_f64(),
         &reloaded.config_sha256[..16]

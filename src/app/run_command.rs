@@ -22,7 +22,7 @@ use crate::policy::reapply::after_restart;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
-use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, PolicyJournal};
+use crate::runtime::policy_journal::{JOURNAL_VERSION, JournalEntry, LaunchEntry, PolicyJournal};
 use crate::runtime::runtime_dir::RuntimeDir;
 use crate::signals;
 use std::io::IsTerminal;
@@ -69,7 +69,7 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
     let record = LaunchRecord::create(&runtime, &plan.bottle_id, &plan.agent, host.uid)?;
     // What `allow-host` renders again from; removed with the record.
     let journal = PolicyJournal::of(&runtime, &plan.bottle_id);
-    journal.create(&JournalEntry::Launch {
+    journal.create(&JournalEntry::Launch(LaunchEntry {
         v: JOURNAL_VERSION,
         bottle_id: plan.bottle_id.clone(),
         agent: plan.agent.clone(),
@@ -77,7 +77,7 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         pipelock: plan.pipelock.container.clone(),
         config_path: plan.pipelock.config_path.clone(),
         config: plan.pipelock.config.render(),
-    })?;
+    }))?;
     progress.step(&format!(
         "launching agent `{}` in bottle `{}` (id {})",
         plan.agent, plan.bottle, plan.bottle_id

@@ -34,7 +34,7 @@ pub struct AllowPlan {
 
 impl LivePolicy {
     pub fn of(journal: &Journal) -> Result<LivePolicy, String> {
-        let config: serde_json::Value = serde_json::from_str(&journal.config)
+        let config: serde_json::Value = serde_json::from_str(&journal.launch.config)
             .map_err(|e| format!("the journal's pipelock config is not JSON: {e}"))?;
         let base = config["api_allowlist"]
             .as_array()
@@ -45,7 +45,7 @@ impl LivePolicy {
         Ok(LivePolicy {
             base,
             changes: journal.changes.clone(),
-            config: journal.config.clone(),
+            config: journal.launch.config.clone(),
         })
     }
 

@@ -61,7 +61,7 @@ pub fn reapply(
     };
     let comment = format!(
         "bot-bottle live policy of bottle {}: {} change(s) loaded again after {who} restarted ({})",
-        state.bottle_id,
+        state.launch.bottle_id,
         live.changes.len(),
         utc_timestamp(now)
     );
@@ -73,8 +73,8 @@ pub fn reapply(
             let reload = SidecarReload {
                 engine,
                 sidecar: Sidecar::Pipelock,
-                container: &state.pipelock,
-                config_path: &state.config_path,
+                container: &state.launch.pipelock,
+                config_path: &state.launch.config_path,
                 timeout: CONFIRM_TIMEOUT,
             };
             reload
@@ -91,9 +91,9 @@ pub fn reapply(
                 timeout: CONFIRM_TIMEOUT,
             };
             // Before it, the fresh confdir had no file: the launch's allowlist.
-            let before = render_addon(&state.bottle_id, &[], &format!("{comment} (none)"));
+            let before = render_addon(&state.launch.bottle_id, &[], &format!("{comment} (none)"));
             reload.load(
-                &render_addon(&state.bottle_id, &approved, &comment),
+                &render_addon(&state.launch.bottle_id, &approved, &comment),
                 &before,
             )
         }
@@ -120,7 +120,7 @@ mod tests {
         let dir = RuntimeDir::at(&tmp.path().join("rt"), crate::host_snapshot::uid()).unwrap();
         let journal = PolicyJournal::of(&dir, "0123456789abcdef");
         journal
-            .create(&JournalEntry::Launch {
+            .create(&JournalEntry::Launch(LaunchEntry {
                 v: JOURNAL_VERSION,
                 bottle_id: "0123456789abcdef".into(),
                 agent: "dev".into(),
@@ -128,7 +128,7 @@ mod tests {
                 pipelock: "pl".into(),
                 config_path: "/etc/pipelock/pipelock.yaml".into(),
                 config: r#"{"api_allowlist":["allowed.test"]}"#.into(),
-            })
+            }))
             .unwrap();
         let written = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
         let w = written.clone();

@@ -24,19 +24,22 @@ pub const JOURNAL_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case")]
 pub enum JournalEntry {
-    /// The launch: which bottle, its web pipelock, and the config the plan rendered for it.
-    Launch {
-        v: u32,
-        bottle_id: String,
-        agent: String,
-        bottle: String,
-        /// The pipelock container whose allowlist the live changes touch.
-        pipelock: String,
-        config_path: String,
-        /// The pipelock config as the plan rendered it (no secret: those go by name).
-        config: String,
-    },
+    Launch(LaunchEntry),
     Change(PolicyChange),
+}
+
+/// The launch: which bottle, its web pipelock, and the config the plan rendered for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchEntry {
+    pub v: u32,
+    pub bottle_id: String,
+    pub agent: String,
+    pub bottle: String,
+    /// The pipelock container whose allowlist the live changes touch.
+    pub pipelock: String,
+    pub config_path: String,
+    /// The pipelock config as the plan rendered it (no secret: those go by name).
+    pub config: String,
 }
 
 /// One live change of the allowlist, written once pipelock confirmed its reload.
@@ -71,12 +74,7 @@ impl ChangeKind {
 /// A journal read back: the launch line and the changes, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Journal {
-    pub bottle_id: String,
-    pub agent: String,
-    pub bottle: String,
-    pub pipelock: String,
-    pub config_path: String,
-    pub config: String,
+    pub launch: LaunchEntry,
     pub changes: Vec<PolicyChange>,
 }
 
@@ -90,22 +88,9 @@ impl Journal {
             .filter_map(|l| serde_json::from_str::<JournalEntry>(l).ok())
         {
             match entry {
-                JournalEntry::Launch {
-                    bottle_id,
-                    agent,
-                    bottle,
-                    pipelock,
-                    config_path,
-                    config,
-                    ..
-                } if journal.is_none() => {
+                JournalEntry::Launch(launch) if journal.is_none() => {
                     journal = Some(Journal {
-                        bottle_id,
-                        agent,
-                        bottle,
-                        pipelock,
-                        config_path,
-                        config,
+                        launch,
                         changes: Vec::new(),
                     })
                 }
@@ -114,7 +99,7 @@ impl Journal {
                         j.changes.push(c);
                     }
                 }
-                JournalEntry::Launch { .. } => {}
+                JournalEntry::Launch(_) => {}
             }
         }
         journal
@@ -219,7 +204,7 @@ mod tests {
     use super::*;
 
     fn launch() -> JournalEntry {
-        JournalEntry::Launch {
+        JournalEntry::Launch(LaunchEntry {
             v: JOURNAL_VERSION,
             bottle_id: "0123456789abcdef".into(),
             agent: "dev".into(),
@@ -227,7 +212,7 @@ mod tests {
             pipelock: "bot-bottle-pipelock-dev-01234567".into(),
             config_path: "/etc/pipelock/pipelock.yaml".into(),
             config: "{\"version\":1}".into(),
-        }
+        })
     }
 
     #[test]
@@ -260,8 +245,8 @@ mod tests {
         f.write_all(b"{\"entry\":\"future\"}\n{\"entry\":\"cha")
             .unwrap();
         let back = journal.read().unwrap().unwrap();
-        assert_eq!(back.bottle, "web");
-        assert_eq!(back.pipelock, "bot-bottle-pipelock-dev-01234567");
+        assert_eq!(back.launch.bottle, "web");
+        assert_eq!(back.launch.pipelock, "bot-bottle-pipelock-dev-01234567");
         assert_eq!(
             back.changes.iter().map(|c| c.change).collect::<Vec<_>>(),
             [ChangeKind::Added, ChangeKind::Removed]

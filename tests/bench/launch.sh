@@ -11,17 +11,10 @@
 # Phases are read from bottle's own progress lines (`[n/N] title (elapsed)`), whatever
 # the plan's order; "launch" is from starting bottle to the agent's command running.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runs=${1:-5}
-bash "$repo/tests/images/build.sh" >/dev/null
-set -a; . "$repo/target/test-images/images.env"; set +a
-# BOT_BOTTLE_BENCH_PIPELOCK_IMAGE=<image>: measure with that pipelock instead of the test
-# double (a real pipelock built by hand, docs/pipelock.md), everywhere in this script.
-export BOT_BOTTLE_PIPELOCK_IMAGE=${BOT_BOTTLE_BENCH_PIPELOCK_IMAGE:-$BOT_BOTTLE_PIPELOCK_IMAGE}
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bottle="$repo/target/release/bottle"
-work=$(mktemp -d)
-export HOME="$work/home" XDG_RUNTIME_DIR="$work/run"; mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+# The images (BOT_BOTTLE_BENCH_PIPELOCK_IMAGE=<image>: measure with that pipelock instead of
+# the test double, everywhere in this script), $bottle, and $work as HOME.
+. "$(dirname "${BASH_SOURCE[0]}")/bottle_env.sh"
 prefix=bbbench$$
 cleanup() {
   docker ps -aq --filter "label=bot-bottle-test=$prefix" | xargs -r docker rm -f >/dev/null 2>&1 || true

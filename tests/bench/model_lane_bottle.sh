@@ -18,15 +18,10 @@
 # Uses the local test images (tests/images/build.sh). Exit code 0 whatever the numbers; the
 # last lines say whether each goal was met.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runs=${1:-5}
-bash "$repo/tests/images/build.sh" >/dev/null
-set -a; . "$repo/target/test-images/images.env"; set +a
-export BOT_BOTTLE_PIPELOCK_IMAGE=${BOT_BOTTLE_BENCH_PIPELOCK_IMAGE:-$BOT_BOTTLE_PIPELOCK_IMAGE}
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bottle="$repo/target/release/bottle"
-work=$(mktemp -d)
-export HOME="$work/home" XDG_RUNTIME_DIR="$work/run"; mkdir -p "$HOME/.config/bot-bottle" "$XDG_RUNTIME_DIR"
+# The images, $bottle, and $work as HOME (tests/bench/bottle_env.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/bottle_env.sh"
+mkdir -p "$HOME/.config/bot-bottle"
 agent=bbmodelbench$$
 origin=bot-bottle-bench-origin-$$
 cleanup() {

@@ -150,6 +150,19 @@ fn literal_values_never_reach_the_plan() {
     }
 }
 
+/// `bottle info AGENT` succeeds and prints each of `lines` as a whole line.
+fn info_prints_lines(t: &Test, agent: &str, lines: &[&str]) {
+    let info = t.run(&["info", agent]);
+    assert_eq!(info.code, 0, "{}", info.stderr);
+    for line in lines {
+        assert!(
+            info.stdout.lines().any(|l| l == *line),
+            "{line:?} not in:\n{}",
+            info.stdout
+        );
+    }
+}
+
 /// Issue 21: `bottle info` shows what the rules leave a host open to, and the push policy.
 #[test]
 fn info_shows_the_egress_rules_and_the_git_push_policy() {
@@ -162,20 +175,16 @@ fn info_shows_the_egress_rules_and_the_git_push_policy() {
              "git": {"push": {"refs": ["refs/heads/agent/*"]}}}},
            "agents": {"gh": {"bottle": "gh"}}}"#,
     );
-    let info = t.run(&["info", "gh"]);
-    assert_eq!(info.code, 0, "{}", info.stderr);
-    for line in [
-        "  egress rules (a host named here is open only to these; GET includes HEAD):",
-        "    api.github.com  GET  /**",
-        "    api.github.com  POST  /repos/acme/widgets/issues/*/comments  (any case)",
-        "  git push: refs refs/heads/agent/*; deleting refs refused",
-    ] {
-        assert!(
-            info.stdout.lines().any(|l| l == line),
-            "{line:?} not in:\n{}",
-            info.stdout
-        );
-    }
+    info_prints_lines(
+        &t,
+        "gh",
+        &[
+            "  egress rules (a host named here is open only to these; GET includes HEAD):",
+            "    api.github.com  GET  /**",
+            "    api.github.com  POST  /repos/acme/widgets/issues/*/comments  (any case)",
+            "  git push: refs refs/heads/agent/*; deleting refs refused",
+        ],
+    );
     let plain = t.run(&["info", "agent"]);
     assert!(
         plain.stdout.contains("egress rules: none") && plain.stdout.contains("git push: any ref"),
@@ -422,13 +431,12 @@ fn info_shows_the_model_lane_and_what_the_providers_servers_may_do() {
                                          "server_hosts": ["MCP.example.com", "*.docs.example"]}}},
            "agents": {"m": {"bottle": "m"}}}"#,
     );
-    let info = t.run(&["info", "m"]);
-    assert_eq!(info.code, 0, "{}", info.stderr);
-    let line = "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: yes, reach beyond the allowlist: mcp.example.com, *.docs.example";
-    assert!(
-        info.stdout.lines().any(|l| l == line),
-        "{line:?} not in:\n{}",
-        info.stdout
+    info_prints_lines(
+        &t,
+        "m",
+        &[
+            "  model lane: api.anthropic.com (its own pipelock); the provider's servers may search the web: yes, reach beyond the allowlist: mcp.example.com, *.docs.example",
+        ],
     );
     let plain = t.run(&["info", "agent"]);
     assert!(

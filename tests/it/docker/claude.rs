@@ -5,47 +5,54 @@
 //! a real-format credential) gets through the product's real settings, while the leak
 //! checks are refused. The model API is the fake one in the fake internet (api.anthropic.com).
 
-use crate::support::engine::{self, Bottle, Internet, leftovers, online};
+use crate::support::Test;
+use crate::support::engine::{self, Bottle, Engine, Internet, leftovers, online};
+use crate::support::fake_api::{self, header, requests};
+use serde_json::json;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(240);
 
-/// A bottle whose allowlist (the default Claude hosts plus the fake internet's) all live
-/// on the fake internet's private address, and whose agent runs `command` once online.
-fn manifest(agent: &str, command: &[String]) -> String {
-    format!(
-        r#"{{ "bottles": {{ "model": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
-                "private_hosts": ["api.anthropic.com", "statsig.anthropic.com",
-                                  "allowed.test", "*.allowed.test"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
-  "agents": {{ "{agent}": {{ "bottle": "model", "command": {} }} }} }}"#,
-        serde_json::to_string(command).unwrap()
-    )
+/// A finished `bottle run` of [`session`]'s: the fake internet it used, the model key and
+/// the forwarded secret it was given, and what it printed.
+struct Session {
+    net: Internet,
+    key: String,
+    secret: String,
+    out: String,
+    err: String,
 }
 
-/// The requests the fake API saw on `path`, with their headers and bodies.
-fn api_requests(net: &Internet, path: &str) -> Vec<serde_json::Value> {
-    net.seen()["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["host"]
-                .as_str()
-                .is_some_and(|h| h.starts_with("api.anthropic.com"))
-        })
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with(path)))
-        .cloned()
-        .collect()
-}
-
-fn header<'a>(request: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    request["headers"]
-        .as_array()?
-        .iter()
-        .find(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-        .and_then(|h| h[1].as_str())
+/// Runs `agent` of [`fake_api::manifest`] to its end, as `user` (the test agent image or
+/// the one with Claude Code) with a fresh real-format model key and a fresh secret
+/// forwarded as `LEAK_TOKEN`; the agent's `command` starts once the fake internet is wired,
+/// and the fake API accepts the key and follows `api` (its other settings). The exit code
+/// must be 0.
+fn session(
+    e: &Engine,
+    user: fn(&Engine, &str) -> Test,
+    agent: &str,
+    command: &[&str],
+    mut api: serde_json::Value,
+) -> Session {
+    let key = engine::api_key();
+    let secret = engine::secret_value();
+    let t = user(e, &fake_api::manifest(agent, &online(command), ""))
+        .env("ANTHROPIC_API_KEY", &key)
+        .env("BOT_BOTTLE_TEST_SECRET", &secret);
+    let bottle = Bottle::spawn(&t, &["run", agent]);
+    api["keys"] = json!([key]);
+    let config = json!({ "api": api }).to_string();
+    let net = Internet::attach_with(e, agent, Some(&config));
+    let (code, out, err) = bottle.finish(T);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    Session {
+        net,
+        key,
+        secret,
+        out,
+        err,
+    }
 }
 
 /// `claude -p` in the bottle: the answer on stdout, Claude Code's exit code, the model
@@ -55,24 +62,14 @@ fn header<'a>(request: &'a serde_json::Value, name: &str) -> Option<&'a str> {
 fn claude_code_answers_through_the_bottle() {
     let e = engine::engine();
     let agent = "t-claude";
-    let key = engine::api_key();
-    let command = online(&[
+    let command = [
         "sh",
         "-c",
         "echo \"AGENT-HOLDS $ANTHROPIC_API_KEY\" >&2; exec claude -p 'say hi' --dangerously-skip-permissions",
-    ]);
-    let t = e
-        .claude_user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env(
-            "BOT_BOTTLE_TEST_SECRET",
-            &crate::support::engine::secret_value(),
-        );
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {"keys": [key]}}).to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    ];
+    let Session {
+        net, key, out, err, ..
+    } = session(&e, Engine::claude_user, agent, &command, json!({}));
     assert!(
         out.contains("Hello from the fake Anthropic API. The bottle works."),
         "{out}"
@@ -81,7 +78,7 @@ fn claude_code_answers_through_the_bottle() {
         err.contains("AGENT-HOLDS bot-bottle-placeholder-ANTHROPIC_API_KEY"),
         "{err}"
     );
-    let messages = api_requests(&net, "/v1/messages");
+    let messages = requests(&net, "/v1/messages");
     assert!(!messages.is_empty(), "no request reached the model API");
     for m in &messages {
         assert_eq!(header(m, "x-api-key"), Some(key.as_str()), "{m}");
@@ -98,32 +95,20 @@ fn claude_code_answers_through_the_bottle() {
 fn claude_code_runs_a_tool_in_the_bottle_and_finishes() {
     let e = engine::engine();
     let agent = "t-claude-tool";
-    let key = engine::api_key();
-    let command = online(&[
+    let command = [
         "claude",
         "-p",
         "run the check",
         "--dangerously-skip-permissions",
-    ]);
-    let t = e
-        .claude_user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env(
-            "BOT_BOTTLE_TEST_SECRET",
-            &crate::support::engine::secret_value(),
-        );
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {
-        "keys": [key], "script": "tool_use",
+    ];
+    let api = json!({
+        "script": "tool_use",
         "tool_command": "echo MARKER-$(id -u)-$(head -1 /etc/bot-bottle/mitm-ca.pem | tr -d ' -')"
-    }})
-    .to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    });
+    let Session { net, out, .. } = session(&e, Engine::claude_user, agent, &command, api);
     let marker = "MARKER-1000-BEGINCERTIFICATE";
     assert!(out.contains(&format!("Tool output: {marker}")), "{out}");
-    let bodies: Vec<String> = api_requests(&net, "/v1/messages")
+    let bodies: Vec<String> = requests(&net, "/v1/messages")
         .iter()
         .map(|r| r["body"].as_str().unwrap_or_default().to_string())
         .collect();
@@ -192,18 +177,19 @@ print('SESSION ' + json.dumps(out))
 fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     let e = engine::engine();
     let agent = "t-session";
-    let key = engine::api_key();
-    let secret = crate::support::engine::secret_value();
-    let command = online(&["python3", "-c", SESSION]);
-    let t = e
-        .user(&manifest(agent, &command))
-        .env("ANTHROPIC_API_KEY", &key)
-        .env("BOT_BOTTLE_TEST_SECRET", &secret);
-    let bottle = Bottle::spawn(&t, &["run", agent]);
-    let config = serde_json::json!({"api": {"keys": [key]}}).to_string();
-    let net = Internet::attach_with(&e, agent, Some(&config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let Session {
+        net,
+        key,
+        secret,
+        out,
+        err,
+    } = session(
+        &e,
+        Engine::user,
+        agent,
+        &["python3", "-c", SESSION],
+        json!({}),
+    );
     let line = out
         .lines()
         .find_map(|l| l.strip_prefix("SESSION "))
@@ -228,7 +214,7 @@ fn a_claude_shaped_session_gets_through_and_the_leak_checks_are_refused() {
     }
     assert_eq!(s["placeholder_elsewhere"], 200, "{s}");
     // The model API saw the real key on every request, and nothing leaked anywhere.
-    for m in api_requests(&net, "/v1/messages") {
+    for m in requests(&net, "/v1/messages") {
         assert_eq!(header(&m, "x-api-key"), Some(key.as_str()));
     }
     let seen = net.seen().to_string();

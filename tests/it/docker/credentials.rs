@@ -3,7 +3,8 @@
 //! found real value refused, and git clone/commit/push over an ssh-style remote through
 //! the proxy chain with the credential injected.
 
-use crate::support::engine::{self, Bottle, Internet, docker, docker_try, leftovers, online};
+use crate::support::engine::{self, Bottle, Internet, docker, docker_try, leftovers};
+use crate::support::git_server;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
@@ -174,17 +175,6 @@ fn git_clone_commit_and_push_over_an_ssh_style_remote_with_the_injected_credenti
     let e = engine::engine();
     let agent = "t-git";
     let git_token = token("ghp_", 36);
-    let manifest = format!(
-        r#"{{ "bottles": {{ "forge": {{
-    "egress": {{ "allowlist": ["git.allowed.test"], "private_hosts": ["git.allowed.test"] }},
-    "credentials": {{ "GIT_TOKEN": {{ "value": "${{BOT_BOTTLE_TEST_GIT_TOKEN}}",
-                                     "hosts": ["git.allowed.test"], "scheme": "Basic" }} }},
-    "git": {{ "name": "Ada Bot", "email": "ada@example.com" }} }} }},
-  "agents": {{ "{agent}": {{ "bottle": "forge" }} }} }}"#
-    );
-    let t = e
-        .user(&manifest)
-        .env("BOT_BOTTLE_TEST_GIT_TOKEN", &git_token);
     let script = r#"set -e
 cd /home/agent/work
 test "$GIT_TOKEN" = bot-bottle-placeholder-GIT_TOKEN
@@ -196,23 +186,13 @@ git add bottle.txt
 git commit -q -m "agent commit"
 git push -q origin HEAD:main
 git log -1 --format='PUSHED %an <%ae> %s'"#;
-    let command = online(&["sh", "-c", script]);
-    let mut args = vec!["run", agent, "--"];
-    args.extend(command.iter().map(String::as_str));
-    let bottle = Bottle::spawn(&t, &args);
-    let origin_config = serde_json::json!({
-        "git": {"username": "x-access-token", "password": git_token}
-    })
-    .to_string();
-    let net = Internet::attach_with(&e, agent, Some(&origin_config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let (net, out, err) = git_server::run_script(&e, agent, "", &git_token, script, T);
     assert!(out.contains("git@git.allowed.test:repo.git"), "{out}");
     assert!(
         out.contains("PUSHED Ada Bot <ada@example.com> agent commit"),
         "{out}"
     );
-    let served = docker(&["exec", &net.origin, "curl", "-sS", "http://127.0.0.1/__git"]);
+    let served = git_server::served(&net);
     assert!(
         served.contains("agent commit") && served.contains("bottle.txt"),
         "the push did not arrive: {served}"

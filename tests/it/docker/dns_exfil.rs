@@ -6,8 +6,8 @@
 //! it are exactly the ones the addon let through; an encoded secret in an octet-stream
 //! body and a cryptocurrency address in a query string are refused; a benign corpus passes.
 
+use crate::support::dns_capture::DnsCapture;
 use crate::support::engine::{self, Bottle, Internet, docker, docker_try, leftovers};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
@@ -60,41 +60,6 @@ const DATA_NAMES: &[(&str, &str)] = &[
 /// Runs of new names under `*.burst.allowed.test`: the first 20 pass, the rest are capped.
 const BURST: usize = 25;
 const CAP: usize = 20;
-
-/// tcpdump on every host interface, DNS only, packet text printed.
-struct Capture(Child);
-
-impl Capture {
-    fn start() -> Capture {
-        let child = Command::new("tcpdump")
-            .args([
-                "-i",
-                "any",
-                "-n",
-                "-l",
-                "-A",
-                "-s",
-                "0",
-                "udp port 53 or tcp port 53",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tcpdump (Debian's tcpdump package; .ci/run installs it)");
-        std::thread::sleep(Duration::from_secs(2));
-        Capture(child)
-    }
-
-    fn stop(self) -> String {
-        std::thread::sleep(Duration::from_secs(2));
-        // SAFETY: kill(2) on our own child.
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let out = self.0.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
 
 /// Reconnects the origin to its network with the test hosts and `extra` as aliases.
 fn alias_origin(origin: &str, extra: &[&str]) {
@@ -193,7 +158,7 @@ fn no_data_leaves_in_a_lookup_and_encoded_secrets_are_found() {
     let net = Internet::attach(&e, agent);
     let agent_ctr = bottle.wait_for_attach(T);
     alias_origin(&net.origin, REAL_NAMES);
-    let capture = Capture::start();
+    let capture = DnsCapture::start();
     let (ok, out) = docker_try(&["exec", &agent_ctr, "sh", "-c", &script(&nonce)]);
     let dns = capture.stop();
     assert!(ok && out.contains("SCRIPT-DONE"), "{out}");

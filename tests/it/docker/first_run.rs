@@ -10,6 +10,7 @@
 
 use crate::support::Test;
 use crate::support::engine::{self, Engine, Internet, containers, docker, docker_try, leftovers};
+use crate::support::fake_api;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -248,13 +249,7 @@ fn a_task_runs_a_tool(term: &Terminal, net: &Internet, key: &str) {
         term.keys(&["Enter"]);
         term.wait("answer with the tool's output", answered, |_| Ok(()));
     }
-    let seen = net.seen();
-    let messages: Vec<&serde_json::Value> = seen["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["host"] == "api.anthropic.com" && r["path"] == "/v1/messages?beta=true")
-        .collect();
+    let messages = fake_api::requests(net, "/v1/messages?beta=true");
     assert!(
         messages.iter().any(|m| {
             m["body"]
@@ -264,16 +259,11 @@ fn a_task_runs_a_tool(term: &Terminal, net: &Internet, key: &str) {
         "the tool's result never reached the model API"
     );
     for m in &messages {
-        let api_key = m["headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| {
-                h[0].as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case("x-api-key"))
-            })
-            .and_then(|h| h[1].as_str());
-        assert_eq!(api_key, Some(key), "the injected credential");
+        assert_eq!(
+            fake_api::header(m, "x-api-key"),
+            Some(key),
+            "the injected credential"
+        );
     }
 }
 
@@ -391,28 +381,7 @@ fn image_with_state(e: &Engine) -> String {
     if docker_try(&["image", "inspect", &tag]).0 {
         return tag;
     }
-    let mut build = Command::new("flock")
-        .args([
-            "/tmp/bot-bottle-image-build.lock",
-            "docker",
-            "build",
-            "--quiet",
-            "--tag",
-            &tag,
-            "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    build
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(dockerfile.as_bytes())
-        .unwrap();
-    assert!(build.wait().unwrap().success(), "building {tag}");
+    engine::build_image(&tag, &dockerfile);
     tag
 }
 

@@ -10,25 +10,14 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(120);
 
-/// A manifest with one agent `name` in a bottle that allows the fake internet's hosts
-/// (on private Docker addresses, so they are private hosts too) and forwards `LEAK_TOKEN`
-/// from the host variable BOT_BOTTLE_TEST_SECRET.
-fn manifest(name: &str) -> String {
-    format!(
-        r#"{{
-  "bottles": {{ "net": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
-                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}", "LOG_LEVEL": "debug-literal" }} }} }},
-  "agents": {{ "{name}": {{ "bottle": "net", "command": ["sh", "-c", "echo default command"] }} }}
-}}"#
-    )
-}
-
-/// A user whose manifest has agent `agent` in bottle `net`, and the secret value it forwards.
+/// A user whose manifest has agent `agent` (its command: `echo default command`) in bottle
+/// `net` ([`engine::net_manifest`]), and the secret value it forwards.
 fn net_user(e: &engine::Engine, agent: &str) -> (crate::support::Test, String) {
     let secret = secret_value();
-    let user = e.user(&manifest(agent));
+    let user = e.user(&engine::net_manifest(
+        agent,
+        &["sh", "-c", "echo default command"],
+    ));
     (user.env("BOT_BOTTLE_TEST_SECRET", &secret), secret)
 }
 
@@ -650,15 +639,7 @@ fn two_runs_of_one_agent_coexist_and_a_pinned_name_in_use_fails_clearly() {
 
     // A pinned name someone else holds: a clear failure, and their container survives.
     let pinned = format!("bot-bottle-test-pinned-{}", std::process::id());
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &pinned,
-        &e.images["BOT_BOTTLE_AGENT_IMAGE"],
-        "sleep",
-        "120",
-    ]);
+    e.hold_name(&pinned, 120);
     let run = t.run(&["run", "--name", &pinned, agent, "--", "true"]);
     let still_there = docker_try(&["inspect", &pinned]).0;
     let _ = docker_try(&["rm", "-f", &pinned]);

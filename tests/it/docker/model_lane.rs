@@ -11,6 +11,7 @@
 //! part.
 
 use crate::support::engine::{self, Bottle, Internet, leftovers, online};
+use crate::support::fake_api;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -97,34 +98,11 @@ out['web_plain'] = {'status': r.status_code}
 print('ATTEMPTS ' + json.dumps(out), flush=True)
 "#;
 
-fn manifest(agent: &str, command: &[String]) -> String {
-    format!(
-        r#"{{ "bottles": {{ "model": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
-                "private_hosts": ["api.anthropic.com", "statsig.anthropic.com",
-                                  "allowed.test", "*.allowed.test"] }},
-    "model": {{ "server_hosts": ["mcp.partner.example"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
-  "agents": {{ "{agent}": {{ "bottle": "model", "command": {command} }} }} }}"#,
-        command = serde_json::to_string(command).unwrap(),
-    )
-}
-
 /// The bodies the fake API received on /v1/messages, in order.
 fn message_bodies(net: &Internet) -> Vec<Value> {
-    net.seen()["requests"]
-        .as_array()
-        .unwrap()
+    fake_api::requests(net, "/v1/messages")
         .iter()
-        .filter(|r| {
-            r["host"]
-                .as_str()
-                .is_some_and(|h| h.starts_with("api.anthropic.com"))
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.starts_with("/v1/messages"))
-                && r["method"] == "POST"
-        })
+        .filter(|r| r["method"] == "POST")
         .map(|r| serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null))
         .collect()
 }
@@ -176,7 +154,11 @@ fn claude_code_sessions_survive_what_they_read_and_the_model_lane_refuses_exfilt
     let secret = engine::secret_value();
     let command = online(&["sh", "-c", SCRIPT]);
     let t = e
-        .claude_user(&manifest(agent, &command))
+        .claude_user(&fake_api::manifest(
+            agent,
+            &command,
+            r#", "model": { "server_hosts": ["mcp.partner.example"] }"#,
+        ))
         .env("ANTHROPIC_API_KEY", &key)
         .env("BOT_BOTTLE_TEST_SECRET", &secret);
     let work = t.work();

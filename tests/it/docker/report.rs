@@ -3,7 +3,7 @@
 //! The summary and the schema without an engine: `crate::report`.
 
 use crate::report::schema;
-use crate::support::engine::{self, Bottle, Internet, docker, leftovers, secret_value};
+use crate::support::engine::{self, Bottle, Internet, leftovers, secret_value};
 use crate::support::{Test, json_schema};
 use serde_json::Value;
 
@@ -12,21 +12,11 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(120);
 
-fn manifest(name: &str) -> String {
-    format!(
-        r#"{{
-  "bottles": {{ "net": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
-                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
-    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}" }} }} }},
-  "agents": {{ "{name}": {{ "bottle": "net", "command": ["sleep", "120"] }} }}
-}}"#
-    )
-}
-
+/// A user whose agent `agent` sleeps in bottle `net` ([`engine::net_manifest`]), with a
+/// runtime directory of its own.
 fn user(e: &engine::Engine, agent: &str) -> Test {
     let t = e
-        .user_online(&manifest(agent))
+        .user_online(&engine::net_manifest(agent, &["sleep", "120"]))
         .env("BOT_BOTTLE_TEST_SECRET", &secret_value());
     let xdg = t.dir.path().join("run");
     std::fs::create_dir_all(&xdg).unwrap();
@@ -256,15 +246,7 @@ fn logs_follow_within_a_second_and_every_exit_path_reports() {
     let t = user(&e, agent);
     let file = t.dir.path().join("report.json");
     let pinned = format!("bot-bottle-test-report-pinned-{}", std::process::id());
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &pinned,
-        &e.images["BOT_BOTTLE_AGENT_IMAGE"],
-        "sleep",
-        "60",
-    ]);
+    e.hold_name(&pinned, 60);
     let run = t.run(&[
         "run",
         "--report",

@@ -6,7 +6,8 @@
 //! refusals show in `bottle logs` and the exit report, which hashes the rules.
 
 use crate::report::schema;
-use crate::support::engine::{self, Bottle, Internet, docker, docker_try, leftovers, online};
+use crate::support::engine::{self, Bottle, Internet, docker_try, leftovers};
+use crate::support::git_server;
 use crate::support::json_schema;
 use bot_bottle::config::catalog::{Catalog, ManifestOrigin, ManifestText, SkillIndex};
 use bot_bottle::plan::addon_policy::AddonPolicy;
@@ -181,18 +182,6 @@ fn git_pushes_only_to_the_refs_the_policy_allows_and_git_says_why() {
     let e = engine::engine();
     let agent = "t-push";
     let git_token = format!("ghp_{}", "Zq7Xk2Lm9Np4Rt6Vw8Yb1Cd3Ef5Gh0Jk2Lm4");
-    let manifest = format!(
-        r#"{{ "bottles": {{ "forge": {{
-    "egress": {{ "allowlist": ["git.allowed.test"], "private_hosts": ["git.allowed.test"] }},
-    "credentials": {{ "GIT_TOKEN": {{ "value": "${{BOT_BOTTLE_TEST_GIT_TOKEN}}",
-                                     "hosts": ["git.allowed.test"], "scheme": "Basic" }} }},
-    "git": {{ "name": "Ada Bot", "email": "ada@example.com",
-             "push": {{ "refs": ["refs/heads/agent/*"] }} }} }} }},
-  "agents": {{ "{agent}": {{ "bottle": "forge" }} }} }}"#
-    );
-    let t = e
-        .user(&manifest)
-        .env("BOT_BOTTLE_TEST_GIT_TOKEN", &git_token);
     let script = r#"cd /home/agent/work
 git clone -q git@git.allowed.test:repo.git && echo CLONED
 cd repo
@@ -207,17 +196,8 @@ git tag v1
 step TAG git push origin v1
 step FETCH git fetch origin
 step REMOTE git ls-remote origin"#;
-    let command = online(&["sh", "-c", script]);
-    let mut args = vec!["run", agent, "--"];
-    args.extend(command.iter().map(String::as_str));
-    let bottle = Bottle::spawn(&t, &args);
-    let origin_config = serde_json::json!({
-        "git": {"username": "x-access-token", "password": git_token}
-    })
-    .to_string();
-    let net = Internet::attach_with(&e, agent, Some(&origin_config));
-    let (code, out, err) = bottle.finish(T);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let push = r#", "push": { "refs": ["refs/heads/agent/*"] }"#;
+    let (net, out, err) = git_server::run_script(&e, agent, push, &git_token, script, T);
     let has = |line: &str| out.lines().any(|l| l == line);
     assert!(has("CLONED"), "{out}");
     assert!(has("AGENT rc=0") && has("FETCH rc=0"), "{out}");
@@ -253,14 +233,7 @@ step REMOTE git ls-remote origin"#;
         "{out}"
     );
     // The server has the agent's branch, main as it was, no tag.
-    let served: serde_json::Value = serde_json::from_str(&docker(&[
-        "exec",
-        &net.origin,
-        "curl",
-        "-sS",
-        "http://127.0.0.1/__git",
-    ]))
-    .unwrap();
+    let served: serde_json::Value = serde_json::from_str(&git_server::served(&net)).unwrap();
     let refs = &served["repos"]["repo.git"]["refs"];
     let names: Vec<&String> = refs.as_object().unwrap().keys().collect();
     assert_eq!(

@@ -3,6 +3,7 @@
 //! is confined and limited, a fork bomb or a memory hog stays inside, and no DNS lookup
 //! leaves the agent's container.
 
+use crate::support::dns_capture::DnsCapture;
 use crate::support::engine::{
     self, Bottle, Internet, containers, docker, docker_try, leftovers, online,
 };
@@ -298,22 +299,7 @@ for i in $(seq 1 600); do [ -e {CHECKED} ] && exit 0; sleep 0.1; done"#
     let command = online(&["sh", "-c", &burst]);
     let mut args = vec!["run", agent, "--"];
     args.extend(command.iter().map(String::as_str));
-    let capture = std::process::Command::new("tcpdump")
-        .args([
-            "-i",
-            "any",
-            "-n",
-            "-l",
-            "-A",
-            "-s",
-            "0",
-            "udp port 53 or tcp port 53",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("tcpdump (Debian's tcpdump package; .ci/run installs it)");
-    std::thread::sleep(Duration::from_secs(2));
+    let capture = DnsCapture::start();
     let bottle = Bottle::spawn(&t, &args);
     let _net = Internet::attach(&e, agent);
     pipelock_resolves_what_the_agent_cannot(agent);
@@ -331,13 +317,7 @@ for i in $(seq 1 600); do [ -e {CHECKED} ] && exit 0; sleep 0.1; done"#
         "hosts",
         &format!("control-{nonce}.example.com"),
     ]);
-    std::thread::sleep(Duration::from_secs(2));
-    // SAFETY: kill(2) on our own child.
-    unsafe {
-        libc::kill(capture.id() as i32, libc::SIGTERM);
-    }
-    let captured = capture.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&captured.stdout);
+    let text = capture.stop();
     assert!(
         text.contains(&format!("control-{nonce}")),
         "the capture saw nothing at all, so it proves nothing: {text}"

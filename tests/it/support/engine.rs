@@ -29,6 +29,23 @@ pub const HOSTS: &[&str] = &[
     "git.allowed.test",
 ];
 
+/// A manifest with one agent `agent` running `command` in bottle `net`, which allows the
+/// fake internet's hosts (on private Docker addresses, so they are private hosts too),
+/// forwards `LEAK_TOKEN` from the host variable BOT_BOTTLE_TEST_SECRET and sets the
+/// literal `LOG_LEVEL=debug-literal`.
+pub fn net_manifest(agent: &str, command: &[&str]) -> String {
+    format!(
+        r#"{{
+  "bottles": {{ "net": {{
+    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test", "plain.test"],
+                "private_hosts": ["allowed.test", "*.allowed.test", "plain.test"] }},
+    "env": {{ "LEAK_TOKEN": "${{BOT_BOTTLE_TEST_SECRET}}", "LOG_LEVEL": "debug-literal" }} }} }},
+  "agents": {{ "{agent}": {{ "bottle": "net", "command": {} }} }}
+}}"#,
+        serde_json::to_string(command).unwrap()
+    )
+}
+
 pub struct Engine {
     pub images: BTreeMap<String, String>,
     /// The pipelock double that reports healthy only once the fake internet is wired.
@@ -91,6 +108,12 @@ fn build_images() -> (BTreeMap<String, String>, String) {
         "FROM {double}\nENV PIPELOCK_DOUBLE_WAIT_FOR={}\n",
         HOSTS.join(",")
     );
+    build_image(&tag, &dockerfile);
+    (images, tag)
+}
+
+/// `docker build --tag TAG` of `dockerfile` (no build context); panics on failure.
+pub fn build_image(tag: &str, dockerfile: &str) {
     // One image build at a time on this shared engine (see tests/images/build.sh).
     let mut build = Command::new("flock")
         .args([
@@ -99,7 +122,7 @@ fn build_images() -> (BTreeMap<String, String>, String) {
             "build",
             "--quiet",
             "--tag",
-            &tag,
+            tag,
             "-",
         ])
         .stdin(Stdio::piped())
@@ -113,7 +136,6 @@ fn build_images() -> (BTreeMap<String, String>, String) {
         .write_all(dockerfile.as_bytes())
         .unwrap();
     assert!(build.wait().unwrap().success(), "building {tag}");
-    (images, tag)
 }
 
 impl Engine {
@@ -156,6 +178,20 @@ impl Engine {
     pub fn user_online(&self, manifest: &str) -> Test {
         self.user(manifest)
             .env("BOT_BOTTLE_PIPELOCK_IMAGE", &self.pipelock_waiting)
+    }
+
+    /// A container of the agent image named `name`, running for `seconds`: someone else
+    /// holding a name a bottle wants. The caller removes it.
+    pub fn hold_name(&self, name: &str, seconds: u32) {
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            &self.images["BOT_BOTTLE_AGENT_IMAGE"],
+            "sleep",
+            &seconds.to_string(),
+        ]);
     }
 
     pub fn origin_image(&self) -> &str {

@@ -1,7 +1,10 @@
 //! Test support: runs the real `bottle` binary in a hermetic temp directory (fake HOME,
 //! cleared environment), like a user with nothing set up.
 
+pub mod dns_capture;
 pub mod engine;
+pub mod fake_api;
+pub mod git_server;
 pub mod json_schema;
 
 use std::path::{Path, PathBuf};
