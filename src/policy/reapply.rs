@@ -110,7 +110,9 @@ mod tests {
     use super::*;
     use crate::digest::sha256_hex;
     use crate::engine::scripted_engine::{Reply, ScriptedEngine};
-    use crate::runtime::policy_journal::{ChangeKind, JOURNAL_VERSION, JournalEntry, PolicyChange};
+    use crate::runtime::policy_journal::{
+        ChangeKind, JOURNAL_VERSION, JournalEntry, LaunchEntry, PolicyChange,
+    };
     use crate::runtime::runtime_dir::RuntimeDir;
     use std::sync::{Arc, Mutex};
 
