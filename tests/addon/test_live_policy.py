@@ -96,9 +96,9 @@ def test_a_wildcard_approved_live_is_judged_and_taken_back_is_not(live_mitm, ori
 
 def test_a_live_policy_that_cannot_be_used_fails_closed_until_a_valid_one(live_mitm, origin):
     write_live(live_mitm, b'{"version": 1, "bottle_id": "ffffffffffffffff", "approved": []}\n', expect="refused")
-    r = get(live_mitm, "https://allowed.test/")
+    r = get(live_mitm, "http://allowed.test/")
     assert (r.status_code, r.headers.get("x-bot-bottle-block-reason")) == (503, "live_policy"), r.text
     assert "not this bottle's" in r.text and r.headers.get("retry-after") == "2", r.text
     write_live(live_mitm, live([], "put back"))
-    r = get(live_mitm, "https://allowed.test/")
+    r = get(live_mitm, "http://allowed.test/")
     assert r.status_code == 200, r.text
