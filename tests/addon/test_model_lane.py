@@ -123,6 +123,24 @@ def test_a_session_that_read_secrets_and_a_screenshot_goes_on(lane_mitm, web_pl,
     assert line["bytes_up"] == seen["body_len"]
 
 
+def test_a_hex_encoded_secret_key_reaches_the_provider_redacted(lane_mitm, model_pl, origin):
+    # issue 22 item 3 on the model lane: `xxd -p`-style hex of AWS's example secret key line
+    hexed = f"aws_secret_access_key = {AWS_SECRET}".encode().hex()
+    body = conversation(f"$ cat creds.hex\n{hexed}\n$ echo ok\nok\n")
+    mark = len(lane_mitm.lines())
+    r = post(lane_mitm, body)
+    assert r.status_code == 200, r.text
+    (seen,) = api_seen(origin)
+    got = json.loads(seen["body"])
+    assert got["messages"][2]["content"][0]["content"] == "$ cat creds.hex\n<redacted:aws-secret-key>\n$ echo ok\nok\n"
+    assert hexed not in seen["body"] and AWS_SECRET not in seen["body"]
+    assert model_pl.forwarded(API + "/v1/messages")
+    line = lane_mitm.line_for("/v1/messages", mark)
+    assert (line["lane"], line["verdict"]) == ("model", "allowed")
+    assert line["redactions"] == {"aws-secret-key": 1}
+    assert hexed not in json.dumps(line)  # the log counts the class, never the value
+
+
 def test_plain_http_to_the_provider_takes_the_model_lane_too(lane_mitm, web_pl, model_pl, origin):
     web_before = web_pl.settled_count()
     mark = len(lane_mitm.lines())

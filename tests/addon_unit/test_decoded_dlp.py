@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from bot_bottle_addon import decoded_dlp
 from bot_bottle_addon.decoded_dlp import MAX_DEPTH, decoded_forms, encoded_secret_refusal
 from samples import CREDENTIALS, GUARDED_VALUE, parsed
 
@@ -84,6 +85,40 @@ def test_decoded_forms_are_labelled_and_bounded():
     forms = list(decoded_forms(b"ab " + base64.b64encode(b"plain words here") + b" cd"))
     assert ("base64", b"plain words here") in forms
     assert all(len(d) >= 8 for _, d in forms)
+
+
+def plain_runs(data: bytes, min_escapes: int = 4) -> list:
+    """runs() as the run patterns define it, each tried over the whole text (runs() looks for
+    them only where they can be, which is faster and must find exactly these, in this order)."""
+    d = decoded_dlp
+    out = [(m.start(), m.end(), "hex", bytes.fromhex(m.group(0).decode())) for m in d.HEX_RUN.finditer(data)]
+    out += [(m.start(), m.end(), "hex", bytes.fromhex(m.group(0).replace(b"\\x", b"").decode()))
+            for m in d.ESCAPED_HEX_RUN.finditer(data)]
+    out += [(m.start(), m.end(), "base64", x) for m in d.B64_RUN.finditer(data) for x in d._b64(m.group(0))]
+    out += [(m.start(), m.end(), "base32", x) for m in d.B32_RUN.finditer(data) for x in d._b32(m.group(0))]
+    out += [(m.start(), m.end(), "percent-encoding", urllib.parse.unquote_to_bytes(m.group(0)))
+            for m in d.PCT_RUN.finditer(data) if m.group(0).count(b"%") >= min_escapes]
+    return out
+
+
+def test_runs_are_exactly_the_run_patterns_matches():
+    rng = random.Random(11)
+    alphabet = b"0123456789abcdefABCDEFxyzXYZ%\\=+/_-.:~ \n?"
+    pieces = [lambda: bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 40))),
+              lambda: hexed(rng.randbytes(rng.randint(1, 30))),
+              lambda: base64.b64encode(rng.randbytes(rng.randint(1, 40))),
+              lambda: base64.urlsafe_b64encode(rng.randbytes(rng.randint(1, 40))),
+              lambda: base64.b32encode(rng.randbytes(rng.randint(1, 40))),
+              lambda: base64.b32encode(rng.randbytes(rng.randint(1, 40))).lower(),
+              lambda: "".join(f"\\x{c:02x}" for c in rng.randbytes(rng.randint(1, 20))).encode(),
+              lambda: urllib.parse.quote(rng.randbytes(rng.randint(1, 30))).encode(),
+              lambda: rng.randbytes(rng.randint(1, 10))]
+    for _ in range(2000):
+        data = b"".join(rng.choice(pieces)() for _ in range(rng.randint(1, 12)))
+        assert list(decoded_dlp.runs(data)) == plain_runs(data), data
+        assert list(decoded_dlp.runs(data, min_escapes=1)) == plain_runs(data, 1), data
+    for _name, body in benign_bodies():
+        assert list(decoded_dlp.runs(body)) == plain_runs(body)
 
 
 # -- the benign corpus -----------------------------------------------------------------------
