@@ -41,6 +41,11 @@ What it guarantees (docs/addon.md has the reasons and the tests that show each):
 - pipelock unreachable (down, restarting) -> 503 `pipelock_unavailable` naming pipelock ("...
   bot-bottle fails closed, the request was not sent") with Retry-After, from the connection
   error path (no probe connection).
+- Hosts approved live (`bottle allow-host`): the live policy file bottle writes into the
+  confdir (bot_bottle_addon/live_policy.py) is looked at every LIVE_POLICY_POLL and loaded
+  when it changed (host-label judging and the model lane's egress check follow it), with a log
+  line naming its SHA-256 that bottle waits for. A file that cannot be used (or one removed
+  after it was loaded) -> every request refused 503 `live_policy` until a valid one is loaded.
 """
 
 import asyncio
@@ -69,6 +74,8 @@ from bot_bottle_addon.git_push import push_refusal  # noqa: E402
 from bot_bottle_addon.hosts import host_header_refusal, is_ip_literal, norm_host, target_refusal  # noqa: E402
 from bot_bottle_addon.injection import injection_plan  # noqa: E402
 from bot_bottle_addon.known_values import find_known, known_places, leak_refusal  # noqa: E402
+from bot_bottle_addon.live_policy import (LIVE_POLICY_FILE, LOADED_LINE, REFUSED_LINE, LivePolicyError,  # noqa: E402
+                                          parse_live_policy, sha256_hex, with_approvals)
 from bot_bottle_addon.model_lane.identity import identity_refusal, login_refusal  # noqa: E402
 from bot_bottle_addon.model_lane.lane import ModelLaneJudge  # noqa: E402
 from bot_bottle_addon.refusal import Refusal  # noqa: E402
@@ -80,6 +87,7 @@ from mitmproxy.net.http import url as mitm_url  # noqa: E402
 log = logging.getLogger("bottle_verdict")
 
 READY_FILE = "bot-bottle-ready"  # in the confdir, once mitmproxy listens
+LIVE_POLICY_POLL = 0.1  # seconds between looks at the live policy file (pipelock debounces 100 ms)
 PIPELOCK_RESOLVE_TTL = 5.0  # seconds a resolved pipelock address is reused
 META = "bot_bottle"  # flow.metadata key of this addon's per-flow state
 
@@ -130,6 +138,10 @@ class BottleVerdict:
         # (configured host, port) -> (ip, port, resolved at), for the web and the model pipelock
         self.pl_resolved: dict[tuple[str, int], tuple[str, int, float]] = {}
         self.model: ModelLaneJudge | None = None  # the model lane's judge (its verdict cache lives here)
+        # the live policy file: (inode, mtime, size) last read, why it cannot be used, the poller
+        self.live_seen: tuple[int, int, int] | None = None
+        self.live_error: str | None = None
+        self.live_task: asyncio.Task | None = None
 
     # -- options -------------------------------------------------------------------------
     def load(self, loader) -> None:
@@ -158,6 +170,7 @@ class BottleVerdict:
                 raise exceptions.OptionsError(str(e)) from None
             lane = self.cfg.model_lane if self.cfg else None
             self.model = ModelLaneJudge(lane, self.cfg.allowlist, self.cfg.known) if lane else None
+            self.live_seen, self.live_error = None, None  # a new config: the live policy read again
         fix = {k: v for k, v in FORCED_OPTIONS.items() if hasattr(opts, k) and getattr(opts, k) != v}
         if fix:
             log.info("bottle_verdict: forcing %s", ", ".join(f"{k}={v}" for k, v in fix.items()))
@@ -169,8 +182,13 @@ class BottleVerdict:
             raise exceptions.OptionsError(f"bottle_verdict: only regular proxy mode is supported, got {opts.mode}")
 
     def running(self) -> None:
-        self._mark_ready()
         c = self.cfg
+        if c is not None:
+            # before the ready file: a live policy already in the confdir is in force first
+            self._check_live_policy()
+            if self.live_task is None:
+                self.live_task = asyncio.get_running_loop().create_task(self._watch_live_policy())
+        self._mark_ready()
         if c is None:
             log.warning("bottle_verdict: no bottle_config; every request will be refused 502")
             return
@@ -187,6 +205,57 @@ class BottleVerdict:
         for kind, name in c.too_short_to_search():
             log.warning("bottle_verdict: %s %s is shorter than %d characters; it is not searched for "
                         "in requests", kind, name, MIN_SCAN_LEN)
+
+    def done(self) -> None:
+        if self.live_task is not None:
+            self.live_task.cancel()
+            self.live_task = None
+
+    # -- the live policy (bot_bottle_addon/live_policy.py) -----------------------------------
+    async def _watch_live_policy(self) -> None:
+        while True:
+            await asyncio.sleep(LIVE_POLICY_POLL)
+            try:
+                self._check_live_policy()
+            except Exception as e:  # never let the watcher die: fail closed instead
+                self._live_unusable(f"reading it failed: {type(e).__name__}: {e}", b"")
+
+    def _check_live_policy(self) -> None:
+        """Loads the live policy file when it changed since it was last read. No file: the
+        launch's allowlist (a fresh confdir); a file that cannot be used, or one removed after
+        it was loaded: every request refused until a valid one is loaded."""
+        if self.cfg is None:
+            return
+        path = os.path.join(os.path.expanduser(ctx.options.confdir), LIVE_POLICY_FILE)
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if key == self.live_seen:
+                    return
+                raw = f.read()
+        except FileNotFoundError:
+            if self.live_seen is not None and self.live_error is None:
+                self._live_unusable(f"{path} was removed", b"")
+            return
+        except OSError as e:
+            self.live_seen = None
+            return self._live_unusable(f"cannot read {path}: {e.strerror}", b"")
+        self.live_seen = key
+        try:
+            live = parse_live_policy(raw, self.cfg.bottle_id)
+        except LivePolicyError as e:
+            return self._live_unusable(f"{path}: {e}", raw)
+        self.cfg = with_approvals(self.cfg, live.approved)
+        if self.model is not None:
+            self.model.set_allowlist(self.cfg.live_allowlist)
+        self.live_error = None
+        log.info(LOADED_LINE.format(sha=live.sha256, n=len(live.approved), hosts=",".join(live.approved) or "-"))
+
+    def _live_unusable(self, why: str, raw: bytes) -> None:
+        if why != self.live_error:  # said once, not at every look
+            log.error(REFUSED_LINE.format(sha=sha256_hex(raw), why=why))
+        self.live_error = why
 
     @staticmethod
     def _mark_ready() -> None:
@@ -218,7 +287,9 @@ class BottleVerdict:
         req = flow.request
         st.method, st.host, st.port = "CONNECT", req.host, req.port
         st.lane = self._lane(req.host)
-        if req.headers.get(":protocol"):
+        if self.live_error is not None:
+            r = refusals.live_policy_unusable(self.live_error)
+        elif req.headers.get(":protocol"):
             r = refusals.websocket_connect_refused()
         else:
             r = self.target_refusal(req.host, req.port) or self.host_data_refusal(req.host, req.port)
@@ -250,6 +321,8 @@ class BottleVerdict:
         req = flow.request
         if self.cfg is None:
             return refusals.not_configured()
+        if self.live_error is not None:
+            return refusals.live_policy_unusable(self.live_error)
         if self._is_upgrade(req):
             return refusals.upgrade_refused()
         if req.method.upper() == "CONNECT":

@@ -18,7 +18,7 @@ use crate::plan::planner;
 use crate::plan::planner::MITM_CA_ENV;
 use crate::plan::slot::{Slot, SlotValues};
 use crate::plan::undo::Undo;
-use crate::policy::reapply::reapply;
+use crate::policy::reapply::after_restart;
 use crate::progress::Progress;
 use crate::report::exit_report::ExitReporter;
 use crate::runtime::launch_record::LaunchRecord;
@@ -98,13 +98,9 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Error> {
         |engine: &dyn DockerEngine, registered: &[Undo], ending: &Ending, restarts: &[Restart]| {
             reporter.before_teardown(engine, registered, ending, restarts)
         };
-    // A restarted web pipelock starts from the launch's config: the live policy again.
-    let after_restart = |engine: &dyn DockerEngine, role: Role| -> anyhow::Result<Option<String>> {
-        if role != Role::Pipelock {
-            return Ok(None);
-        }
-        Ok(reapply(engine, &journal)?
-            .map(|n| format!("pipelock has the live policy again ({n} change(s))")))
+    // A restarted web pipelock or mitmproxy gets the live policy again.
+    let after_restart = |engine: &dyn DockerEngine, role: Role| {
+        after_restart(engine, &journal, role, &plan.mitmproxy.container)
     };
     let input = LaunchInput {
         env_file_text: &env_file_text,

@@ -50,6 +50,10 @@ pub struct MitmproxyContract {
     /// Written by the addon once mitmproxy listens (its `running` hook); gone after a
     /// restart, since the confdir is a tmpfs.
     pub ready_file: String,
+    /// Where bottle writes the hosts approved live (`bottle allow-host`) for the addon,
+    /// which loads it when it changes (bot_bottle_addon/live_policy.py); gone after a
+    /// restart (tmpfs) until supervision writes it again.
+    pub live_policy_file: String,
     pub addon: String,
     pub command: Vec<String>,
     /// The addon's option naming its config (`env:VAR` or a path).
@@ -152,6 +156,13 @@ impl ImageContract {
             format!(
                 "mitmproxy.ready_file {} is not bot-bottle-ready in its confdir (the addon writes it there)",
                 m.ready_file
+            ),
+        );
+        want(
+            m.live_policy_file == format!("{}/bot-bottle-live-policy.json", m.confdir),
+            format!(
+                "mitmproxy.live_policy_file {} is not bot-bottle-live-policy.json in its confdir (the addon reads it there)",
+                m.live_policy_file
             ),
         );
         want(

@@ -1,6 +1,6 @@
 //! `LivePolicy`: a running bottle's allowlist as the launch rendered it plus the live
 //! changes of its journal; what `allow-host` and `deny-host` would change; the pipelock
-//! config that carries the result. Pure.
+//! config and the addon's live policy file that carry the result. Pure.
 
 use crate::config::host_pattern;
 use crate::runtime::policy_journal::{ChangeKind, Journal, PolicyChange};
@@ -133,6 +133,23 @@ impl LivePolicy {
     }
 }
 
+/// The version of the addon's live policy file (bot_bottle_addon/live_policy.py).
+pub const ADDON_LIVE_VERSION: u32 = 1;
+
+/// The addon's live policy file: the live approvals in force (`approved`, not the launch's
+/// allowlist, which the addon has from its config) and a note naming the change (so every
+/// file has a hash of its own, by which the addon's `live policy loaded` line is
+/// recognised). One JSON object, one line.
+pub fn render_addon(bottle_id: &str, approved: &[String], note: &str) -> String {
+    let value = serde_json::json!({
+        "version": ADDON_LIVE_VERSION,
+        "bottle_id": bottle_id,
+        "approved": approved,
+        "note": note.replace(['\n', '\r'], " "),
+    });
+    format!("{value}\n")
+}
+
 /// An allow-host/deny-host argument checked like a manifest allowlist entry, and also
 /// refused when it is an address (mitmproxy lets requests through to names only).
 pub fn check_host(arg: &str) -> Result<String, String> {
@@ -256,6 +273,22 @@ mod tests {
             keys,
             ["version", "mode", "api_allowlist", "logging"],
             "order kept"
+        );
+    }
+
+    #[test]
+    fn the_addons_live_policy_is_the_approvals_in_force_after_a_note() {
+        let text = render_addon(
+            "0123456789abcdef",
+            &["*.example.dev".into(), "denied.test".into()],
+            "change 2\nat noon",
+        );
+        assert!(text.ends_with('\n') && text.lines().count() == 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"version": 1, "bottle_id": "0123456789abcdef",
+                "approved": ["*.example.dev", "denied.test"], "note": "change 2 at noon"})
         );
     }
 

@@ -6,5 +6,5 @@
 
 pub mod live_policy;
 pub mod manifest_edit;
-pub mod pipelock_reload;
 pub mod reapply;
+pub mod sidecar_reload;

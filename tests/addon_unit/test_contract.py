@@ -135,3 +135,9 @@ def test_the_snapshots_render_the_model_lane():
     assert any(lanes), "no plan snapshot renders model_lane"
     for lane in filter(None, lanes):
         assert any("api.anthropic.com" in p["hosts"] for p in lane["providers"])
+
+
+def test_the_live_policy_file_is_where_the_addon_reads_it():
+    """bottle writes `mitmproxy.live_policy_file`; the addon reads LIVE_POLICY_FILE in its confdir."""
+    from bot_bottle_addon.live_policy import LIVE_POLICY_FILE
+    assert CONTRACT["live_policy_file"] == f"{CONTRACT['confdir']}/{LIVE_POLICY_FILE}"

@@ -18,6 +18,7 @@ The package map (one line per module; docs/addon.md "Files" has the longer versi
     model_lane    the model lane (subpackage): provider requests judged by their own policy (identity, egress, redaction)
     allowlist_hint  pipelock's allowlist block plus the way out: `bottle allow-host <id> <host>`
     host_labels   names under wildcard allowlist entries that carry data; new names per entry per minute
+    live_policy   the hosts approved live (`bottle allow-host`): the file in the confdir, the config with them
 
 The mitmproxy side sits next to the package: bottle_verdict.py (the `mitmdump -s` entry, the
 hooks) and mitm_patches.py (the two wrappers around mitmproxy internals).

@@ -67,11 +67,18 @@ class Config:
     source: str = ""
     rules: list[Rule] = field(default_factory=list)  # per-host method/path rules (rules.py)
     git_push: PushPolicy | None = None  # which refs a git push may update (git_push.py)
-    allowlist: tuple[str, ...] = ()  # the bottle's whole egress allowlist (the model lane's egress checks)
+    allowlist: tuple[str, ...] = ()  # the bottle's whole egress allowlist at launch (the model lane's egress checks)
     model_lane: ModelLane | None = None  # None: no model lane, every request takes the web lane
     bottle_id: str | None = None  # named in the allowlist block's hint (allowlist_hint.py)
     # names under the allowlist's wildcard entries that carry data, and the new-name cap
     host_labels: HostLabels = field(default_factory=lambda: HostLabels([], frozenset()))
+    # hosts approved live (`bottle allow-host`, the live policy file: live_policy.py)
+    approved: tuple[str, ...] = ()
+
+    @property
+    def live_allowlist(self) -> tuple[str, ...]:
+        """The allowlist pipelock has now: the launch's, then the live approvals."""
+        return self.allowlist + tuple(h for h in self.approved if h not in self.allowlist)
 
     @property
     def pipelock_text(self) -> str:

@@ -65,6 +65,15 @@ def pipelock_unavailable(error: str) -> Refusal:
                    Retry_After="2")
 
 
+def live_policy_unusable(why: str) -> Refusal:
+    """The live policy file bottle wrote could not be used: the addon does not know the
+    allowlist pipelock has, so it refuses everything until a valid one is loaded."""
+    return refusal(503, "live_policy", f"the bottle's live policy (bottle allow-host) could not be loaded "
+                   f"({why}), so the request was not sent", "retry in a few seconds; the person running the "
+                   "bottle sees the failed change and can run allow-host or deny-host again",
+                   Retry_After="2")
+
+
 def upgrade_refused() -> Refusal:
     return refusal(403, "websocket_unsupported", "WebSocket and other protocol upgrades are refused "
                    "(pipelock cannot inspect them)", "use plain HTTP requests")

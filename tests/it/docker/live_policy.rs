@@ -3,9 +3,12 @@
 //! next request through while a 40 s stream that was in flight during pipelock's reload
 //! goes on to its end and no container restarts; `bottle deny-host` takes it back; bad
 //! input changes nothing; `--persist` writes the user's manifest and refuses a
-//! repository's; `ls`, `info` and `logs` show the changes; a web pipelock killed and
-//! restarted by supervision gets the live allowlist again; and the exit report lists the
-//! changes with the allowlist line the session needed. With `BOT_BOTTLE_TEST_PIPELOCK_IMAGE` it runs
+//! repository's; `ls`, `info` and `logs` show the changes; a wildcard approved live reaches
+//! mitmproxy's addon too (a data-carrying name under it refused `host_data` before any
+//! lookup, a normal one passing; a restarted mitmproxy gets it again; taken back, refused
+//! by pipelock as off the allowlist); a web pipelock killed and restarted by supervision
+//! gets the live allowlist again; and the exit report lists the changes with the allowlist
+//! line the session needed. With `BOT_BOTTLE_TEST_PIPELOCK_IMAGE` it runs
 //! against a real pipelock (docs/pipelock.md).
 
 use crate::report::schema;
@@ -22,7 +25,7 @@ fn manifest() -> String {
     format!(
         r#"{{
   "bottles": {{ "net": {{
-    "egress": {{ "allowlist": ["allowed.test", "*.allowed.test"],
+    "egress": {{ "allowlist": ["allowed.test"],
                 "private_hosts": ["allowed.test", "*.allowed.test", "denied.test"] }} }} }},
   "agents": {{ "{AGENT}": {{ "bottle": "net",
     "command": ["sh", "-c", "until [ -e {DONE} ]; do sleep 0.2; done"] }} }}
@@ -153,9 +156,9 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
     assert_eq!(allowed.code, 0, "{}{}", allowed.stdout, allowed.stderr);
     assert!(
         allowed.stdout.contains("allowed denied.test")
-            && allowed
-                .stdout
-                .contains("pipelock reloaded its config in place"),
+            && allowed.stdout.contains(
+                "pipelock reloaded its config in place and mitmproxy's addon loaded the live approvals"
+            ),
         "{}",
         allowed.stdout
     );
@@ -207,6 +210,59 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
         .count();
     assert_eq!(reloads, 2, "one reload per change");
 
+    // A wildcard approved live reaches the addon before pipelock: a name under it whose
+    // labels carry data is refused before anything resolves it, a normal one passes; a
+    // mitmproxy restarted by supervision gets it again; taken back, pipelock refuses the
+    // name as off the allowlist.
+    // plain HTTP: curl prints the answer to a refused CONNECT only as a status
+    let hex = "http://7365637265745f6170695f6b6579.exfil.allowed.test/x";
+    let other = "https://other.allowed.test/x";
+    let host_data = |said: &str| {
+        said.contains("HTTP 403")
+            && said.contains(
+                "looks like it carries data in the labels under the allowlist entry *.allowed.test",
+            )
+    };
+    assert!(
+        curl(other)
+            .1
+            .contains("domain not in allowlist: other.allowed.test")
+    );
+    let wild = t.run(&["allow-host", AGENT, "*.allowed.test"]);
+    assert_eq!(wild.code, 0, "{}{}", wild.stdout, wild.stderr);
+    let (_, said) = curl(hex);
+    assert!(host_data(&said), "{said}");
+    let (_, said) = curl(other);
+    assert!(
+        said.contains("hello from other.allowed.test") && said.contains("HTTP 200"),
+        "{said}"
+    );
+    let mitm = docker(&[
+        "ps",
+        "--filter",
+        &format!("label=bot-bottle.agent={AGENT}"),
+        "--filter",
+        "label=bot-bottle.role=mitmproxy",
+        "--format",
+        "{{.Names}}",
+    ]);
+    docker(&["kill", "--signal", "KILL", &mitm]);
+    bottle.wait_for(
+        "mitmproxy's addon has the live policy again (3 change(s))",
+        T,
+    );
+    bottle.wait_for("mitmproxy is back", T);
+    let (_, said) = curl(hex);
+    assert!(host_data(&said), "after mitmproxy's restart: {said}");
+    let taken = t.run(&["deny-host", AGENT, "*.allowed.test"]);
+    assert_eq!(taken.code, 0, "{}{}", taken.stdout, taken.stderr);
+    let (_, said) = curl(hex);
+    assert!(
+        said.contains("domain not in allowlist: 7365637265745f6170695f6b6579.exfil.allowed.test")
+            && said.contains("HTTP 403"),
+        "{said}"
+    );
+
     // --persist: never a repository's manifest; the user's one, which `plan` then shows.
     let repo = t.work().join("bot-bottle.json");
     std::fs::copy(t.user_manifest(), &repo).unwrap();
@@ -228,7 +284,7 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
         serde_json::from_str(&std::fs::read_to_string(t.user_manifest()).unwrap()).unwrap();
     assert_eq!(
         user["bottles"]["net"]["egress"]["allowlist"],
-        serde_json::json!(["allowed.test", "*.allowed.test", "denied.test"])
+        serde_json::json!(["allowed.test", "denied.test"])
     );
     let plan: Value = serde_json::from_str(&t.run(&["plan", "--json", AGENT]).stdout).unwrap();
     assert_eq!(
@@ -245,7 +301,7 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
     // A web pipelock that dies comes back with the live allowlist: supervision restarts
     // it from the launch's config and bottle loads the journal's allowlist into it again.
     docker(&["kill", "--signal", "KILL", &net.pipelock]);
-    bottle.wait_for("pipelock has the live policy again (3 change(s))", T);
+    bottle.wait_for("pipelock has the live policy again (5 change(s))", T);
     bottle.wait_for("pipelock is back", T);
     let (_, after) = curl(denied);
     assert!(after.contains("HTTP 200"), "{after}");
@@ -268,19 +324,21 @@ fn allow_host_lets_the_next_request_through_without_a_restart_and_deny_host_take
         [
             ("denied.test", "added"),
             ("denied.test", "removed"),
+            ("*.allowed.test", "added"),
+            ("*.allowed.test", "removed"),
             ("denied.test", "added")
         ]
     );
     assert_eq!(report["needed"]["hosts"][0]["host"], "denied.test");
     assert_eq!(report["needed"]["hosts"][0]["live"], "approved");
-    assert_eq!(
-        report["needed"]["snippet"],
-        r#""allowlist": ["allowed.test","*.allowed.test","denied.test"]"#
-    );
+    // The wildcard was taken back: neither it nor the names under it pipelock refused are in
+    // the line for the next launch.
+    let snippet = report["needed"]["snippet"].as_str().unwrap_or_default();
+    assert_eq!(snippet, r#""allowlist": ["allowed.test","denied.test"]"#);
     assert!(
         err.contains("policy changed live:")
             && err.contains("needed off the allowlist: denied.test (")
-            && err.contains(r#""allowlist": ["allowed.test","*.allowed.test","denied.test"]"#),
+            && err.contains(snippet),
         "{err}"
     );
     let gone = t.run(&["allow-host", AGENT, "denied.test"]);

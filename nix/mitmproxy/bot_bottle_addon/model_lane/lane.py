@@ -70,6 +70,11 @@ class ModelLaneJudge:
         self.redactor = Redactor(known, self.cache)
         self.egress = EgressJudge(lane, allowlist)
 
+    def set_allowlist(self, allowlist: tuple[str, ...]) -> None:
+        """The bottle's allowlist changed live (live_policy): egress is judged against it
+        from the next request on (one attribute swap; a judgement in flight keeps the old)."""
+        self.egress = EgressJudge(self.egress.lane, allowlist)
+
     def judge(self, body: bytes) -> Judged:
         """The body (already decoded from any Content-Encoding) judged. An empty body passes."""
         if not body.strip():

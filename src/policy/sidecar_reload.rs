@@ -1,11 +1,15 @@
-//! `PipelockReload`: a new config for a running pipelock, loaded in place. pipelock
-//! (v2.3.0, internal/config/reload.go) watches its config file's directory and re-reads
-//! the file when it is written or renamed into place; a reload swaps its scanner without
-//! touching open connections (internal/cli/runtime/server.go `Reload`), so nothing
-//! restarts and a stream in flight goes on. The new file is written beside the old one and
-//! renamed over it (`docker exec`, the config on stdin), then pipelock's own log must say
-//! `config_reload` with the new file's SHA-256 (`config_hash`, load.go `Hash`); a `config
-//! reload failed` line, a rejected reload, or silence puts the old file back and fails.
+//! `SidecarReload`: a new file for a running sidecar, loaded in place: pipelock's config,
+//! or the addon's live policy (the hosts approved live, which mitmproxy's addon judges
+//! names and the model lane's egress against). pipelock (v2.3.0, internal/config/reload.go)
+//! watches its config file's directory and re-reads the file when it is written or renamed
+//! into place; a reload swaps its scanner without touching open connections
+//! (internal/cli/runtime/server.go `Reload`). The addon looks at its live policy file every
+//! 100 ms (bot_bottle_addon/live_policy.py) and swaps its view of the allowlist between
+//! requests. So nothing restarts and a stream in flight goes on. The new file is written
+//! beside the old one and renamed over it (`docker exec`, the text on stdin), then the
+//! sidecar's own log must confirm it by the new file's SHA-256 (pipelock: `config_reload`
+//! with `config_hash`, load.go `Hash`; the addon: `live policy loaded (sha256 …)`); a
+//! refusal line, a rejected reload, or silence puts the old file back and fails.
 //! I/O (through the engine).
 
 use crate::digest::sha256_hex;
@@ -18,9 +22,49 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(100);
 
-/// One running pipelock's config file.
-pub struct PipelockReload<'a> {
+/// Which sidecar reads the file, and so how its log confirms or refuses a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sidecar {
+    /// The web pipelock's config.
+    Pipelock,
+    /// mitmproxy's addon's live policy file.
+    Addon,
+}
+
+impl Sidecar {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sidecar::Pipelock => "pipelock",
+            Sidecar::Addon => "mitmproxy's addon",
+        }
+    }
+
+    fn confirmed(self, log: &str, want: &str) -> bool {
+        match self {
+            Sidecar::Pipelock => confirmed(log, want),
+            Sidecar::Addon => addon_confirmed(log, want),
+        }
+    }
+
+    fn failures(self, log: &str) -> Vec<String> {
+        match self {
+            Sidecar::Pipelock => reload_failures(log),
+            Sidecar::Addon => addon_failures(log),
+        }
+    }
+
+    fn confirmation(self, want: &str) -> String {
+        match self {
+            Sidecar::Pipelock => format!("no `config_reload` line with config_hash {want}"),
+            Sidecar::Addon => format!("no `{ADDON_LOADED} {want})` line"),
+        }
+    }
+}
+
+/// One running sidecar's file.
+pub struct SidecarReload<'a> {
     pub engine: &'a dyn DockerEngine,
+    pub sidecar: Sidecar,
     pub container: &'a str,
     pub config_path: &'a str,
     pub timeout: Duration,
@@ -47,7 +91,7 @@ impl From<anyhow::Error> for ReloadError {
     }
 }
 
-impl PipelockReload<'_> {
+impl SidecarReload<'_> {
     /// The config file as it is now in the container.
     pub fn current(&self) -> Result<String, ReloadError> {
         let done = self.exec(&["cat", self.config_path], None)?;
@@ -69,9 +113,10 @@ impl PipelockReload<'_> {
             }),
             Err(e) => {
                 let restored = match self.write(previous) {
-                    Ok(()) => "the previous config was put back".to_string(),
+                    Ok(()) => format!("the previous {} was put back", self.what()),
                     Err(r) => format!(
-                        "putting the previous config back failed too ({})",
+                        "putting the previous {} back failed too ({})",
+                        self.what(),
                         match r {
                             ReloadError::Gone(m) => m,
                             ReloadError::Failed(e) => format!("{e:#}"),
@@ -117,7 +162,8 @@ impl PipelockReload<'_> {
         let lower = said.to_ascii_lowercase();
         if lower.contains("no such container") || lower.contains("is not running") {
             return Err(ReloadError::Gone(format!(
-                "pipelock ({}) is gone: {said}",
+                "{} ({}) is gone: {said}",
+                self.sidecar.name(),
                 self.container
             )));
         }
@@ -128,14 +174,15 @@ impl PipelockReload<'_> {
         )))
     }
 
-    /// pipelock's log since `since` (both streams).
+    /// The sidecar's log since `since` (both streams).
     fn log_since(&self, since: &str) -> Result<String, ReloadError> {
         let done = self
             .engine
             .run(&Call::new(["logs", "--since", since, self.container]))?;
         if !done.ok() {
             return Err(ReloadError::Gone(format!(
-                "cannot read pipelock's log: {}",
+                "cannot read the log of {}: {}",
+                self.sidecar.name(),
                 done.stderr.trim()
             )));
         }
@@ -147,30 +194,43 @@ impl PipelockReload<'_> {
     }
 
     fn failures(&self, since: &str) -> Result<Vec<String>, ReloadError> {
-        Ok(reload_failures(&self.log_since(since)?))
+        Ok(self.sidecar.failures(&self.log_since(since)?))
     }
 
     fn confirm(&self, since: &str, want: &str, failures_before: usize) -> Result<(), ReloadError> {
         let deadline = Instant::now() + self.timeout;
         loop {
             let log = self.log_since(since)?;
-            if confirmed(&log, want) {
+            if self.sidecar.confirmed(&log, want) {
                 return Ok(());
             }
-            let failures = reload_failures(&log);
+            let failures = self.sidecar.failures(&log);
             if failures.len() > failures_before {
                 return Err(ReloadError::Failed(anyhow!(
-                    "pipelock refused the new config: {}",
+                    "{} refused the new {}: {}",
+                    self.sidecar.name(),
+                    self.what(),
                     failures[failures_before..].join("; ")
                 )));
             }
             if Instant::now() >= deadline {
                 return Err(ReloadError::Failed(anyhow!(
-                    "pipelock did not confirm the reload: no `config_reload` line with config_hash {want} in its log within {:?}",
+                    "{} did not confirm the reload: {} in its log within {:?}",
+                    self.sidecar.name(),
+                    self.sidecar.confirmation(want),
                     self.timeout
                 )));
             }
             std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl SidecarReload<'_> {
+    fn what(&self) -> &'static str {
+        match self.sidecar {
+            Sidecar::Pipelock => "config",
+            Sidecar::Addon => "live policy",
         }
     }
 }
@@ -213,6 +273,31 @@ pub fn reload_failures(log: &str) -> Vec<String> {
     out
 }
 
+/// The addon's line for a live policy it loaded (bottle_verdict.py, live_policy.py
+/// `LOADED_LINE`), up to the hash.
+pub const ADDON_LOADED: &str = "bottle_verdict: live policy loaded (sha256";
+/// The addon's line for a live policy it could not use (`REFUSED_LINE`).
+const ADDON_REFUSED: &str = "bottle_verdict: live policy refused (sha256";
+
+/// mitmproxy's log lines, without the request log's (JSON objects, which quote what the
+/// agent sent).
+fn addon_lines(log: &str) -> impl Iterator<Item = &str> {
+    log.lines().map(str::trim).filter(|l| !l.starts_with('{'))
+}
+
+/// Whether the addon's log says it loaded the live policy whose hash is `want`. Pure.
+pub fn addon_confirmed(log: &str, want: &str) -> bool {
+    let line = format!("{ADDON_LOADED} {want})");
+    addon_lines(log).any(|l| l.contains(&line))
+}
+
+/// The live policies the addon could not use, as it logged them. Pure.
+pub fn addon_failures(log: &str) -> Vec<String> {
+    addon_lines(log)
+        .filter_map(|l| l.find(ADDON_REFUSED).map(|i| l[i..].to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +325,58 @@ mod tests {
                 "rejected: security downgrade from strict mode"
             ]
         );
+    }
+
+    #[test]
+    fn the_addons_log_confirms_its_live_policy_and_the_request_log_cannot() {
+        let loaded = "[03:51:28.123] bottle_verdict: live policy loaded (sha256 ab12): 1 live approval(s): *.example.dev";
+        assert!(addon_confirmed(loaded, "ab12"));
+        assert!(!addon_confirmed(loaded, "ab1"));
+        assert!(!Sidecar::Pipelock.confirmed(loaded, "ab12"));
+        // What the agent sends is quoted in the request log (JSON lines): never a confirmation.
+        let quoted = r#"{"method":"GET","host":"x.test","path":"/bottle_verdict: live policy loaded (sha256 ab12)"}"#;
+        assert!(!addon_confirmed(quoted, "ab12"));
+        let refused = "[03:51:29.000] bottle_verdict: live policy refused (sha256 cd34): /x.json: approved[0]: must be a host name; every request is refused until a valid live policy is loaded";
+        assert_eq!(
+            addon_failures(&format!("{loaded}\n{quoted}\n{refused}\n")),
+            [
+                "bottle_verdict: live policy refused (sha256 cd34): /x.json: approved[0]: must be a host name; every request is refused until a valid live policy is loaded"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_addons_live_policy_is_written_in_place_and_confirmed_by_its_own_log() {
+        let (ok, _) = engine(
+            "[03:51:28.123] bottle_verdict: live policy loaded (sha256 HASH): 1 live approval(s): *.example.dev\n",
+        );
+        let reload = SidecarReload {
+            sidecar: Sidecar::Addon,
+            engine: &ok,
+            container: "mitm",
+            config_path: "/home/mitmproxy/.mitmproxy/bot-bottle-live-policy.json",
+            timeout: Duration::from_secs(2),
+        };
+        let done = reload.load("{\"approved\":[]}", "old").unwrap();
+        assert_eq!(done.config_sha256, sha256_hex(b"{\"approved\":[]}"));
+        let (refused, _) = engine(
+            "[03:51:29.000] bottle_verdict: live policy refused (sha256 HASH): bad; every request is refused until a valid live policy is loaded\n",
+        );
+        let reload = SidecarReload {
+            engine: &refused,
+            ..reload
+        };
+        match reload.load("{}", "old") {
+            Err(ReloadError::Failed(e)) => {
+                let e = format!("{e:#}");
+                assert!(
+                    e.contains("previous live policy was put back")
+                        && e.contains("mitmproxy's addon refused the new live policy"),
+                    "{e}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     fn engine(log_after_write: &'static str) -> (ScriptedEngine, Journal) {
@@ -273,7 +410,8 @@ mod tests {
     #[test]
     fn a_confirmed_reload_writes_once_and_a_refused_one_puts_the_old_file_back() {
         let (ok, _) = engine(OK_LINE);
-        let reload = PipelockReload {
+        let reload = SidecarReload {
+            sidecar: Sidecar::Pipelock,
             engine: &ok,
             container: "pl",
             config_path: "/etc/pipelock/pipelock.yaml",
@@ -299,7 +437,7 @@ mod tests {
         );
 
         let (refused, _) = engine("pipelock: config reload failed: yaml: bad\n");
-        let reload = PipelockReload {
+        let reload = SidecarReload {
             engine: &refused,
             ..reload
         };
@@ -325,7 +463,7 @@ mod tests {
         let gone = ScriptedEngine::new(journal, |_| {
             Reply::fail("Error: No such container: bot-bottle-pipelock-dev-01234567")
         });
-        let ended = PipelockReload {
+        let ended = SidecarReload {
             engine: &gone,
             ..reload
         };
@@ -333,7 +471,7 @@ mod tests {
         assert!(matches!(ended.load("x", "y"), Err(ReloadError::Gone(_))));
 
         let (silent, _) = engine("");
-        let reload = PipelockReload {
+        let reload = SidecarReload {
             engine: &silent,
             timeout: Duration::from_millis(300),
             ..reload
