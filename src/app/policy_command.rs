@@ -13,12 +13,9 @@ use crate::engine::docker_engine::DockerEngine;
 use crate::error::Error;
 use crate::exit_code;
 use crate::host_snapshot::{self, HostSnapshot};
-use crate::image::contract::ImageContract;
 use crate::policy::live_policy::{LivePolicy, check_host, render_addon, utc_timestamp};
 use crate::policy::manifest_edit::ManifestEdit;
-use crate::policy::sidecar_reload::{
-    CONFIRM_TIMEOUT, ReloadError, Reloaded, Sidecar, SidecarReload,
-};
+use crate::policy::sidecar_reload::{ReloadError, Reloaded, SidecarReload};
 use crate::progress::out_line;
 use crate::resources::running_bottle;
 use crate::runtime::policy_journal::{
@@ -74,7 +71,7 @@ pub(super) fn run(request: &HostChange) -> Result<i32, Error> {
     let mut held = journal.lock()?;
     let state = held.read()?;
     let live = LivePolicy::of(&state).map_err(|m| Error::Failed(anyhow::anyhow!("{m}")))?;
-    let in_force: Vec<String> = live.approvals().into_iter().map(|a| a.host).collect();
+    let in_force = live.approved_hosts();
     let (changed, allowlist, approved) = match request.kind {
         ChangeKind::Added => {
             let plan = live.allow(&hosts);
@@ -182,13 +179,7 @@ fn apply(
     let text = live
         .render(allowlist, &comment)
         .map_err(|m| Error::Failed(anyhow::anyhow!("{m}")))?;
-    let pipelock = SidecarReload {
-        engine: docker,
-        sidecar: Sidecar::Pipelock,
-        container: &state.launch.pipelock,
-        config_path: &state.launch.config_path,
-        timeout: CONFIRM_TIMEOUT,
-    };
+    let pipelock = SidecarReload::pipelock(docker, &state.launch);
     let previous = pipelock
         .current()
         .map_err(|e| reload_error(e, &state.launch.bottle_id))?;
@@ -198,13 +189,7 @@ fn apply(
         old: previous,
     };
     let addon = StepFiles {
-        reload: SidecarReload {
-            engine: docker,
-            sidecar: Sidecar::Addon,
-            container: mitm,
-            config_path: &ImageContract::get().mitmproxy.live_policy_file,
-            timeout: CONFIRM_TIMEOUT,
-        },
+        reload: SidecarReload::addon(docker, mitm),
         new: render_addon(&state.launch.bottle_id, approved, &comment),
         // What the addon has now (no file yet means the same: no live approval), with a
         // note of its own so that putting it back is confirmed by its own hash.
@@ -251,10 +236,7 @@ fn load_in_order(lead: &StepFiles, follow: &StepFiles, bottle_id: &str) -> Resul
         Ok(_) => format!("{name} has its previous file again"),
         Err(u) => format!(
             "putting {name}'s previous file back failed too ({}): pipelock and the addon may disagree until the next allow-host or deny-host",
-            match u {
-                ReloadError::Gone(m) => m,
-                ReloadError::Failed(e) => format!("{e:#}"),
-            }
+            u.said()
         ),
     };
     Err(match reload_error(e, bottle_id) {
@@ -311,6 +293,7 @@ fn persist(edit: &ManifestEdit, bottle: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::engine::scripted_engine::{Reply, ScriptedEngine};
+    use crate::policy::sidecar_reload::Sidecar;
     use crate::progress::Journal as Calls;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

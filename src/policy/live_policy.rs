@@ -64,16 +64,21 @@ impl LivePolicy {
         out
     }
 
+    /// The hosts of the live approvals in force (what the addon's live policy file lists).
+    pub fn approved_hosts(&self) -> Vec<String> {
+        self.approvals().into_iter().map(|a| a.host).collect()
+    }
+
     /// The allowlist pipelock has now: the launch's, then the live approvals.
     pub fn allowlist(&self) -> Vec<String> {
         let mut out = self.base.clone();
-        out.extend(self.approvals().into_iter().map(|a| a.host));
+        out.extend(self.approved_hosts());
         out
     }
 
     /// Which of `hosts` (normalised) are new.
     pub fn allow(&self, hosts: &[String]) -> AllowPlan {
-        let live: Vec<String> = self.approvals().into_iter().map(|a| a.host).collect();
+        let live = self.approved_hosts();
         let mut plan = AllowPlan::default();
         for host in hosts {
             let covered = self
@@ -95,7 +100,7 @@ impl LivePolicy {
     /// The live approvals among `hosts` (normalised) to take back; an error names a host
     /// that is not one (the launch's allowlist is changed in the manifest, not live).
     pub fn deny(&self, hosts: &[String]) -> Result<Vec<String>, String> {
-        let live: Vec<String> = self.approvals().into_iter().map(|a| a.host).collect();
+        let live = self.approved_hosts();
         let mut out = Vec::new();
         for host in hosts {
             if live.contains(host) {
@@ -214,7 +219,7 @@ mod tests {
             change(3, "denied.test", ChangeKind::Removed),
             change(4, "*.pypi.org", ChangeKind::Added),
         ]);
-        let hosts: Vec<String> = p.approvals().into_iter().map(|a| a.host).collect();
+        let hosts = p.approved_hosts();
         assert_eq!(hosts, ["registry.npmjs.org", "*.pypi.org"]);
         assert_eq!(
             p.allowlist(),

@@ -6,10 +6,9 @@
 //! waits). I/O (the journal, the reload through the engine).
 
 use crate::engine::docker_engine::DockerEngine;
-use crate::image::contract::ImageContract;
 use crate::naming::Role;
 use crate::policy::live_policy::{LivePolicy, render_addon, utc_timestamp};
-use crate::policy::sidecar_reload::{CONFIRM_TIMEOUT, ReloadError, Sidecar, SidecarReload};
+use crate::policy::sidecar_reload::{ReloadError, SidecarReload};
 use crate::runtime::policy_journal::PolicyJournal;
 use anyhow::{Result, anyhow};
 
@@ -70,26 +69,14 @@ pub fn reapply(
             let text = live
                 .render(&live.allowlist(), &comment)
                 .map_err(|m| anyhow!(m))?;
-            let reload = SidecarReload {
-                engine,
-                sidecar: Sidecar::Pipelock,
-                container: &state.launch.pipelock,
-                config_path: &state.launch.config_path,
-                timeout: CONFIRM_TIMEOUT,
-            };
+            let reload = SidecarReload::pipelock(engine, &state.launch);
             reload
                 .current()
                 .and_then(|previous| reload.load(&text, &previous))
         }
         Restarted::Mitmproxy(container) => {
-            let approved: Vec<String> = live.approvals().into_iter().map(|a| a.host).collect();
-            let reload = SidecarReload {
-                engine,
-                sidecar: Sidecar::Addon,
-                container,
-                config_path: &ImageContract::get().mitmproxy.live_policy_file,
-                timeout: CONFIRM_TIMEOUT,
-            };
+            let approved = live.approved_hosts();
+            let reload = SidecarReload::addon(engine, container);
             // Before it, the fresh confdir had no file: the launch's allowlist.
             let before = render_addon(&state.launch.bottle_id, &[], &format!("{comment} (none)"));
             reload.load(

@@ -15,6 +15,8 @@
 use crate::digest::sha256_hex;
 use crate::engine::call::Call;
 use crate::engine::docker_engine::DockerEngine;
+use crate::image::contract::ImageContract;
+use crate::runtime::policy_journal::LaunchEntry;
 use anyhow::{Result, anyhow};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -85,21 +87,53 @@ pub enum ReloadError {
     Failed(anyhow::Error),
 }
 
+impl ReloadError {
+    /// What went wrong, in words (for a message that goes on after it).
+    pub fn said(self) -> String {
+        match self {
+            ReloadError::Gone(m) => m,
+            ReloadError::Failed(e) => format!("{e:#}"),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ReloadError {
     fn from(e: anyhow::Error) -> ReloadError {
         ReloadError::Failed(e)
     }
 }
 
-impl SidecarReload<'_> {
+impl<'a> SidecarReload<'a> {
+    /// The web pipelock's config, where the launch journaled it.
+    pub fn pipelock(engine: &'a dyn DockerEngine, launch: &'a LaunchEntry) -> SidecarReload<'a> {
+        SidecarReload {
+            engine,
+            sidecar: Sidecar::Pipelock,
+            container: &launch.pipelock,
+            config_path: &launch.config_path,
+            timeout: CONFIRM_TIMEOUT,
+        }
+    }
+
+    /// The addon's live policy file in mitmproxy's container `container`.
+    pub fn addon(engine: &'a dyn DockerEngine, container: &'a str) -> SidecarReload<'a> {
+        SidecarReload {
+            engine,
+            sidecar: Sidecar::Addon,
+            container,
+            config_path: &ImageContract::get().mitmproxy.live_policy_file,
+            timeout: CONFIRM_TIMEOUT,
+        }
+    }
+
     /// The config file as it is now in the container.
     pub fn current(&self) -> Result<String, ReloadError> {
         let done = self.exec(&["cat", self.config_path], None)?;
         Ok(String::from_utf8_lossy(&done.stdout).into_owned())
     }
 
-    /// Writes `text` and waits for pipelock to confirm it; on any failure the file is put
-    /// back as `previous` (best effort) and the error says what pipelock said.
+    /// Writes `text` and waits for the sidecar to confirm it; on any failure the file is put
+    /// back as `previous` (best effort) and the error says what the sidecar said.
     pub fn load(&self, text: &str, previous: &str) -> Result<Reloaded, ReloadError> {
         let started = Instant::now();
         let since = since_arg(SystemTime::now());
@@ -117,10 +151,7 @@ impl SidecarReload<'_> {
                     Err(r) => format!(
                         "putting the previous {} back failed too ({})",
                         self.what(),
-                        match r {
-                            ReloadError::Gone(m) => m,
-                            ReloadError::Failed(e) => format!("{e:#}"),
-                        }
+                        r.said()
                     ),
                 };
                 Err(match e {

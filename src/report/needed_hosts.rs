@@ -64,10 +64,7 @@ impl Needed {
         }
         hosts.sort_by(|a, b| b.blocked.cmp(&a.blocked).then(a.host.cmp(&b.host)));
         let (changes, approved): (&[PolicyChange], Vec<String>) = match live {
-            Some(l) => (
-                &l.changes,
-                l.approvals().into_iter().map(|a| a.host).collect(),
-            ),
+            Some(l) => (&l.changes, l.approved_hosts()),
             None => (&[], Vec::new()),
         };
         for c in changes.iter().filter(|c| c.change == ChangeKind::Added) {
