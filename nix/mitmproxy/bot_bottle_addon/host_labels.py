@@ -135,6 +135,14 @@ class HostLabels:
         exact = frozenset(e.lower().rstrip(".") for e in allowlist if isinstance(e, str) and not e.startswith("*."))
         return cls(wildcard_apexes(allowlist), exact)
 
+    def with_allowlist(self, allowlist) -> "HostLabels":
+        """The judge of another allowlist (a live approval), keeping the cap's state of the
+        wildcard entries that stay (a reload does not reset the cap)."""
+        labels = HostLabels.from_allowlist(allowlist)
+        labels.per_minute = self.per_minute
+        labels.entries = {k: v for k, v in self.entries.items() if k in labels.apexes}
+        return labels
+
     def shape_refusal(self, host: str, where: str) -> Refusal | None:
         """A name whose labels under a wildcard entry look like data (`where` is quoted:
         host or host:port)."""

@@ -10,7 +10,7 @@ secret part as group `v` at the same place, each run scanned a bounded number of
 tests/addon_unit/test_linear_patterns.py compares them with pipelock's spelling.
 """
 
-from .placeholder_pattern import ENV_SECRET_NAME, value_not_placeholder
+from .placeholder_pattern import ENV_SECRET_NAME, env_secret, value_not_placeholder
 
 # The name: from the start of its [A-Z0-9] run, digits, then a letter (as `[A-Z]` needs);
 # pipelock's: placeholder_pattern.ENV_NAME.
@@ -25,15 +25,10 @@ JWT = (rf"(?<![{_JWT}])(?=[{_JWT}]{{12,}}\.)(?>[{_JWT}]*?(?=ey[{_JWT}]{{10}}))"
        rf"(?P<v>ey[{_JWT}]*+\.ey[{_JWT}]{{10,}}\.[{_JWT}]{{10,}})")
 
 
-def env_secret(value: str) -> str:
-    """The "Environment Variable Secret" pattern with `value` (a regex) after the name."""
-    return ENV_NAME + r"\b\s*=\s*" + value
-
-
 # By pipelock's pattern name (the environment-variable one as both pipelock configs carry
 # it: blind to the bottle's placeholders).
 LINEAR = {
     "Discord Bot Token": DISCORD,
     "JWT Token": JWT,
-    ENV_SECRET_NAME: env_secret(value_not_placeholder()),
+    ENV_SECRET_NAME: env_secret(ENV_NAME, value_not_placeholder()),
 }

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 
-from .host_labels import HostLabels
 from .model_lane.config import ModelLaneError, _host_list
 
 LIVE_POLICY_FILE = "bot-bottle-live-policy.json"
@@ -78,8 +77,5 @@ def with_approvals(cfg, approved: tuple[str, ...]):
     `approved` set and the host-label judge rebuilt over the whole allowlist. The per-entry
     rate state of the entries that stay is kept (a reload does not reset the cap)."""
     new = dataclasses.replace(cfg, approved=tuple(approved))
-    labels = HostLabels.from_allowlist(new.live_allowlist)
-    labels.per_minute = cfg.host_labels.per_minute
-    labels.entries = {k: v for k, v in cfg.host_labels.entries.items() if k in labels.apexes}
-    new.host_labels = labels
+    new.host_labels = cfg.host_labels.with_allowlist(new.live_allowlist)
     return new

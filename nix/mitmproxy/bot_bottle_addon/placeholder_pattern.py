@@ -30,4 +30,9 @@ def value_not_placeholder(min_len: int = 8) -> str:
 
 # The override, by name, of pipelock's pattern: in both pipelock configs (rendered by the Rust
 # side from the same text); the addon matches the same with linear_patterns.py's spelling.
-ENV_SECRET_RE2 = ENV_NAME + r"\b\s*=\s*" + value_not_placeholder()
+def env_secret(name_rx: str, value_rx: str) -> str:
+    """pipelock's "Environment Variable Secret" shape: a name regex, then `=`, then a value regex."""
+    return name_rx + r"\b\s*=\s*" + value_rx
+
+
+ENV_SECRET_RE2 = env_secret(ENV_NAME, value_not_placeholder())

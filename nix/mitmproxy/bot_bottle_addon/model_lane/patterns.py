@@ -10,8 +10,8 @@ set instead of 550 ms. Patterns with a case-sensitive part (`(?-i:…)`) run on 
 import re
 
 from ..dlp import PIPELOCK_DEFAULT_DLP_PATTERNS, VALIDATORS
-from ..linear_patterns import DISCORD, JWT, env_secret
-from ..placeholder_pattern import ENV_SECRET_NAME, value_not_placeholder
+from ..linear_patterns import ENV_NAME, LINEAR
+from ..placeholder_pattern import ENV_SECRET_NAME, env_secret, value_not_placeholder
 
 FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -49,14 +49,14 @@ CLASSES = {
 # - "Environment Variable Secret" ignores the bottle's placeholders (as both pipelock configs);
 # - "AWS Access ID" case-sensitive, as AWS issues them (upper case; pipelock folds case).
 OVERRIDES = {
-    # linear_patterns.py: Python's `re` would take quadratic time on them as pipelock writes them
-    "Discord Bot Token": DISCORD,
-    "JWT Token": JWT,
+    # linear_patterns.py: Python's `re` would take quadratic time on them as pipelock writes
+    # them (its environment-variable one is replaced below, with the value as group `v`)
+    **LINEAR,
     "AWS Access ID": r"(?-i:(?:AKIA|A3T|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16,})",
     "AWS Secret Key": r"(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|secret.?access.?key|SecretAccessKey)"
                       r"""\s*["'=:\s]{1,5}\s*(?P<v>[A-Za-z0-9/+=]{40})""",
     "Credential in URL": r"[?&;]\s*(?:password|passwd|secret|token|apikey|api_key|api-key)\s*=\s*(?P<v>[^\s&]{4,})",
-    ENV_SECRET_NAME: env_secret("(?P<v>" + value_not_placeholder() + ")"),
+    ENV_SECRET_NAME: env_secret(ENV_NAME, "(?P<v>" + value_not_placeholder() + ")"),
     "Private Key Header": r"-----BEGIN\s+(?P<kind>RSA\s+|EC\s+|DSA\s+|OPENSSH\s+|ENCRYPTED\s+)?PRIVATE\s+KEY-----"
                           r"(?:[A-Za-z0-9+/=\s:,\-]{0,16384}?-----END\s+(?P=kind)?PRIVATE\s+KEY-----)?",
 }
