@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import addon_config, client, pipelock_config
-from test_model_lane import MODEL_CREDS, conversation, fake_api_keys, model_lane, post, refused  # noqa: F401
+from test_model_lane import (MODEL_CREDS, conversation, fake_api_keys, model_lane, post, refused,  # noqa: F401
+                             start_model_pipelock)
 
 pytestmark = pytest.mark.usefixtures("fake_api_keys")  # the fake API knows the bottle's key
 ID = "0123456789abcdef"
@@ -26,9 +27,7 @@ HEX = "7365637265745f6170695f6b6579.exfil.allowed.test"  # "secret_api_key" in h
 
 @pytest.fixture(scope="module")
 def model_pl(start_double):
-    cfg = pipelock_config(api_allowlist=["api.anthropic.com"], trusted_domains=["api.anthropic.com"])
-    cfg["request_body_scanning"] = {**cfg["request_body_scanning"], "enabled": False}
-    return start_double(cfg, name="live-model-pipelock")
+    return start_model_pipelock(start_double, "live-model-pipelock")
 
 
 @pytest.fixture(scope="module")

@@ -33,12 +33,16 @@ def model_lane(model_pl) -> dict:
             "web_search": False, "server_hosts": [], "cache_bytes": 33554432}
 
 
-@pytest.fixture(scope="module")
-def model_pl(start_double):
+def start_model_pipelock(start_double, name: str):
     """The model pipelock: the provider's host only, body scanning off (the addon redacted)."""
     cfg = pipelock_config(api_allowlist=["api.anthropic.com"], trusted_domains=["api.anthropic.com"])
     cfg["request_body_scanning"] = {**cfg["request_body_scanning"], "enabled": False}
-    return start_double(cfg, name="model-pipelock")
+    return start_double(cfg, name=name)
+
+
+@pytest.fixture(scope="module")
+def model_pl(start_double):
+    return start_model_pipelock(start_double, "model-pipelock")
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,15 @@ import pytest
 from bot_bottle_addon.dlp import COMPILED_PATTERNS, PIPELOCK_DEFAULT_DLP_PATTERNS
 from bot_bottle_addon.linear_patterns import LINEAR
 from bot_bottle_addon.model_lane.patterns import OVERRIDES, PATTERNS, Pattern
-from bot_bottle_addon.placeholder_pattern import ENV_NAME, ENV_SECRET_NAME, ENV_SECRET_RE2, value_not_placeholder
+from bot_bottle_addon.placeholder_pattern import (ENV_NAME, ENV_SECRET_NAME, ENV_SECRET_RE2, env_secret,
+                                                  value_not_placeholder)
 
 PIPELOCK = {name: rx for _line, name, rx, _sev, _val in PIPELOCK_DEFAULT_DLP_PATTERNS}
 # pipelock's spelling, with the lane's other change kept (the value group, placeholders left out)
 AS_PIPELOCK_WRITES_IT = {
     "Discord Bot Token": PIPELOCK["Discord Bot Token"],
     "JWT Token": PIPELOCK["JWT Token"],
-    ENV_SECRET_NAME: ENV_NAME + r"\b\s*=\s*(?P<v>" + value_not_placeholder() + ")",
+    ENV_SECRET_NAME: env_secret(ENV_NAME, "(?P<v>" + value_not_placeholder() + ")"),
 }
 
 PIECES = {
